@@ -1,0 +1,16 @@
+"""Noise registry: closed-form families, mixtures, joint densities, spec files and adapters."""
+
+from unicr.noise.base import JointNoise, Noise, Param, ProductNoise
+from unicr.noise.registry import builtin_names, catalogue, noise, pdfs_dir, register
+
+__all__ = [
+    "Noise",
+    "ProductNoise",
+    "JointNoise",
+    "Param",
+    "noise",
+    "register",
+    "builtin_names",
+    "catalogue",
+    "pdfs_dir",
+]

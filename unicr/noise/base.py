@@ -1,0 +1,559 @@
+"""The noise model: what every engine may ask of a noise distribution.
+
+Two kinds of noise exist:
+
+* :class:`ProductNoise` -- i.i.d. coordinates, ``eps_j = scale * Z_j`` with a 1-D
+  *standardised* law ``Z`` (native scale 1).  It behaves like a frozen
+  ``scipy.stats`` distribution (``logpdf``, ``cdf``, ``ppf``, ``rvs`` ...) and adds
+  what certification needs: ``score`` = -(log q)', ``log_ratio``, symmetry,
+  Fisher information, and samplers for numpy and torch.
+* :class:`JointNoise` -- a density on R^d that is not a product (Yang et al. 2020's
+  UniformBall, Exp2, ExpInf, ...), with ``logpdf(x)`` for ``x`` of shape
+  ``(..., d)`` and exact samplers.
+
+Scale convention (SOUNDNESS.md, reference/CERTIFICATES.md §0.3-0.4): ``sigma`` is
+the per-coordinate RMS, ``sigma = sqrt(E ||eps||^2 / d)``; every family also has
+its *native* scale.  A noise is built from either one; infinite-variance
+families refuse ``sigma`` with :class:`~unicr.errors.InfiniteVarianceError`.
+When neither is given the default is ``sigma = 1`` where the variance is finite
+and native ``scale = 1`` otherwise.
+
+Subclasses of :class:`ProductNoise` implement the standardised methods
+``_logpdf1``, ``_cdf1``, ``_ppf1``, ``_sample1`` (and optionally ``_sf1``,
+``_logcdf1``, ``_logsf1``, ``_isf1``, ``_score1``, ``_sample1_torch``) and the
+class attributes below; the public methods handle the scale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unicr.errors import InfiniteVarianceError, InvalidParameterError
+
+__all__ = ["Param", "Noise", "ProductNoise", "JointNoise", "as_generator"]
+
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """Metadata of one noise parameter: default and admissible range.
+
+    ``low``/``high`` are bounds; ``low_open``/``high_open`` say whether the bound
+    itself is excluded.  ``integer`` parameters must be whole numbers.
+    """
+
+    name: str
+    default: float | None
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = True
+    high_open: bool = True
+    integer: bool = False
+    doc: str = ""
+
+    def range_text(self) -> str:
+        lo = "(" if self.low_open else "["
+        hi = ")" if self.high_open else "]"
+        return f"{lo}{self.low:g}, {self.high:g}{hi}"
+
+    def validate(self, value: Any, owner: str) -> float:
+        """Return ``value`` as a float, or raise with a message naming owner, parameter and value."""
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"{owner}: parameter '{self.name}' must be a number, got {value!r}"
+            ) from None
+        if not math.isfinite(v):
+            raise InvalidParameterError(f"{owner}: parameter '{self.name}' must be finite, got {v!r}")
+        too_low = v < self.low or (self.low_open and v == self.low)
+        too_high = v > self.high or (self.high_open and v == self.high)
+        if too_low or too_high:
+            raise InvalidParameterError(
+                f"{owner}: parameter '{self.name}' = {v:g} is outside its range {self.range_text()}"
+            )
+        if self.integer and v != round(v):
+            raise InvalidParameterError(
+                f"{owner}: parameter '{self.name}' must be a whole number, got {v:g}"
+            )
+        return v
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "default": self.default,
+            "low": self.low,
+            "high": self.high,
+            "low_open": self.low_open,
+            "high_open": self.high_open,
+            "integer": self.integer,
+            "doc": self.doc,
+        }
+
+
+def _positive_scale(value: Any, what: str, owner: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{owner}: {what} must be a number, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise InvalidParameterError(f"{owner}: {what} must be finite and > 0, got {value!r}")
+    return v
+
+
+def as_generator(rng: Any = None) -> np.random.Generator:
+    """Coerce ``None``, an int seed or a Generator into a ``numpy.random.Generator``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise InvalidParameterError(
+        f"rng must be None, an integer seed or a numpy.random.Generator, got {type(rng).__name__}"
+    )
+
+
+def _shape_tuple(shape: Any) -> tuple[int, ...]:
+    if shape is None:
+        return ()
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        t = tuple(int(s) for s in shape)
+    except TypeError:
+        raise InvalidParameterError(f"sample shape must be an int or a tuple of ints, got {shape!r}") from None
+    if any(s < 0 for s in t):
+        raise InvalidParameterError(f"sample shape must be non-negative, got {shape!r}")
+    return t
+
+
+# ---------------------------------------------------------------------------
+# common base
+# ---------------------------------------------------------------------------
+
+
+class Noise:
+    """Common part of product and joint noises.
+
+    Attributes
+    ----------
+    name:
+        registry name (``"gaussian"``, ``"gennorm"``, a spec file's ``name`` ...).
+    params:
+        validated shape parameters (native scale excluded).
+    scale:
+        native scale (``lambda``/``alpha``/``s`` of the family).
+    """
+
+    name: str = "noise"
+    is_product: bool = False
+    #: parameter metadata, in order
+    param_info: tuple[Param, ...] = ()
+    #: one-line description and literature source (shown by ``unicr pdfs show``)
+    description: str = ""
+    source: str = ""
+    #: what the native scale is called in the family's formula ("lambda", "alpha", ...)
+    scale_name: str = "scale"
+
+    params: dict[str, float]
+    scale: float
+
+    # -- parameters ---------------------------------------------------------
+    def _init_params(self, params: Mapping[str, Any]) -> dict[str, float]:
+        known = {p.name: p for p in self.param_info}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            names = ", ".join(known) or "none"
+            raise InvalidParameterError(
+                f"{self.name}: unknown parameter(s) {', '.join(unknown)}; this noise takes: {names}"
+            )
+        out: dict[str, float] = {}
+        for p in self.param_info:
+            if p.name in params and params[p.name] is not None:
+                out[p.name] = p.validate(params[p.name], self.name)
+            elif p.default is None:
+                raise InvalidParameterError(f"{self.name}: parameter '{p.name}' is required")
+            else:
+                out[p.name] = float(p.default)
+        return out
+
+    # -- identity -----------------------------------------------------------
+    def definition(self) -> dict[str, Any]:
+        """A JSON-able canonical description; equal definitions mean equal laws."""
+        return {
+            "name": self.name,
+            "kind": "product" if self.is_product else "joint",
+            "class": type(self).__name__,
+            "params": {k: float(v) for k, v in sorted(self.params.items())},
+            "scale": float(self.scale),
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`definition` (used as a cache key)."""
+        blob = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        sig = self.sigma
+        sig_txt = f"sigma={sig:.6g}" if sig is not None else "sigma=inf"
+        extra = f", {ps}" if ps else ""
+        return f"{type(self).__name__}({self.scale_name}={self.scale:.6g}, {sig_txt}{extra})"
+
+    # -- subclasses provide ------------------------------------------------------
+    @property
+    def sigma(self) -> float | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Properties for display (``unicr pdfs show``)."""
+        sig = self.sigma
+        return {
+            "name": self.name,
+            "kind": "product" if self.is_product else "joint",
+            "description": self.description,
+            "source": self.source,
+            "params": dict(self.params),
+            "param_info": [p.to_dict() for p in self.param_info],
+            "scale_name": self.scale_name,
+            "scale": self.scale,
+            "sigma": sig if sig is not None else math.inf,
+        }
+
+
+# ---------------------------------------------------------------------------
+# product (i.i.d.) noise
+# ---------------------------------------------------------------------------
+
+
+class ProductNoise(Noise):
+    """I.i.d. noise: each coordinate is ``scale * Z`` with ``Z`` of standardised density ``q1``.
+
+    Subclasses set the class attributes ``symmetric``, ``support1`` (support of ``Z``),
+    ``var1`` (variance of ``Z``; ``math.inf`` if infinite) and implement the
+    ``_*1`` methods on the standardised variable.
+    """
+
+    is_product = True
+    symmetric: bool = True
+    support1: tuple[float, float] = (-math.inf, math.inf)
+    var1: float = 1.0
+
+    def __init__(self, sigma: float | None = None, scale: float | None = None, **params: Any):
+        self.params = self._init_params(params)
+        self._setup()
+        v1 = self.variance1()
+        if sigma is not None and scale is not None:
+            raise InvalidParameterError(
+                f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
+            )
+        if sigma is not None:
+            s = _positive_scale(sigma, "sigma", self.name)
+            if not math.isfinite(v1):
+                raise InfiniteVarianceError(
+                    f"{self.name}: this noise has infinite variance, so sigma (per-coordinate RMS) "
+                    f"is undefined; build it from its native scale instead (scale=...)"
+                )
+            self.scale = s / math.sqrt(v1)
+        elif scale is not None:
+            self.scale = _positive_scale(scale, "scale", self.name)
+        else:
+            self.scale = 1.0 / math.sqrt(v1) if math.isfinite(v1) else 1.0
+
+    # hook for subclasses that precompute things from self.params
+    def _setup(self) -> None:
+        pass
+
+    def variance1(self) -> float:
+        """Variance of the standardised law (native scale 1); ``inf`` if infinite."""
+        return float(self.var1)
+
+    # -- scale / moments ------------------------------------------------------
+    @property
+    def sigma(self) -> float | None:
+        """Per-coordinate RMS (= std for symmetric noise); ``None`` if the variance is infinite."""
+        v1 = self.variance1()
+        return self.scale * math.sqrt(v1) if math.isfinite(v1) else None
+
+    def var(self) -> float:
+        return self.scale**2 * self.variance1()
+
+    def std(self) -> float:
+        return math.sqrt(self.var())
+
+    def mean(self) -> float:
+        if self.symmetric:
+            return 0.0
+        raise NotImplementedError(f"{self.name}: mean of an asymmetric noise is not implemented")
+
+    @property
+    def support(self) -> tuple[float, float]:
+        lo, hi = self.support1
+        return (lo * self.scale, hi * self.scale)
+
+    def with_scale(self, scale: float) -> ProductNoise:
+        """The same family and shape at another native scale."""
+        return type(self)(scale=scale, **self.params)
+
+    def with_sigma(self, sigma: float) -> ProductNoise:
+        """The same family and shape at another per-coordinate RMS."""
+        return type(self)(sigma=sigma, **self.params)
+
+    # -- standardised methods (override) --------------------------------------
+    def _logpdf1(self, z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cdf1(self, z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _ppf1(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sf1(self, z: np.ndarray) -> np.ndarray:
+        if self.symmetric:
+            return self._cdf1(-z)
+        return 1.0 - self._cdf1(z)
+
+    def _logcdf1(self, z: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self._cdf1(z))
+
+    def _logsf1(self, z: np.ndarray) -> np.ndarray:
+        if self.symmetric:
+            return self._logcdf1(-z)
+        with np.errstate(divide="ignore"):
+            return np.log(self._sf1(z))
+
+    def _isf1(self, u: np.ndarray) -> np.ndarray:
+        if self.symmetric:
+            return -self._ppf1(u)
+        return self._ppf1(1.0 - u)
+
+    def _score1(self, z: np.ndarray) -> np.ndarray:
+        """-(d/dz) log q1(z); default: central difference of ``_logpdf1``."""
+        h = 1e-6 * np.maximum(1.0, np.abs(z))
+        return -(self._logpdf1(z + h) - self._logpdf1(z - h)) / (2 * h)
+
+    def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Default: inverse-CDF sampling."""
+        return self._ppf1(rng.random(shape))
+
+    def _sample1_torch(self, shape: tuple[int, ...], generator: Any, device: Any, dtype: Any) -> Any:
+        """Default torch sampler: inverse CDF computed on the host from torch uniforms.
+
+        Families override this with a sampler that runs on ``device``.
+        """
+        import torch
+
+        u = torch.rand(shape, generator=generator, device="cpu", dtype=torch.float64)
+        z = self._ppf1(u.numpy())
+        return torch.as_tensor(z, dtype=dtype, device=device)
+
+    # -- public API (scale applied) ------------------------------------------
+    def logpdf(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return self._logpdf1(x / self.scale) - math.log(self.scale)
+
+    def pdf(self, x: Any) -> np.ndarray:
+        return np.exp(self.logpdf(x))
+
+    def cdf(self, x: Any) -> np.ndarray:
+        return self._cdf1(np.asarray(x, dtype=float) / self.scale)
+
+    def sf(self, x: Any) -> np.ndarray:
+        return self._sf1(np.asarray(x, dtype=float) / self.scale)
+
+    def logcdf(self, x: Any) -> np.ndarray:
+        return self._logcdf1(np.asarray(x, dtype=float) / self.scale)
+
+    def logsf(self, x: Any) -> np.ndarray:
+        return self._logsf1(np.asarray(x, dtype=float) / self.scale)
+
+    def ppf(self, u: Any) -> np.ndarray:
+        return self.scale * self._ppf1(np.asarray(u, dtype=float))
+
+    def isf(self, u: Any) -> np.ndarray:
+        return self.scale * self._isf1(np.asarray(u, dtype=float))
+
+    def score(self, x: Any) -> np.ndarray:
+        """Score ``-(d/dx) log q(x)`` (scale applied)."""
+        return self._score1(np.asarray(x, dtype=float) / self.scale) / self.scale
+
+    def log_ratio(self, x: Any, a: float) -> np.ndarray:
+        """Per-coordinate log likelihood ratio ``log q(x - a) - log q(x)`` (the loss of a shift ``a``)."""
+        x = np.asarray(x, dtype=float)
+        with np.errstate(invalid="ignore"):
+            out = self.logpdf(x - a) - self.logpdf(x)
+        # -inf - -inf (outside the support of both) is undefined: such points have no mass
+        return np.where(np.isnan(out), -np.inf, out)
+
+    def sample(self, shape: Any = (), rng: Any = None) -> np.ndarray:
+        """Draw i.i.d. coordinates of the given shape with a ``numpy.random.Generator`` (or seed)."""
+        return self.scale * self._sample1(_shape_tuple(shape), as_generator(rng))
+
+    # scipy.stats-style alias
+    def rvs(self, size: Any = (), random_state: Any = None) -> np.ndarray:
+        return self.sample(size, random_state)
+
+    def sample_torch(self, shape: Any, generator: Any = None, device: Any = None,
+                     dtype: Any = None) -> Any:
+        """Draw a torch tensor of i.i.d. coordinates on ``device`` (CPU or CUDA)."""
+        import torch
+
+        dtype = torch.float32 if dtype is None else dtype
+        device = torch.device("cpu") if device is None else torch.device(device)
+        z = self._sample1_torch(_shape_tuple(shape), generator, device, dtype)
+        return z * self.scale
+
+    def fisher_information(self) -> float:
+        """Fisher information for location ``E[score(eps)^2]`` (``inf`` if infinite).
+
+        Default: numerical quadrature over the support; families override with closed forms.
+        """
+        from scipy import integrate
+
+        lo, hi = self.support1
+
+        def f(z: float) -> float:
+            s = float(self._score1(np.array(z)))
+            return s * s * math.exp(float(self._logpdf1(np.array(z))))
+
+        val, _ = integrate.quad(f, lo, hi, limit=400)
+        return val / self.scale**2
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        a = (1.0 - confidence) / 2
+        return float(self.ppf(a)), float(self.isf(a))
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out.update({
+            "symmetric": self.symmetric,
+            "support": list(self.support),
+            "variance": self.var(),
+        })
+        return out
+
+
+# ---------------------------------------------------------------------------
+# joint (non-product) noise on R^d
+# ---------------------------------------------------------------------------
+
+
+class JointNoise(Noise):
+    """A density on R^d that is not a product of 1-D laws.
+
+    Subclasses implement ``logpdf`` (normalised, in log space), ``_sample``
+    (exact sampler returning ``(n, d)`` at native scale 1) and ``_rms1`` (the
+    per-coordinate RMS at native scale 1 for this ``d``; ``inf`` if infinite).
+    """
+
+    is_product = False
+    d: int
+
+    def __init__(self, d: int, sigma: float | None = None, scale: float | None = None,
+                 **params: Any):
+        try:
+            d_int = int(d)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"{self.name}: dimension d must be an integer, got {d!r}") from None
+        if d_int != d or d_int < 1:
+            raise InvalidParameterError(f"{self.name}: dimension d must be an integer >= 1, got {d!r}")
+        self.d = d_int
+        self.params = self._init_params(params)
+        self._setup()
+        r1 = self._rms1()
+        if sigma is not None and scale is not None:
+            raise InvalidParameterError(
+                f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
+            )
+        if sigma is not None:
+            s = _positive_scale(sigma, "sigma", self.name)
+            if not math.isfinite(r1):
+                raise InfiniteVarianceError(
+                    f"{self.name}: this noise has infinite variance for d={self.d}; "
+                    "build it from its native scale instead (scale=...)"
+                )
+            self.scale = s / r1
+        elif scale is not None:
+            self.scale = _positive_scale(scale, "scale", self.name)
+        else:
+            self.scale = 1.0 / r1 if math.isfinite(r1) else 1.0
+
+    def _setup(self) -> None:
+        pass
+
+    def _rms1(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _logpdf1(self, z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Log density at native scale 1, ``z`` of shape (..., d)."""
+        raise NotImplementedError
+
+    def _sample(self, n_shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def sigma(self) -> float | None:
+        r1 = self._rms1()
+        return self.scale * r1 if math.isfinite(r1) else None
+
+    def definition(self) -> dict[str, Any]:
+        out = super().definition()
+        out["d"] = self.d
+        return out
+
+    def _check_last_axis(self, x: np.ndarray) -> None:
+        if x.ndim == 0 or x.shape[-1] != self.d:
+            raise InvalidParameterError(
+                f"{self.name}: expected points of shape (..., {self.d}), got shape {x.shape}"
+            )
+
+    def logpdf(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        self._check_last_axis(x)
+        return self._logpdf1(x / self.scale) - self.d * math.log(self.scale)
+
+    def pdf(self, x: Any) -> np.ndarray:
+        return np.exp(self.logpdf(x))
+
+    def log_ratio(self, x: Any, delta: Any) -> np.ndarray:
+        """``log q(x - delta) - log q(x)`` for points ``x`` of shape (..., d)."""
+        x = np.asarray(x, dtype=float)
+        delta = np.asarray(delta, dtype=float)
+        with np.errstate(invalid="ignore"):
+            out = self.logpdf(x - delta) - self.logpdf(x)
+        return np.where(np.isnan(out), -np.inf, out)
+
+    def sample(self, n: Any = (), rng: Any = None) -> np.ndarray:
+        """Draw points: ``sample(n)`` has shape ``(n, d)``; ``sample(())`` has shape ``(d,)``."""
+        return self.scale * self._sample(_shape_tuple(n), as_generator(rng))
+
+    def sample_torch(self, n: Any, generator: Any = None, device: Any = None, dtype: Any = None) -> Any:
+        """Torch tensor of shape ``(*n, d)`` on ``device``.
+
+        Default: exact numpy sampler seeded from ``generator``; families override
+        with samplers that run on the device.
+        """
+        import torch
+
+        dtype = torch.float32 if dtype is None else dtype
+        device = torch.device("cpu") if device is None else torch.device(device)
+        seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator).item())
+        z = self._sample(_shape_tuple(n), np.random.default_rng(seed))
+        return torch.as_tensor(z, dtype=dtype, device=device) * self.scale
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out["d"] = self.d
+        return out

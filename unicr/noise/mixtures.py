@@ -1,0 +1,1 @@
+"""Mixtures and sums of noises (filled in by the noise-families work)."""
