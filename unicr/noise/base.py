@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from unicr.errors import InfiniteVarianceError, InvalidParameterError
+from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnicrError
 
 __all__ = ["Param", "Noise", "ProductNoise", "JointNoise", "as_generator"]
 
@@ -248,6 +248,9 @@ class ProductNoise(Noise):
     symmetric: bool = True
     support1: tuple[float, float] = (-math.inf, math.inf)
     var1: float = 1.0
+    #: False for laws without a usable score -(log q)' (uniform, densities with jumps);
+    #: engines that need the score (differential method) must check it.
+    has_score: bool = True
 
     def __init__(self, sigma: float | None = None, scale: float | None = None, **params: Any):
         self.params = self._init_params(params)
@@ -386,7 +389,10 @@ class ProductNoise(Noise):
         return self.scale * self._isf1(np.asarray(u, dtype=float))
 
     def score(self, x: Any) -> np.ndarray:
-        """Score ``-(d/dx) log q(x)`` (scale applied)."""
+        """Score ``-(d/dx) log q(x)`` (scale applied); raises for laws without one."""
+        if not self.has_score:
+            raise UnicrError(f"{self.name}: this noise has no usable score -(log q)' "
+                             "(its density is not differentiable)")
         return self._score1(np.asarray(x, dtype=float) / self.scale) / self.scale
 
     def log_ratio(self, x: Any, a: float) -> np.ndarray:
