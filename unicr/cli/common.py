@@ -1,0 +1,108 @@
+"""Argument helpers shared by the sub-commands: noise options, ``--param k=v``, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from unicr.errors import InvalidParameterError
+from unicr.noise.base import Noise
+from unicr.noise.registry import noise as make_noise
+
+
+def parse_param(text: str) -> tuple[str, float]:
+    """``"beta=1.5"`` -> ``("beta", 1.5)``; errors name the bad argument."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--param expects NAME=VALUE, got {text!r}")
+    key, _, val = text.partition("=")
+    key = key.strip()
+    if not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"--param: {key!r} is not a parameter name")
+    try:
+        num = float(val)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--param {key}: {val!r} is not a number") from None
+    return key, num
+
+
+def add_noise_arguments(parser: argparse.ArgumentParser, *, positional: bool = True,
+                        with_d: bool = False) -> None:
+    """NOISE (name or .toml path), --param k=v (repeatable), --sigma, --scale [, --d]."""
+    if positional:
+        parser.add_argument("noise", metavar="NOISE",
+                            help="catalogue name (see `unicr pdfs list`) or path to a .toml spec")
+    parser.add_argument("--param", dest="params", action="append", default=[], type=parse_param,
+                        metavar="NAME=VALUE", help="noise shape parameter (repeatable)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--sigma", type=float, default=None,
+                       help="per-coordinate RMS of the noise (default 1 where finite)")
+    group.add_argument("--scale", type=float, default=None,
+                       help="native scale of the family instead of --sigma")
+    if with_d:
+        parser.add_argument("--d", type=int, default=None,
+                            help="input dimension (required for joint noises)")
+
+
+def noise_from_args(args: argparse.Namespace, name: str | None = None,
+                    d: int | None = None) -> Noise:
+    params = dict(args.params)
+    dim = d if d is not None else getattr(args, "d", None)
+    return make_noise(name if name is not None else args.noise, sigma=args.sigma,
+                      scale=args.scale, d=dim, **params)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float):
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        if math.isnan(obj):
+            return None
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _jsonable(obj.item())
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    json.dump(_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def probability(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not (0.0 < v < 1.0):
+        raise argparse.ArgumentTypeError(f"expected a probability strictly between 0 and 1, got {text!r}")
+    return v
+
+
+def fmt(x: float | None, digits: int = 6) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:.{digits}g}"
+
+
+def require(cond: bool, message: str) -> None:
+    if not cond:
+        raise InvalidParameterError(message)

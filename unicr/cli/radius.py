@@ -1,0 +1,95 @@
+"""``unicr radius``: one certified radius with its band, confidence and witness.
+
+Python equivalent: :func:`unicr.radius`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from unicr.certificate import Certificate, norm_label, parse_norm
+from unicr.cli.common import (
+    add_noise_arguments,
+    fmt,
+    noise_from_args,
+    positive_int,
+    print_json,
+    probability,
+)
+from unicr.radius import radius
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "radius", help="certified radius of a noise for given pA (and pB)",
+        description="Bracket the tight certified radius R*(pA, pB) between a proven lower "
+                    "bound and a proven upper bound (with a failing perturbation as witness).")
+    add_noise_arguments(p)
+    p.add_argument("--pa", type=probability, required=True, help="(lower bound on) pA")
+    p.add_argument("--pb", type=probability, default=None,
+                   help="(upper bound on) pB; omitted: binary case pB = 1 - pA")
+    p.add_argument("--norm", type=str, default="2", help="1, 2, inf or any p > 0 (default 2)")
+    p.add_argument("--d", type=positive_int, required=True, help="input dimension")
+    p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
+                   help="exact (product noise), mc (Monte Carlo, any noise) or auto")
+    mc = p.add_argument_group("Monte Carlo engine (--method mc)")
+    mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
+                    help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
+    mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
+    mc.add_argument("--alpha-np", type=probability, default=None,
+                    help="failure probability spent on the Neyman-Pearson estimates")
+    mc.add_argument("--seed", type=int, default=None, help="random seed")
+    mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
+                    help="direction search")
+    p.add_argument("--json", action="store_true", help="print the certificate as JSON")
+    p.set_defaults(func=cmd_radius)
+
+
+def _mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    for name in ("mode", "n_mc", "alpha_np", "seed", "directions"):
+        v = getattr(args, name)
+        if v is not None:
+            kw[name] = v
+    return kw
+
+
+def cmd_radius(args: argparse.Namespace) -> int:
+    p = parse_norm(args.norm)
+    nz = noise_from_args(args, d=args.d)
+    kw = _mc_kwargs(args)
+    if kw and args.method == "exact":
+        from unicr.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"options {', '.join('--' + k.replace('_', '-') for k in kw)} belong to the Monte Carlo "
+            "engine; use --method mc"
+        )
+    cert = radius(nz, args.pa, p, args.d, pb=args.pb, method=args.method, **kw)
+    if args.json:
+        print_json(cert.to_dict())
+    else:
+        print_certificate(cert)
+    return 0
+
+
+def print_certificate(cert: Certificate) -> None:
+    side = "binary" if cert.pb is None else f"two-sided, pB = {cert.pb:g}"
+    print(f"l_{norm_label(cert.norm)} radius, pA = {cert.pa:g} ({side}), d = {cert.d}, "
+          f"method {cert.method}")
+    if cert.abstain:
+        print("  ABSTAIN: " + "; ".join(cert.assumptions))
+        return
+    print(f"  lower (proven <= R*)  = {fmt(cert.lower, 8)}")
+    print(f"  upper (proven >= R*)  = {fmt(cert.upper, 8)}")
+    if cert.estimate is not None:
+        print(f"  estimate (no proof)   = {fmt(cert.estimate, 8)}")
+    print(f"  status: {cert.status}   confidence: {cert.confidence:g}"
+          + (f"   gap upper/lower: {cert.gap:.4g}" if math.isfinite(cert.gap) else ""))
+    if cert.witness is not None:
+        w = cert.witness
+        print(f"  witness: {w.direction} scale {fmt(w.scale)} (norm {fmt(w.norm_value)}) "
+              "fails the Neyman-Pearson test")
+    for a in cert.assumptions:
+        print(f"  - {a}")
