@@ -1,6 +1,7 @@
 """Noise registry: closed-form families, mixtures, joint densities, spec files and adapters."""
 
 from unicr.noise.base import JointNoise, Noise, Param, ProductNoise
+from unicr.noise.mixtures import Mixture, mixture
 from unicr.noise.registry import builtin_names, catalogue, noise, pdfs_dir, register
 
 __all__ = [
@@ -8,6 +9,8 @@ __all__ = [
     "ProductNoise",
     "JointNoise",
     "Param",
+    "Mixture",
+    "mixture",
     "noise",
     "register",
     "builtin_names",
