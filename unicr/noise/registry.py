@@ -143,6 +143,11 @@ def noise(name_or_path: Any, sigma: float | None = None, scale: float | None = N
         from unicr.noise import adapters
 
         if adapters.is_scipy_frozen(name_or_path):
+            if params or d is not None:
+                raise InvalidParameterError(
+                    "noise(): a frozen scipy distribution carries its own parameters; "
+                    f"got extra {', '.join(sorted(params)) or 'd'}"
+                )
             return adapters.ScipyNoise(name_or_path, sigma=sigma, scale=scale)
         if callable(name_or_path):
             return adapters.CallableNoise(name_or_path, sigma=sigma, scale=scale, **params)
