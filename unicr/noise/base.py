@@ -131,7 +131,9 @@ def _shape_tuple(shape: Any) -> tuple[int, ...]:
     try:
         t = tuple(int(s) for s in shape)
     except TypeError:
-        raise InvalidParameterError(f"sample shape must be an int or a tuple of ints, got {shape!r}") from None
+        raise InvalidParameterError(
+            f"sample shape must be an int or a tuple of ints, got {shape!r}"
+        ) from None
     if any(s < 0 for s in t):
         raise InvalidParameterError(f"sample shape must be non-negative, got {shape!r}")
     return t
