@@ -14,6 +14,7 @@ from unicr.certificate import Certificate, Witness
 from unicr.errors import UnicrError
 from unicr.noise import JointNoise, Noise, ProductNoise, catalogue, noise
 from unicr.radius import radius
+from unicr.validate import validate
 
 __version__ = "0.1.0"
 
@@ -27,5 +28,6 @@ __all__ = [
     "noise",
     "catalogue",
     "radius",
+    "validate",
     "__version__",
 ]
