@@ -360,8 +360,9 @@ class ProductNoise(Noise):
         """
         import torch
 
-        u = torch.rand(shape, generator=generator, device="cpu", dtype=torch.float64)
-        z = self._ppf1(u.numpy())
+        gdev = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand(shape, generator=generator, device=gdev, dtype=torch.float64)
+        z = self._ppf1(u.cpu().numpy())
         return torch.as_tensor(z, dtype=dtype, device=device)
 
     # -- public API (scale applied) ------------------------------------------
@@ -557,7 +558,8 @@ class JointNoise(Noise):
 
         dtype = torch.float32 if dtype is None else dtype
         device = torch.device("cpu") if device is None else torch.device(device)
-        seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator).item())
+        gdev = generator.device if generator is not None else torch.device("cpu")
+        seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator, device=gdev).item())
         z = self._sample(_shape_tuple(n), np.random.default_rng(seed))
         return torch.as_tensor(z, dtype=dtype, device=device) * self.scale
 

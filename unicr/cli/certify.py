@@ -1,0 +1,123 @@
+"""``unicr certify``: certify a trained model on a data set into a resumable TSV.
+
+Python equivalent: :func:`unicr.smoothing.dataset.certify_dataset` with a
+:class:`unicr.smoothing.Smooth` around :func:`unicr.models.load_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from unicr.certificate import parse_norm
+from unicr.cli.common import add_noise_arguments, noise_from_args, positive_int, probability
+
+#: what `--data` accepts
+DATA_CHOICES = ("fashion-mnist", "cifar10", "imagenet", "image-folder")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "certify", help="certify a model's smoothed predictions on a data set (TSV results)",
+        description="Randomized-smoothing certification (Cohen et al. 2019's CERTIFY) of every "
+                    "--skip-th image with any noise and norms. Results are appended to --out one "
+                    "row at a time; rerunning the same command resumes after the last complete "
+                    "row.")
+    p.add_argument("--model", required=True, metavar="CKPT",
+                   help="checkpoint {'arch', 'state_dict'} (Cohen et al.'s format or unicr train)")
+    p.add_argument("--data", required=True, choices=DATA_CHOICES, help="data set")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="data folder (fashion-mnist default: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--split", choices=("test", "train"), default="test", help="data split")
+    p.add_argument("--noise", required=True, metavar="NOISE",
+                   help="certification noise: catalogue name or .toml spec")
+    add_noise_arguments(p, positional=False)
+    p.add_argument("--n0", type=positive_int, default=100, help="selection samples (default 100)")
+    p.add_argument("--n", type=positive_int, default=100_000,
+                   help="estimation samples (default 100000)")
+    p.add_argument("--alpha", type=probability, default=0.001,
+                   help="failure probability per image (default 0.001)")
+    p.add_argument("--norms", nargs="+", default=["2"], metavar="P",
+                   help="norms to certify: 1 2 inf or any p > 0 (default 2); the first one fills "
+                        "Cohen's 'radius' column")
+    p.add_argument("--out", required=True, metavar="TSV", help="results file (appended, resumable)")
+    p.add_argument("--skip", type=positive_int, default=1, help="certify every SKIP-th image")
+    p.add_argument("--max", type=positive_int, default=None, dest="max_count", metavar="MAX",
+                   help="certify at most MAX images (a count, not an index)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    p.add_argument("--batch", type=positive_int, default=1000,
+                   help="noise samples per forward pass")
+    p.add_argument("--seed", type=int, default=0, help="random seed (written into the results)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision for the model only (noise and counts stay exact)")
+    p.add_argument("--mode", choices=("binary", "two-sided"), default="binary",
+                   help="binary: pB = 1 - pA (Cohen); two-sided: pA and a runner-up bound pB")
+    p.add_argument("--alpha-split", type=float, default=None, metavar="S",
+                   help="two-sided: share of alpha spent on pA, fixed in advance (default 0.5)")
+    p.add_argument("--split-grid", type=float, nargs="+", default=None, metavar="S",
+                   help="two-sided: try several alpha splits, each at alpha/K (Bonferroni)")
+    p.add_argument("--runner-up", choices=("plain", "generalized"), default="plain",
+                   help="two-sided pB bound: Clopper-Pearson on the largest other count (plain) "
+                        "or Feng et al. 2020's Eq. 14 (generalized)")
+    p.add_argument("--radius-method", choices=("auto", "exact", "mc"), default="auto",
+                   help="radius engine (default auto)")
+    p.add_argument("--no-time", dest="timing", action="store_false",
+                   help="write '-' in the time column: the file is then byte-reproducible")
+    p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="always show the progress bar (default: only on a terminal)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="never show the progress bar")
+    p.set_defaults(func=cmd_certify)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file (identity of a checkpoint in the results header)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    from unicr.data import load_dataset
+    from unicr.models import load_checkpoint
+    from unicr.smoothing import Smooth
+    from unicr.smoothing.dataset import certify_dataset
+    from unicr.smoothing.sampling import resolve_device
+
+    norms = [parse_norm(p) for p in args.norms]
+    device = resolve_device(args.device or "cpu")
+    model, info = load_checkpoint(args.model, device=device)
+    data = load_dataset(args.data, args.split, args.data_dir)
+    if tuple(data.input_shape) != tuple(model.input_shape):
+        from unicr.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"--data {args.data} has inputs of shape {tuple(data.input_shape)}, but the model "
+            f"{args.model} ({info['arch']}) expects {tuple(model.input_shape)}")
+    d = 1
+    for s in model.input_shape:
+        d *= int(s)
+    nz = noise_from_args(args, name=args.noise, d=d)
+    smooth = Smooth(model, nz, device=device, amp=args.amp, radius_method=args.radius_method)
+    meta: dict[str, Any] = {
+        "model": {"arch": info["arch"], "sha256": file_sha256(args.model)},
+    }
+    run = certify_dataset(
+        smooth, data, args.out, n0=args.n0, n=args.n, alpha=args.alpha, norms=norms,
+        seed=args.seed, skip=args.skip, max_count=args.max_count, batch_size=args.batch,
+        mode=args.mode, alpha_split=args.alpha_split, grid=args.split_grid,
+        runner_up=args.runner_up, timing=args.timing, progress=args.progress, meta=meta)
+    if run.computed == 0:
+        print(f"{run.path}: already complete ({run.total} images); nothing to do")
+    else:
+        what = f"resumed after {run.resumed_from}, " if run.resumed_from else ""
+        print(f"{run.path}: certified {run.computed} image(s) ({what}{run.total} in total) in "
+              f"{run.seconds:.1f} s, {run.images_per_second:.2f} images/s, "
+              f"{run.forward_passes / max(run.seconds, 1e-9):,.0f} noisy forward passes/s")
+    sys.stdout.flush()
+    return 0
