@@ -64,8 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or Feng et al. 2020's Eq. 14 (generalized)")
     p.add_argument("--radius-method", choices=("auto", "exact", "mc"), default="auto",
                    help="radius engine (default auto)")
+    p.add_argument("--time", dest="timing", action="store_true", default=False,
+                   help="record wall-clock seconds in the time column (Cohen's format); the "
+                        "file is then no longer byte-reproducible on resume")
     p.add_argument("--no-time", dest="timing", action="store_false",
-                   help="write '-' in the time column: the file is then byte-reproducible")
+                   help="write '-' in the time column (the default): byte-reproducible files")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="always show the progress bar (default: only on a terminal)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
