@@ -23,10 +23,12 @@ system-deps:
 	@dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }
 
+# the main job on bundled defaults: pA-R curves of catalogue noises at sigma = 1, d = 3072
+# (l_inf x255 as in the UniCR paper); the figure and the CSV go to unicr-out/
 demo: $(STAMP)
-	$(BIN)/unicr pdfs list
-	$(BIN)/unicr pdfs show gennorm --param beta=1.5
-	$(BIN)/unicr pdfs show pareto --param a=3 --sigma 0.5
+	$(BIN)/unicr curve --compare gaussian laplace hsecant gennorm laplace_gaussian_mix logistic \
+	  pareto uniform --norm 1 2 inf --d 3072 --points 40 --linf-x255 \
+	  -o unicr-out/catalogue.png --csv unicr-out/catalogue.csv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,209 @@
+"""``unicr curve``: pA-R curves of one noise or several (``--compare``), as a figure and CSV.
+
+Python equivalent: :func:`unicr.curves.compute_curves` with :func:`unicr.plot.plot_curves`
+and :func:`unicr.plot.write_csv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from unicr.certificate import norm_label, parse_norm
+from unicr.cli.common import add_noise_arguments, fmt, positive_int, print_json, probability
+from unicr.errors import InvalidParameterError
+
+#: default number of pA points: exact curves are cheap, Monte Carlo ones cost a search per point
+DEFAULT_POINTS = {"exact": 50, "mc": 10}
+#: rows of the summary table printed when no --json is asked
+SUMMARY_ROWS = 6
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "curve", help="pA-R curves of one or several noises (figure + CSV)",
+        description="Certified radius against pA for one noise, or several on one figure "
+                    "(--compare), in any l_p norms: the proven band [lower, upper] shaded, "
+                    "Monte Carlo estimates dashed, published closed forms dotted.")
+    p.add_argument("noise", metavar="NOISE", nargs="?", default=None,
+                   help="catalogue name (see `unicr pdfs list`) or path to a .toml spec")
+    p.add_argument("--compare", nargs="+", metavar="NOISE", default=None,
+                   help="several noises on one figure instead of NOISE: names, .toml paths or "
+                        "NAME:key=value[,key=value] (e.g. gennorm:beta=1); 'all' = every "
+                        "catalogue product noise with finite variance (with --method mc also "
+                        "the joint ones)")
+    add_noise_arguments(p, positional=False)
+    p.add_argument("--norm", nargs="+", default=["1", "2", "inf"], metavar="P",
+                   help="norms: 1, 2, inf or any p > 0 (default: 1 2 inf)")
+    p.add_argument("--d", type=positive_int, default=3072,
+                   help="input dimension (default 3072 = 3x32x32, CIFAR-10)")
+    p.add_argument("--pa-min", type=float, default=0.5,
+                   help="smallest pA (excluded from the grid; default 0.5)")
+    p.add_argument("--pa-max", type=float, default=0.999, help="largest pA (default 0.999)")
+    p.add_argument("--points", type=positive_int, default=None,
+                   help=f"number of pA values in (pa-min, pa-max] (default {DEFAULT_POINTS['exact']}, "
+                        f"or {DEFAULT_POINTS['mc']} when a curve uses the Monte Carlo engine)")
+    p.add_argument("--spacing", choices=("probit", "linear"), default="probit",
+                   help="pA values evenly spaced in Phi^-1(pA) (probit: denser near 1, where "
+                        "radii grow fastest) or in pA (linear)")
+    p.add_argument("--pb", type=probability, default=None,
+                   help="fixed (upper bound on) pB for two-sided curves; omitted: binary")
+    p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
+                   help="exact (product noise), mc (Monte Carlo, any noise) or auto (exact for "
+                        "product noise, mc for joint densities)")
+    p.add_argument("--overlay", nargs="+", metavar="NAME", default=None,
+                   help="published closed forms to draw (names: `unicr.closed_form.FORMULAS`), "
+                        "'auto' (the best-known certificate per noise and norm) or 'none'; "
+                        "default: auto for one noise, none with --compare")
+    p.add_argument("-o", "--out", metavar="FIGURE", default=None,
+                   help="write the figure (.png, .pdf or .svg)")
+    p.add_argument("--csv", metavar="CSV", default=None, help="write the curves as CSV")
+    p.add_argument("--title", default=None, help="figure title")
+    p.add_argument("--linf-x255", action="store_true",
+                   help="show l_inf radii x255 (pixel units, as in the UniCR paper)")
+    p.add_argument("--logy", action="store_true", help="logarithmic radius axis")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the exact engine's curve cache")
+    p.add_argument("--json", action="store_true",
+                   help="print the curves (and the files written) as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar and no summary table (the summary is printed for one "
+                        "noise, or with --compare when no file is written)")
+    mc = p.add_argument_group("Monte Carlo engine (--method mc, or joint noises)")
+    mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
+                    help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
+    mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
+    mc.add_argument("--alpha-np", type=probability, default=None,
+                    help="failure probability spent on the Neyman-Pearson estimates, per point")
+    mc.add_argument("--seed", type=int, default=None, help="random seed")
+    mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
+                    help="direction search")
+    p.set_defaults(func=cmd_curve)
+
+
+def _mc_options(args: argparse.Namespace) -> dict[str, object]:
+    from unicr.cli.radius import _mc_kwargs
+
+    return _mc_kwargs(args)
+
+
+def check_figure_path(path: str, option: str = "--out") -> Path:
+    """Refuse (exit 2) a figure file whose format matplotlib cannot write, before any work."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    out = Path(path)
+    fmt_ = out.suffix.lower().lstrip(".")
+    supported = Figure().canvas.get_supported_filetypes()
+    if fmt_ not in supported:
+        raise InvalidParameterError(
+            f"{option} {path}: unsupported figure format {out.suffix or '(no suffix)'!r}; use one "
+            f"of {', '.join('.' + k for k in ('png', 'pdf', 'svg'))}")
+    if out.exists() and out.is_dir():
+        raise InvalidParameterError(f"{option} {path} is a directory, not a file")
+    return out
+
+
+def _check_csv_path(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and out.is_dir():
+        raise InvalidParameterError(f"--csv {path} is a directory, not a file")
+    return out
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    from unicr.curves import compute_curves, pa_grid, resolve_noises
+    from unicr.plot import plot_curves, save_figure, write_csv
+
+    if (args.noise is None) == (args.compare is None):
+        raise InvalidParameterError("give one NOISE, or several noises with --compare "
+                                    "(not both)")
+    if args.compare is not None and args.params:
+        raise InvalidParameterError(
+            "--param applies to a single NOISE; with --compare write NAME:key=value "
+            "(e.g. gennorm:beta=1.5)")
+    norms = [parse_norm(x) for x in args.norm]
+    fig_path = check_figure_path(args.out) if args.out else None
+    csv_path = _check_csv_path(args.csv) if args.csv else None
+    items = [args.noise] if args.compare is None else list(args.compare)
+    pairs = resolve_noises(items, d=args.d, sigma=args.sigma, scale=args.scale,
+                           params=dict(args.params), method=args.method)
+    uses_mc = args.method == "mc" or (args.method == "auto"
+                                      and any(not nz.is_product for _, nz in pairs))
+    points = args.points or DEFAULT_POINTS["mc" if uses_mc else "exact"]
+    grid = pa_grid(args.pa_min, args.pa_max, points, pb=args.pb, spacing=args.spacing)
+    overlays = args.overlay
+    if overlays is None:
+        overlays = ["auto"] if args.compare is None else []
+    if [o.lower() for o in overlays] == ["none"]:
+        overlays = []
+    mc_kw = _mc_options(args)
+    if mc_kw and not uses_mc:
+        raise InvalidParameterError(
+            f"options {', '.join('--' + k.replace('_', '-') for k in mc_kw)} belong to the Monte "
+            "Carlo engine; use --method mc")
+    progress = not args.quiet and not args.json and sys.stderr.isatty()
+    curves = compute_curves(pairs, norms, args.d, grid, pb=args.pb, method=args.method,
+                            overlays=overlays, mc_options=mc_kw, progress=progress,
+                            cache=not args.no_cache)
+    written: dict[str, str] = {}
+    if fig_path is not None:
+        title = args.title if args.title is not None else default_title(pairs, args)
+        fig = plot_curves(curves, title=title, linf_x255=args.linf_x255, logy=args.logy)
+        save_figure(fig, fig_path)
+        written["figure"] = str(fig_path)
+    if csv_path is not None:
+        write_csv(curves, csv_path)
+        written["csv"] = str(csv_path)
+    if args.json:
+        print_json({"curves": [c.to_dict() for c in curves], "files": written})
+        return 0
+    # the table is for one noise, or when nothing is written; a comparison is read on the figure
+    if not args.quiet and (args.compare is None or not written):
+        print_summary(curves, linf_x255=args.linf_x255)
+        if not written:
+            print("\n(no files written: add -o FIGURE.png and/or --csv FILE.csv)")
+    for kind, path in written.items():
+        rows = f" ({len(curves) * len(grid)} rows)" if kind == "csv" else ""
+        print(f"wrote {kind}: {path}{rows}")
+    return 0
+
+
+def default_title(pairs: list, args: argparse.Namespace) -> str:
+    """``"pA-R curves, sigma = 1, d = 3072 (binary)"``."""
+    if args.scale is not None:
+        scale = f"native scale = {args.scale:g}"
+    else:
+        sig = {round(nz.sigma, 9) for _, nz in pairs if nz.sigma is not None
+               and math.isfinite(nz.sigma)}
+        scale = f"sigma = {next(iter(sig)):g}" if len(sig) == 1 else "sigma as labelled"
+    side = "binary" if args.pb is None else f"pB = {args.pb:g}"
+    return f"pA-R curves, {scale}, d = {args.d} ({side})"
+
+
+def print_summary(curves: list, *, linf_x255: bool = False) -> None:
+    """A few rows of every curve: pA, lower, upper (and estimate / closed forms)."""
+    for c in curves:
+        n = len(c.pa)
+        idx = sorted(set(np.linspace(0, n - 1, min(SUMMARY_ROWS, n)).round().astype(int)))
+        f = 255.0 if (linf_x255 and math.isinf(c.norm)) else 1.0
+        unit = " x255" if f != 1.0 else ""
+        conf = float(np.min(c.confidence_array()))
+        print(f"{c.label}: l_{norm_label(c.norm)}{unit}, d = {c.d}, method {c.method}, "
+              f"confidence {conf:g} per point")
+        cols = ["pA", "lower", "upper"] + (["estimate"] if c.estimate is not None else []) \
+            + list(c.overlays)
+        widths = [max(12, len(h)) for h in cols]
+        print("  " + "  ".join(f"{h:>{w}}" for h, w in zip(cols, widths)))
+        for i in idx:
+            row = [c.pa[i], c.lower[i] * f, c.upper[i] * f]
+            if c.estimate is not None:
+                row.append(c.estimate[i] * f)
+            row += [c.overlays[k][i] * f for k in c.overlays]
+            print("  " + "  ".join(f"{fmt(float(v), 6):>{w}}" for v, w in zip(row, widths)))
