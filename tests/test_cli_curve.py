@@ -11,18 +11,12 @@ import pytest
 from scipy import stats
 
 from unicr.cli import main
-from unicr.exact import curves as exact_curves
 from unicr.plot import CSV_COLUMNS, read_csv
 
 SMALL = ["--d", "64", "--points", "5"]
 
 
-@pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path / "cache"))
-    exact_curves._MEM.clear()
-    yield
-    exact_curves._MEM.clear()
+pytestmark = pytest.mark.usefixtures("isolated_curve_cache")
 
 
 def run(capsys, *argv):

@@ -27,19 +27,13 @@ from unicr.curves import (
     resolve_noises,
 )
 from unicr.errors import InvalidParameterError, NotProductNoiseError
-from unicr.exact import curves as exact_curves
 from unicr.plot import CSV_COLUMNS, OVERLAY_PREFIX, CurveData, plot_curves, read_csv, write_csv
 
 D = 64
 GRID = pa_grid(0.5, 0.99, 6)
 
 
-@pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path / "cache"))
-    exact_curves._MEM.clear()
-    yield
-    exact_curves._MEM.clear()
+pytestmark = pytest.mark.usefixtures("isolated_curve_cache")
 
 
 # -- grid --------------------------------------------------------------------

@@ -14,18 +14,12 @@ from scipy import stats
 from unicr import figures as F
 from unicr.cli import main
 from unicr.errors import InvalidParameterError
-from unicr.exact import curves as exact_curves
 from unicr.plot import read_csv
 
 D = 64
 
 
-@pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path / "cache"))
-    exact_curves._MEM.clear()
-    yield
-    exact_curves._MEM.clear()
+pytestmark = pytest.mark.usefixtures("isolated_curve_cache")
 
 
 def _not_blank(path):

@@ -54,6 +54,30 @@ def noise_from_args(args: argparse.Namespace, name: str | None = None,
                       scale=args.scale, d=dim, **params)
 
 
+def add_mc_arguments(parser: argparse.ArgumentParser, title: str = "Monte Carlo engine (--method mc)",
+                     alpha_help: str = "failure probability spent on the Neyman-Pearson estimates"
+                     ) -> None:
+    """Options of the Monte Carlo engine (``--mode --n-mc --alpha-np --seed --directions``)."""
+    mc = parser.add_argument_group(title)
+    mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
+                    help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
+    mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
+    mc.add_argument("--alpha-np", type=probability, default=None, help=alpha_help)
+    mc.add_argument("--seed", type=int, default=None, help="random seed")
+    mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
+                    help="direction search")
+
+
+def mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    """The Monte Carlo options the user actually gave, as keyword arguments of the engine."""
+    kw: dict[str, object] = {}
+    for name in ("mode", "n_mc", "alpha_np", "seed", "directions"):
+        v = getattr(args, name, None)
+        if v is not None:
+            kw[name] = v
+    return kw
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, float):
         if math.isinf(obj):
@@ -99,7 +123,7 @@ def fmt(x: float | None, digits: int = 6) -> str:
     if x is None:
         return "-"
     if isinstance(x, float) and math.isinf(x):
-        return "inf"
+        return "inf" if x > 0 else "-inf"
     return f"{x:.{digits}g}"
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
-from unicr.cli.common import add_noise_arguments, fmt, positive_int, print_json, probability
+from unicr.cli.common import (
+    add_mc_arguments,
+    add_noise_arguments,
+    fmt,
+    mc_kwargs,
+    positive_int,
+    print_json,
+    probability,
+)
 from unicr.errors import InvalidParameterError
 
 #: default number of pA points: exact curves are cheap, Monte Carlo ones cost a search per point
@@ -73,22 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar and no summary table (the summary is printed for one "
                         "noise, or with --compare when no file is written)")
-    mc = p.add_argument_group("Monte Carlo engine (--method mc, or joint noises)")
-    mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
-                    help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
-    mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
-    mc.add_argument("--alpha-np", type=probability, default=None,
-                    help="failure probability spent on the Neyman-Pearson estimates, per point")
-    mc.add_argument("--seed", type=int, default=None, help="random seed")
-    mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
-                    help="direction search")
+    add_mc_arguments(p, "Monte Carlo engine (--method mc, or joint noises)",
+                     "failure probability spent on the Neyman-Pearson estimates, per point")
     p.set_defaults(func=cmd_curve)
-
-
-def _mc_options(args: argparse.Namespace) -> dict[str, object]:
-    from unicr.cli.radius import _mc_kwargs
-
-    return _mc_kwargs(args)
 
 
 def check_figure_path(path: str, option: str = "--out") -> Path:
@@ -143,7 +138,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         overlays = ["auto"] if args.compare is None else []
     if [o.lower() for o in overlays] == ["none"]:
         overlays = []
-    mc_kw = _mc_options(args)
+    mc_kw = mc_kwargs(args)
     if mc_kw and not uses_mc:
         raise InvalidParameterError(
             f"options {', '.join('--' + k.replace('_', '-') for k in mc_kw)} belong to the Monte "

@@ -10,8 +10,10 @@ import math
 
 from unicr.certificate import Certificate, norm_label, parse_norm
 from unicr.cli.common import (
+    add_mc_arguments,
     add_noise_arguments,
     fmt,
+    mc_kwargs,
     noise_from_args,
     positive_int,
     print_json,
@@ -33,32 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--d", type=positive_int, required=True, help="input dimension")
     p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
                    help="exact (product noise), mc (Monte Carlo, any noise) or auto")
-    mc = p.add_argument_group("Monte Carlo engine (--method mc)")
-    mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
-                    help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
-    mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
-    mc.add_argument("--alpha-np", type=probability, default=None,
-                    help="failure probability spent on the Neyman-Pearson estimates")
-    mc.add_argument("--seed", type=int, default=None, help="random seed")
-    mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
-                    help="direction search")
+    add_mc_arguments(p)
     p.add_argument("--json", action="store_true", help="print the certificate as JSON")
     p.set_defaults(func=cmd_radius)
-
-
-def _mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
-    kw: dict[str, object] = {}
-    for name in ("mode", "n_mc", "alpha_np", "seed", "directions"):
-        v = getattr(args, name)
-        if v is not None:
-            kw[name] = v
-    return kw
 
 
 def cmd_radius(args: argparse.Namespace) -> int:
     p = parse_norm(args.norm)
     nz = noise_from_args(args, d=args.d)
-    kw = _mc_kwargs(args)
+    kw = mc_kwargs(args)
     if kw and args.method == "exact":
         from unicr.errors import InvalidParameterError
 
