@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from unicr.certificate import Certificate, parse_norm, validate_probabilities
-from unicr.errors import InvalidParameterError, NotProductNoiseError
+from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
 from unicr.noise.registry import noise as make_noise
 
 __all__ = ["radius", "ENGINES", "validate_dimension"]
@@ -101,4 +101,10 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
                                      reason="two-sided: pA <= pB, no certificate",
                                      noise=nz.definition())
     engine = ENGINES[method]()
-    return engine(nz, pa_f, pb_f, p, dim, **kwargs)
+    try:
+        return engine(nz, pa_f, pb_f, p, dim, **kwargs)
+    except (OverflowError, MemoryError) as exc:
+        raise ConvergenceError(
+            f"the {method} engine could not represent the computation for {nz.name} "
+            f"(pA={pa_f:g}, pB={pb_f}, p={p:g}, d={dim}): {exc}"
+        ) from exc
