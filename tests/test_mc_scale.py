@@ -1,0 +1,88 @@
+"""Scale search (Hong et al. 2022, Algorithm 2 with a tolerance in lambda: S10)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from unicr.errors import ConvergenceError
+from unicr.montecarlo import dkw_band
+from unicr.montecarlo.lr import EST, FAIL, PASS
+from unicr.montecarlo.models import GaussianBank, k_equal
+from unicr.montecarlo.scale import NO_INSIDE, NO_OUTSIDE, OK, Search, search_core
+from unicr.noise.registry import build_builtin
+
+
+def _linear(roots):
+    roots = np.asarray(roots, dtype=float)
+
+    def ev(lam, _state=None):
+        return roots - lam
+
+    return ev
+
+
+@settings(max_examples=50, deadline=None)
+@given(root=st.floats(1e-6, 1e6), lam0=st.floats(1e-3, 1e3), tol=st.sampled_from([1e-2, 1e-4]))
+def test_bracket_contains_root_within_relative_tolerance(root, lam0, tol):
+    hist_l = np.zeros(800)
+    hist_m = np.zeros((800, 3))
+    lo, hi, k, status = search_core(_linear([root] * 3), None, 0, lam0, 0.0, math.inf, tol,
+                                    hist_l, hist_m)
+    assert status == OK
+    assert lo < root <= hi or lo <= root < hi
+    assert hi <= lo * (1 + tol) * (1 + 1e-12)
+    # the history records every evaluation
+    assert np.all(hist_l[:k] > 0)
+
+
+def test_no_bracket_is_an_explicit_status_and_error():
+    hl, hm = np.zeros(800), np.zeros((800, 3))
+    assert search_core(lambda lam, s: np.ones(3), None, 0, 1.0, 0.0, math.inf, 1e-4, hl,
+                       hm)[3] == NO_OUTSIDE
+    assert search_core(lambda lam, s: -np.ones(3), None, 0, 1.0, 0.0, math.inf, 1e-4, hl,
+                       hm)[3] == NO_INSIDE
+    with pytest.raises(ConvergenceError, match="still passed"):
+        Search(evaluate=lambda lam: np.ones(3)).run(EST, 1.0)
+    with pytest.raises(ConvergenceError, match="no scale passed"):
+        Search(evaluate=lambda lam: -np.ones(3)).run(PASS, 1.0)
+
+
+def test_later_searches_reuse_the_cache():
+    calls = []
+
+    def ev(lam):
+        calls.append(lam)
+        return np.array([2.0, 1.9, 2.1]) - lam
+
+    s = Search(evaluate=ev, rel_tol=1e-4)
+    b0 = s.run(EST, 1.0)
+    n0 = len(calls)
+    b1 = s.run(PASS, 1.0)
+    b2 = s.run(FAIL, 1.0)
+    assert b0.lo < 2.0 <= b0.hi and b1.lo < 1.9 <= b1.hi and b2.lo < 2.1 <= b2.hi
+    # the pass/fail searches start from a cached bracket: far fewer evaluations
+    assert (len(calls) - n0) / 2 < 0.8 * n0
+
+
+def test_gaussian_search_recovers_cohen_radius():
+    g = build_builtin("gaussian", sigma=2.0)
+    n = 50_000
+    bank = GaussianBank(g, n, np.random.SeedSequence(11), np.float64)
+    d = dkw_band(n, 1e-3)
+    srch = bank.model(k_equal(1)).search(0.9, None, d, d, 1e-4)
+    est = srch.run(EST, 1.0)
+    exact = 2.0 * norm.ppf(0.9)
+    assert est.mid == pytest.approx(exact, rel=0.02)
+    p = srch.run(PASS, est.lo)
+    f = srch.run(FAIL, est.hi)
+    assert p.lo < exact < f.hi
+    assert f.hi / f.lo - 1 <= 1e-4 * (1 + 1e-9)
+    # rotation invariance: the all-ones direction gives the same l2 boundary
+    srch4 = bank.model(k_equal(4)).search(0.9, None, d, d, 1e-4)
+    assert srch4.run(EST, 1.0).mid * 2.0 == pytest.approx(est.mid, rel=2e-4)

@@ -1,0 +1,747 @@
+"""Monte Carlo draws (common random numbers) and per-sample losses along a direction.
+
+A *bank* holds the draws of one Monte Carlo sample -- the same draws serve every scale
+``lambda`` of a search and every direction of a direction search (common random numbers).
+``bank.model(direction)`` gives a *model* whose ``losses(lams)`` returns, for every draw,
+
+    L_X = log mu(eps - lam u) - log mu(eps)          (the clean law X)
+    L_Y = log mu(eps) - log mu(eps + lam u)          (the shifted law Y, z = eps + lam u)
+
+always as sums/differences of log densities (never products of ratios: SOUNDNESS-NOTES S8),
+in float64 arithmetic.  Hong et al. 2022, Theorem 1 (Eqs. 26-29 for i.i.d. noise).  For
+noise that is symmetric about the origin the Y-law of L is the law of ``-L_X``, so the same
+draws give ``L_Y := -L_X`` (one density evaluation instead of two); ``losses`` then returns
+``None`` for ``L_Y``.  ``losses`` also returns, per scale, a bound ``eta`` on the floating-point
+error of every computed loss (a generous multiple of the unit roundoff times the magnitudes
+summed), which the statistics apply on the conservative side (:mod:`unicr.montecarlo.lr`).
+Rounding at a *discontinuity* of the density (a draw within ~1e-16 relative of the uniform
+cube's or ball's boundary) is not covered; its probability (~d x 1e-16) is negligible next to
+alpha.
+
+Banks, from the fastest to the most general:
+
+* :class:`GaussianBank` -- i.i.d. Gaussian: ``L_X = s Z - s^2/2`` with ``s = lam ||u||_2 / sigma``
+  and one ``Z ~ N(0, 1)`` per draw (exact law; rotation invariance).  Its evaluator and the
+  whole scale search are numba-compiled.
+* :class:`RadialL2Bank` -- spherically symmetric joint noise (``RadialJointNoise`` with an
+  l2 profile: UniformBall, Exp2, Pow2): per draw ``(eps_1, ||eps_perp||^2)`` from the exact
+  radial law (``sample_radius``) and the exact law of one coordinate of a uniform direction
+  (``(1 + theta_1)/2 ~ Beta((d-1)/2, (d-1)/2)``); losses from the radial log-profile.
+* :class:`LinfKEqualBank` -- l_inf-radial joint noise (ExpInf) along k-equal directions
+  ``a (1, ..., 1, 0, ..., 0)``: per draw the maximum and minimum of the first k coordinates
+  and the largest |coordinate| of the rest, so each scale costs O(1) per draw.
+* :class:`ProductBank` -- any i.i.d. noise: coordinates drawn in (row-chunk, column-block)
+  blocks, each from its own child ``SeedSequence`` so any sub-matrix is reproducible; a
+  direction with k non-zero coordinates costs n k density evaluations per scale.
+* :class:`JointBank` -- any joint density: rows of d coordinates.
+
+Memory: product and joint banks keep generated blocks (draws and their log densities) only
+while the total stays within ``memory_budget`` bytes; blocks beyond it are regenerated from
+their seeds at every evaluation (streaming), so ``n x d`` is never materialised beyond the
+budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+
+from unicr.errors import InvalidParameterError
+from unicr.montecarlo.lr import _margins_sorted, margins, margins_batch
+from unicr.montecarlo.scale import Search
+from unicr.noise.base import JointNoise, Noise, ProductNoise
+
+__all__ = [
+    "Direction",
+    "canonical_direction",
+    "GaussianBank",
+    "RadialL2Bank",
+    "LinfKEqualBank",
+    "ProductBank",
+    "JointBank",
+    "make_bank",
+    "is_spherical",
+    "permutation_invariant",
+    "noise_symmetric",
+]
+
+_BLOCK_ELEMS = 1 << 21  # elements per generated block (16 MiB in float64)
+_U = 2.0**-52  # float64 unit roundoff (x2)
+
+
+# ---------------------------------------------------------------------------
+# directions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A perturbation direction ``u``; the perturbation is ``lam * u``.
+
+    ``kind="k-equal"``: ``u = sign (1, ..., 1, 0, ..., 0)`` with ``k`` ones.
+    ``kind="vector"``: ``values`` are the non-zero coordinates in canonical order (product
+    or permutation-invariant noise: coordinates ``0..k-1``; zeros implied) or, with
+    ``full=True``, the whole d-vector.
+    """
+
+    kind: str
+    k: int
+    values: tuple[float, ...] | None = None
+    sign: float = 1.0
+    full: bool = False
+
+    def support_values(self) -> np.ndarray:
+        """The coordinates 0..k-1 (the rest are zero unless ``full``)."""
+        if self.kind == "k-equal":
+            return np.full(self.k, self.sign, dtype=np.float64)
+        return np.asarray(self.values, dtype=np.float64)
+
+    def vector(self, d: int) -> np.ndarray:
+        """The full d-vector."""
+        v = self.support_values()
+        if self.full:
+            return v
+        out = np.zeros(d)
+        out[: v.size] = v
+        return out
+
+    def norm(self, p: float) -> float:
+        """``||u||_p`` (any p in (0, inf]; for p < 1 the quasi-norm)."""
+        v = np.abs(self.support_values())
+        if math.isinf(p):
+            return float(v.max()) if v.size else 0.0
+        vmax = float(v.max()) if v.size else 0.0
+        if vmax == 0.0:
+            return 0.0
+        return vmax * float(np.sum((v / vmax) ** p)) ** (1.0 / p)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description (the ``Witness.direction`` field)."""
+        if self.kind == "k-equal":
+            out: dict[str, Any] = {"kind": "k-equal", "k": int(self.k)}
+            if self.sign < 0:
+                out["sign"] = -1
+            return out
+        return {"kind": "vector", "k": int(self.k), "full": bool(self.full),
+                "values": [float(x) for x in self.values or ()]}
+
+
+def k_equal(k: int, sign: float = 1.0) -> Direction:
+    return Direction(kind="k-equal", k=int(k), sign=float(sign))
+
+
+def permutation_invariant(noise: Noise) -> bool:
+    """True when the law is invariant under coordinate permutations (product noise, norm-radial)."""
+    if isinstance(noise, ProductNoise):
+        return True
+    from unicr.noise.joint import RadialJointNoise
+
+    return isinstance(noise, RadialJointNoise)
+
+
+def noise_symmetric(noise: Noise) -> bool:
+    """True when ``mu(-x) = mu(x)`` (coordinate-wise for product noise; central for joint)."""
+    if isinstance(noise, ProductNoise):
+        return bool(noise.symmetric)
+    from unicr.noise.joint import RadialJointNoise
+
+    if isinstance(noise, RadialJointNoise):
+        return True  # norms are even functions
+    return bool(getattr(noise, "symmetric", False))
+
+
+def canonical_direction(u: np.ndarray, noise: Noise, tol: float = 0.0) -> tuple[Direction, float]:
+    """Canonical representative of ``u`` under the invariances of ``noise``: ``(dir, factor)``.
+
+    ``u`` is equivalent to ``factor * dir``.  Product noise and norm-radial joint noise are
+    invariant under permutations of the coordinates, and under sign flips when symmetric:
+    such directions are sorted (by magnitude, or by value for asymmetric noise) so that
+    equivalent directions share their draws (common random numbers), and k-equal directions
+    are recognised.  Coordinates with ``|u_j| <= tol * max|u|`` are set to zero.  Other
+    joint noises keep the vector as given.
+    """
+    u = np.asarray(u, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(u)):
+        raise InvalidParameterError("direction has non-finite coordinates")
+    amax = float(np.max(np.abs(u))) if u.size else 0.0
+    if amax == 0.0:
+        return Direction(kind="vector", k=0, values=()), 1.0
+    if tol > 0:
+        u = np.where(np.abs(u) <= tol * amax, 0.0, u)
+    if not permutation_invariant(noise):
+        nz = int(np.count_nonzero(u))
+        return Direction(kind="vector", k=nz, values=tuple(u.tolist()), full=True), 1.0
+    v = np.sort(np.abs(u))[::-1] if noise_symmetric(noise) else np.sort(u)[::-1]
+    v = v[v != 0.0]
+    k = int(v.size)
+    if np.all(v == v[0]):
+        # k-equal up to scale: normalise to +-1 (the scale goes into lambda)
+        return k_equal(k, 1.0 if v[0] > 0 else -1.0), abs(float(v[0]))
+    return Direction(kind="vector", k=k, values=tuple(v.tolist())), 1.0
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _child_rng(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    child = np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + key)
+    return np.random.Generator(np.random.PCG64(child))
+
+
+class _ModelBase:
+    """Common API of a loss model along one direction."""
+
+    n: int
+    what: str = "direction"
+
+    def losses(self, lams: Sequence[float]
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """X- and Y-losses, shape (len(lams), n) (``None`` for Y means ``-L_X``), and the
+        rounding bound ``eta`` per scale."""
+        raise NotImplementedError  # pragma: no cover
+
+    def evaluator(self, pa: float, pb: float | None, d_pass: float, d_fail: float):
+        def ev(lam: float) -> np.ndarray:
+            lx, ly, eta = self.losses([lam])
+            return margins(lx[0], None if ly is None else ly[0], pa, pb, d_pass, d_fail,
+                           float(eta[0]))
+
+        return ev
+
+    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
+               rel_tol: float) -> Search:
+        return Search(evaluate=self.evaluator(pa, pb, d_pass, d_fail), rel_tol=rel_tol,
+                      what=self.what)
+
+    def margins_batch(self, lams: Sequence[float], pa: float, pb: float | None,
+                      d_pass: Sequence[float] | float, d_fail: Sequence[float] | float
+                      ) -> np.ndarray:
+        lx, ly, eta = self.losses(lams)
+        return margins_batch(lx, ly, pa, pb, d_pass, d_fail, eta)
+
+
+# ---------------------------------------------------------------------------
+# Gaussian: exact one-dimensional reduction, numba end to end
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _gauss_eval(lam: float, state: tuple) -> np.ndarray:
+    """Margins at scale ``lam`` from the sorted projections ``z`` (no sort needed: s > 0)."""
+    z_sorted, coef, pa, pb, binary, d_pass, d_fail = state
+    s = lam * coef
+    n = z_sorted.shape[0]
+    lx = np.empty(n)
+    ly = np.empty(n)
+    h = 0.5 * s * s
+    for i in range(n):
+        lx[i] = s * z_sorted[i] - h
+        ly[i] = s * z_sorted[i] + h
+    zmax = max(abs(z_sorted[0]), abs(z_sorted[n - 1]))
+    eta = 8.0 * 2.0**-52 * (s * zmax + s * s)
+    return _margins_sorted(lx, ly, pa, pb, binary, d_pass, d_fail, eta)
+
+
+class GaussianBank:
+    """i.i.d. Gaussian noise: the loss depends on the draw only through ``<eps, u>``.
+
+    ``L_X = s Z - s^2/2``, ``L_Y = s Z + s^2/2`` with ``s = lam ||u||_2 / sigma`` (Cohen et
+    al. 2019; Hong et al. 2022 Sec. 3 "Gaussian check"), one ``Z ~ N(0,1)`` per draw: the
+    exact law, for every direction at once.
+    """
+
+    spherical = True
+
+    def __init__(self, noise: ProductNoise, n: int, seed: np.random.SeedSequence, dtype: Any):
+        self.noise = noise
+        self.n = int(n)
+        rng = _child_rng(seed, 0)
+        self.z = rng.standard_normal(self.n).astype(dtype).astype(np.float64)
+        self.z_sorted = np.sort(self.z)
+
+    def model(self, direction: Direction) -> _GaussModel:
+        return _GaussModel(self, direction.norm(2.0) / float(self.noise.scale))
+
+
+class _GaussModel(_ModelBase):
+    what = "any direction (Gaussian, rotation invariant)"
+
+    def __init__(self, bank: GaussianBank, coef: float):
+        self.bank = bank
+        self.coef = coef
+        self.n = bank.n
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = np.asarray(lams, dtype=np.float64)[:, None] * self.coef
+        lx = s * self.bank.z[None, :] - 0.5 * s * s
+        zmax = float(np.max(np.abs(self.bank.z)))
+        eta = 8.0 * _U * (s[:, 0] * zmax + s[:, 0] ** 2)
+        return lx, lx + s * s, eta
+
+    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
+               rel_tol: float) -> Search:
+        binary = pb is None
+        state = (self.bank.z_sorted, float(self.coef), float(pa), 0.0 if binary else float(pb),
+                 binary,
+                 float(d_pass), float(d_fail))
+        return Search(jit_eval=_gauss_eval, jit_state=state, rel_tol=rel_tol, what=self.what)
+
+
+# ---------------------------------------------------------------------------
+# spherically symmetric joint noise
+# ---------------------------------------------------------------------------
+
+
+def _check_radial_profile(noise: Any) -> None:
+    """Cross-check the radial log-profile against ``logpdf`` (guards the private hook)."""
+    d = noise.d
+    s = float(noise.scale)
+    rng = np.random.default_rng(12345)
+    x = noise.sample(4, rng)
+    y = x * 0.97
+    lhs = noise.logpdf(x) - noise.logpdf(y)
+    nx = np.sqrt(np.sum(x * x, axis=1)) / s
+    ny = np.sqrt(np.sum(y * y, axis=1)) / s
+    rhs = noise._log_radial(nx) - noise._log_radial(ny)
+    ok = np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs))))
+    if not ok or d < 1:
+        raise InvalidParameterError(
+            f"{noise.name}: its radial profile does not reproduce logpdf; "
+            "cannot use the spherical Monte Carlo model"
+        )
+
+
+def _radial_eta(noise: Any, s: float, r0: np.ndarray, h0: np.ndarray,
+                rs: tuple[np.ndarray, ...], hs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Rounding bound of ``h(r1) - h(r0)`` per scale: ulps of the values plus the profile's
+    sensitivity to a relative error of 16 ulps in the computed radii."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        def spread(r: np.ndarray, h: np.ndarray) -> np.ndarray:
+            hp = np.asarray(noise._log_radial(r * (1.0 + 16 * _U) / s))
+            dh = np.abs(hp - h)
+            return np.where(np.isfinite(dh), dh, 0.0) + 16 * _U * np.where(np.isfinite(h),
+                                                                             np.abs(h), 0.0)
+        base = float(np.max(spread(r0, h0)))
+        out = np.zeros(rs[0].shape[0])
+        for r, h in zip(rs, hs):
+            out = np.maximum(out, np.max(spread(r, h), axis=1))
+    return out + base
+
+
+class RadialL2Bank:
+    """Spherically symmetric joint noise ``mu(x) = f(||x||_2 / lambda)`` (Yang et al. 2020).
+
+    Every l2 direction is equivalent, so the losses along ``u`` depend on the draw through
+    ``(eps . u/||u||, ||eps||)`` only.  Per draw: ``R`` from the exact radial law
+    (``noise.sample_radius``) and ``theta_1 = 2B - 1`` with ``B ~ Beta((d-1)/2, (d-1)/2)``,
+    the first coordinate of a uniform unit vector; ``eps_1 = R theta_1`` and
+    ``||eps_perp||^2 = R^2 4B(1-B)``.
+    """
+
+    spherical = True
+
+    def __init__(self, noise: Any, n: int, seed: np.random.SeedSequence, dtype: Any):
+        _check_radial_profile(noise)
+        self.noise = noise
+        self.n = int(n)
+        d = noise.d
+        rng = _child_rng(seed, 0)
+        r = np.asarray(noise.sample_radius(self.n, rng), dtype=np.float64)
+        if d == 1:
+            b = (rng.random(self.n) < 0.5).astype(np.float64)
+        else:
+            b = rng.beta((d - 1) / 2.0, (d - 1) / 2.0, self.n)
+        e1 = r * (2.0 * b - 1.0)
+        perp2 = r * r * (4.0 * b * (1.0 - b))
+        self.e1 = e1.astype(dtype).astype(np.float64)
+        self.perp2 = perp2.astype(dtype).astype(np.float64)
+        self.r0 = np.sqrt(self.e1 * self.e1 + self.perp2)
+        s = float(noise.scale)
+        self.h0 = np.asarray(noise._log_radial(self.r0 / s), dtype=np.float64)
+
+    def model(self, direction: Direction) -> _RadialModel:
+        return _RadialModel(self, direction.norm(2.0))
+
+
+class _RadialModel(_ModelBase):
+    what = "any direction (spherically symmetric noise)"
+
+    def __init__(self, bank: RadialL2Bank, unorm: float):
+        self.bank = bank
+        self.unorm = unorm
+        self.n = bank.n
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = self.bank
+        s = float(b.noise.scale)
+        t = np.asarray(lams, dtype=np.float64)[:, None] * self.unorm
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            r_minus = np.sqrt((b.e1[None, :] - t) ** 2 + b.perp2[None, :])
+            r_plus = np.sqrt((b.e1[None, :] + t) ** 2 + b.perp2[None, :])
+            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            lx = h_minus - b.h0[None, :]
+            ly = b.h0[None, :] - h_plus
+        eta = _radial_eta(b.noise, s, b.r0, b.h0, (r_minus, r_plus), (h_minus, h_plus))
+        return lx, ly, eta
+
+
+# ---------------------------------------------------------------------------
+# l_inf-radial joint noise along k-equal directions
+# ---------------------------------------------------------------------------
+
+
+class LinfKEqualBank:
+    """``mu(x) = f(||x||_inf / lambda)`` (ExpInf) along ``a (1_k, 0)``, k in a fixed set.
+
+    ``||eps - a 1_k||_inf = max(max_{j<k} eps_j - a, a - min_{j<k} eps_j, max_{j>=k} |eps_j|)``:
+    three numbers per draw and k.  A norm-radial law is ``eps = R U`` with ``R`` its radial law
+    (``noise.sample_radius``) and ``U`` uniform on the surface of the cube ``[-1, 1]^d`` (one
+    uniformly placed coordinate ``+-1``, the others ``U(-1, 1)``; Yang et al. 2020, C§7), so the
+    three numbers have exact O(1) samplers: with ``m`` uniform coordinates among the first k,
+    their maximum is ``2 V^(1/m) - 1`` and, given it, their minimum ``-1 + (max + 1)(1 -
+    W^(1/(m-1)))``; the largest |coordinate| of ``d - k`` uniforms is ``V'^(1/(d-k))``.  Each k
+    has its own draws.
+    """
+
+    spherical = False
+
+    def __init__(self, noise: Any, n: int, seed: np.random.SeedSequence, dtype: Any,
+                 ks: Sequence[int]):
+        _check_radial_profile_linf(noise)
+        self.noise = noise
+        self.n = int(n)
+        d = noise.d
+        self.ks = sorted({int(k) for k in ks if 1 <= int(k) <= d})
+        nk = len(self.ks)
+        self.pmax = np.empty((nk, self.n))
+        self.pmin = np.empty((nk, self.n))
+        self.rest = np.empty((nk, self.n))
+        self.r0 = np.empty((nk, self.n))
+        self.h0 = np.empty((nk, self.n))
+        s = float(noise.scale)
+        for i, k in enumerate(self.ks):
+            rng = _child_rng(seed, k)
+            r = np.asarray(noise.sample_radius(self.n, rng), dtype=np.float64)
+            pmax, pmin, rest = _cube_surface_stats(self.n, d, k, rng)
+            cast = np.dtype(dtype)
+            self.pmax[i] = (r * pmax).astype(cast)
+            self.pmin[i] = (r * pmin).astype(cast)
+            self.rest[i] = (r * rest).astype(cast)
+            self.r0[i] = np.maximum(np.maximum(self.pmax[i], -self.pmin[i]), self.rest[i])
+            self.h0[i] = np.asarray(noise._log_radial(self.r0[i] / s), dtype=np.float64)
+
+    def model(self, direction: Direction) -> _LinfModel:
+        if direction.kind != "k-equal" or direction.k not in self.ks:
+            raise InvalidParameterError("LinfKEqualBank: only its k-equal directions are available")
+        return _LinfModel(self, self.ks.index(direction.k))
+
+
+def _cube_surface_stats(n: int, d: int, k: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(max, min) of the first k coordinates and max |.| of the others, for n points uniform on
+    the surface of [-1, 1]^d (exact order-statistic samplers)."""
+    special_in = rng.random(n) < k / d
+    sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    m = k - special_in.astype(np.int64)  # uniform coordinates among the first k
+    v, w, v2 = rng.random(n), rng.random(n), rng.random(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mx = 2.0 * (1.0 - v) ** (1.0 / np.maximum(m, 1)) - 1.0
+        frac = 1.0 - (1.0 - w) ** (1.0 / np.maximum(m - 1, 1))
+        mn = np.where(m >= 2, -1.0 + (mx + 1.0) * frac, mx)
+        r_unif = (1.0 - v2) ** (1.0 / max(d - k, 1)) if d > k else np.zeros(n)
+    pmax = np.where(m >= 1, mx, sign)
+    pmin = np.where(m >= 1, mn, sign)
+    pmax = np.where(special_in & (m >= 1), np.maximum(pmax, sign), pmax)
+    pmin = np.where(special_in & (m >= 1), np.minimum(pmin, sign), pmin)
+    rest = np.where(special_in, r_unif if d > k else 0.0, 1.0)
+    return pmax, pmin, np.asarray(rest, dtype=np.float64)
+
+
+def _check_radial_profile_linf(noise: Any) -> None:
+    rng = np.random.default_rng(12345)
+    x = noise.sample(4, rng)
+    y = x * 0.97
+    s = float(noise.scale)
+    lhs = noise.logpdf(x) - noise.logpdf(y)
+    rhs = (noise._log_radial(np.max(np.abs(x), axis=1) / s)
+           - noise._log_radial(np.max(np.abs(y), axis=1) / s))
+    if not np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs)))):
+        raise InvalidParameterError(f"{noise.name}: radial profile does not reproduce logpdf")
+
+
+class _LinfModel(_ModelBase):
+    def __init__(self, bank: LinfKEqualBank, idx: int):
+        self.bank = bank
+        self.idx = idx
+        self.n = bank.n
+        self.what = f"k-equal direction, k = {bank.ks[idx]}"
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = self.bank
+        i = self.idx
+        s = float(b.noise.scale)
+        a = np.asarray(lams, dtype=np.float64)[:, None]
+        pmax, pmin, rest = b.pmax[i][None, :], b.pmin[i][None, :], b.rest[i][None, :]
+        r_minus = np.maximum(np.maximum(pmax - a, a - pmin), rest)
+        r_plus = np.maximum(np.maximum(pmax + a, -a - pmin), rest)
+        h0 = b.h0[i][None, :]
+        with np.errstate(invalid="ignore", over="ignore"):
+            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            lx = h_minus - h0
+            ly = h0 - h_plus
+        eta = _radial_eta(b.noise, s, b.r0[i], b.h0[i], (r_minus, r_plus), (h_minus, h_plus))
+        return lx, ly, eta
+
+
+# ---------------------------------------------------------------------------
+# generic product noise
+# ---------------------------------------------------------------------------
+
+
+class ProductBank:
+    """Draws of an i.i.d. noise, ``n`` rows x ``d`` columns, generated block by block.
+
+    Columns are grouped in blocks [0,1), [1,2), [2,4), [4,8), ... so that a direction with k
+    non-zero coordinates (canonical order: coordinates 0..k-1) touches only the first
+    ``~log2 k`` blocks.  Block ``(c, b)`` is drawn from its own child of the bank's
+    ``SeedSequence``: the same sub-matrix whatever was generated before (common random
+    numbers, reproducible streaming).
+    """
+
+    spherical = False
+
+    def __init__(self, noise: ProductNoise, n: int, d: int, seed: np.random.SeedSequence,
+                 dtype: Any, memory_budget: int):
+        self.noise = noise
+        self.n = int(n)
+        self.d = int(d)
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        self.budget = int(memory_budget)
+        edges = [0]
+        w = 1
+        while edges[-1] < self.d:
+            edges.append(min(self.d, edges[-1] + w))
+            if edges[-1] >= 2:
+                w = edges[-1]
+        self.edges = edges
+        maxw = max(b - a for a, b in zip(edges[:-1], edges[1:]))
+        self.rows = int(np.clip(_BLOCK_ELEMS // maxw, 256, 65536))
+        self.symmetric = bool(noise.symmetric)
+        from unicr.montecarlo.kernels import kernel_for
+
+        #: compiled log-density kernel (closed-form families), None: numpy ``logpdf``
+        self.kernel = kernel_for(noise)
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
+        self._bytes = 0
+
+    def _block(self, c: int, b: int) -> tuple[np.ndarray, np.ndarray | None]:
+        key = (c, b)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        r0 = c * self.rows
+        r1 = min(self.n, r0 + self.rows)
+        w = self.edges[b + 1] - self.edges[b]
+        e = np.asarray(self.noise.sample((r1 - r0, w), _child_rng(self.seed, c, b)))
+        e = np.ascontiguousarray(e.astype(self.dtype))
+        base = None
+        if self.kernel is None:
+            with np.errstate(divide="ignore"):
+                base = np.asarray(self.noise.logpdf(e), dtype=np.float64)
+        nbytes = e.nbytes + (base.nbytes if base is not None else 0)
+        if self._bytes + nbytes <= self.budget:
+            self._cache[key] = (e, base)
+            self._bytes += nbytes
+        return e, base
+
+    def model(self, direction: Direction) -> _ProductModel:
+        if direction.full:
+            raise InvalidParameterError("ProductBank needs a canonical (support-first) direction")
+        return _ProductModel(self, direction)
+
+    def losses(self, values: np.ndarray, lams: Sequence[float]
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        lams = np.asarray(lams, dtype=np.float64)
+        m = lams.size
+        k = values.size
+        lx = np.zeros((m, self.n))
+        ly = None if self.symmetric else np.zeros((m, self.n))
+        mag = np.zeros((m, self.n))  # sum of |log-density terms| per draw (rounding bound)
+        nz = self.noise
+        for c in range((self.n + self.rows - 1) // self.rows):
+            r0 = c * self.rows
+            r1 = min(self.n, r0 + self.rows)
+            for b in range(len(self.edges) - 1):
+                lo_b = self.edges[b]
+                if lo_b >= k:
+                    break
+                hi_b = min(self.edges[b + 1], k)
+                e, base = self._block(c, b)
+                e = e[:, : hi_b - lo_b]
+                vv = values[lo_b:hi_b]
+                if self.kernel is not None:
+                    from unicr.montecarlo.kernels import product_losses
+
+                    product_losses(np.ascontiguousarray(e), vv, lams, float(nz.scale),
+                                   self.kernel, lx, r0, ly, mag)
+                    continue
+                base = base[:, : hi_b - lo_b]
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    abase = np.abs(base)
+                    for t in range(m):
+                        a = lams[t] * vv
+                        lp = nz.logpdf(e - a)
+                        lx[t, r0:r1] += np.sum(lp - base, axis=1)
+                        tm = np.abs(lp) + abase
+                        if ly is not None:
+                            lq = nz.logpdf(e + a)
+                            ly[t, r0:r1] += np.sum(base - lq, axis=1)
+                            tm = tm + np.abs(lq)
+                        mag[t, r0:r1] += np.sum(np.where(np.isfinite(tm), tm, 0.0), axis=1)
+        # sequential sums of k terms: |error| <= (k + 2) u sum|terms| (x4 for the terms' own
+        # rounding)
+        eta = 4.0 * (k + 2) * _U * np.max(mag, axis=1)
+        return lx, ly, eta
+
+
+class _ProductModel(_ModelBase):
+    def __init__(self, bank: ProductBank, direction: Direction):
+        self.bank = bank
+        self.values = direction.support_values()
+        self.n = bank.n
+        self.what = f"direction {direction.describe()['kind']} (k = {direction.k})"
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        return self.bank.losses(self.values, lams)
+
+
+# ---------------------------------------------------------------------------
+# generic joint noise
+# ---------------------------------------------------------------------------
+
+
+class JointBank:
+    """Draws of a joint noise on R^d, generated in row chunks (each from its own seed)."""
+
+    spherical = False
+
+    def __init__(self, noise: JointNoise, n: int, seed: np.random.SeedSequence, dtype: Any,
+                 memory_budget: int):
+        self.noise = noise
+        self.n = int(n)
+        self.d = int(noise.d)
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        self.budget = int(memory_budget)
+        self.rows = int(np.clip(_BLOCK_ELEMS // self.d, 16, 65536))
+        self.symmetric = noise_symmetric(noise)
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._bytes = 0
+
+    def _block(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        hit = self._cache.get(c)
+        if hit is not None:
+            return hit
+        r0 = c * self.rows
+        r1 = min(self.n, r0 + self.rows)
+        e = np.asarray(self.noise.sample(r1 - r0, _child_rng(self.seed, c))).astype(self.dtype)
+        with np.errstate(divide="ignore"):
+            base = np.asarray(self.noise.logpdf(e), dtype=np.float64)
+        nbytes = e.nbytes + base.nbytes
+        if self._bytes + nbytes <= self.budget:
+            self._cache[c] = (e, base)
+            self._bytes += nbytes
+        return e, base
+
+    def model(self, direction: Direction) -> _JointModel:
+        return _JointModel(self, direction.vector(self.d))
+
+    def losses(self, u: np.ndarray, lams: Sequence[float]
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        lams = np.asarray(lams, dtype=np.float64)
+        m = lams.size
+        lx = np.zeros((m, self.n))
+        ly = None if self.symmetric else np.zeros((m, self.n))
+        mag = np.zeros(m)
+        for c in range((self.n + self.rows - 1) // self.rows):
+            r0 = c * self.rows
+            r1 = min(self.n, r0 + self.rows)
+            e, base = self._block(c)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                for t in range(m):
+                    a = lams[t] * u
+                    lp = np.asarray(self.noise.logpdf(e - a))
+                    lx[t, r0:r1] = lp - base
+                    tm = np.abs(lp) + np.abs(base)
+                    if ly is not None:
+                        lq = np.asarray(self.noise.logpdf(e + a))
+                        ly[t, r0:r1] = base - lq
+                        tm = tm + np.abs(lq)
+                    fin = tm[np.isfinite(tm)]
+                    if fin.size:
+                        mag[t] = max(mag[t], float(np.max(fin)))
+        # a joint log-density sums O(d) terms (norms, constants): (d + 2) ulps of its magnitude
+        eta = 4.0 * (self.d + 2) * _U * mag
+        return lx, ly, eta
+
+
+class _JointModel(_ModelBase):
+    def __init__(self, bank: JointBank, u: np.ndarray):
+        self.bank = bank
+        self.u = u
+        self.n = bank.n
+        self.what = "the given direction"
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        return self.bank.losses(self.u, lams)
+
+
+# ---------------------------------------------------------------------------
+# factory
+# ---------------------------------------------------------------------------
+
+
+def is_spherical(noise: Noise) -> bool:
+    """Spherically symmetric noise: every l2 direction is equivalent (rotation invariance).
+
+    i.i.d. Gaussian (the only spherically symmetric product law) and l2-radial joint noise.
+    """
+    from unicr.noise.families import Gaussian
+    from unicr.noise.joint import RadialJointNoise
+
+    if isinstance(noise, Gaussian):
+        return True
+    return isinstance(noise, RadialJointNoise) and float(noise.norm_p) == 2.0
+
+
+def linf_radial(noise: Noise) -> bool:
+    from unicr.noise.joint import RadialJointNoise
+
+    return isinstance(noise, RadialJointNoise) and math.isinf(float(noise.norm_p))
+
+
+def make_bank(noise: Noise, n: int, d: int, seed: np.random.SeedSequence, dtype: Any,
+              memory_budget: int, ks: Sequence[int] | None = None, general: bool = False):
+    """The fastest exact bank for ``noise``; ``general=True``: the coordinate-wise banks
+    (no rotation-invariance or k-equal specialisation)."""
+    from unicr.noise.families import Gaussian
+
+    if isinstance(noise, Gaussian) and not general:
+        return GaussianBank(noise, n, seed, dtype)
+    if is_spherical(noise) and not general:
+        return RadialL2Bank(noise, n, seed, dtype)
+    if isinstance(noise, ProductNoise):
+        return ProductBank(noise, n, d, seed, dtype, memory_budget)
+    if linf_radial(noise) and ks is not None and not general:
+        return LinfKEqualBank(noise, n, seed, dtype, ks)
+    return JointBank(noise, n, seed, dtype, memory_budget)
