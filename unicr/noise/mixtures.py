@@ -445,10 +445,13 @@ def _log_g_neg(s: np.ndarray) -> np.ndarray:
     x = -np.asarray(s, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         logphi = -0.5 * x * x - _LOG_SQRT_2PI
-        small = np.log(np.exp(logphi) - x * special.ndtr(-x))
-        xb = np.maximum(x, 5.0)
-        big = logphi + np.log(_mills_tail(xb))
-    return np.where(x < 5.0, small, big)
+        out = np.log(np.exp(logphi) - x * special.ndtr(-x))
+        far = x >= 5.0
+        if np.any(far):
+            # the continued fraction only where it is needed (it is the costly part)
+            out = np.where(far, out, out)  # a writable copy of the right shape
+            out[far] = logphi[far] + np.log(_mills_tail(x[far]))
+    return out
 
 
 @register("normal_uniform", "normaluniform", "nandi_normal_uniform")
