@@ -36,7 +36,6 @@ FILE_MARK = "<!-- file:"
 #: Prefer marking such a block with ``<!-- not run: REASON -->`` in the page itself.
 KNOWN_NOT_RUNNABLE = {
     ("smoothing.md", "import torch, unicr"): "needs a trained checkpoint cnn.pt",
-    ("exact-engine.md", "import unicr"): "a sketch: uses an undefined pa_grid",
 }
 _MARK = "@@unicr-doc-block@@"
 _NUM = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan")
