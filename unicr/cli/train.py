@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from unicr.smoothing.allocator import cache_allocator
+
+    cache_allocator()  # this command owns its process: reuse large buffers (~2x on CPU)
     from pathlib import Path
 
     from unicr.data import load_dataset
