@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from unicr.certificate import norm_label
 from unicr.curves import compute_curves, pa_grid
@@ -302,7 +303,7 @@ def make_figures(out: str | Path, names: Sequence[str] | None = None, *, quick: 
     for name in chosen:
         t0 = time.perf_counter()
         if s.progress:
-            print(f"[{name}] {FIGURES[name].description} ...", file=sys.stderr, flush=True)
+            tqdm.write(f"[{name}] {FIGURES[name].description} ...", file=sys.stderr)
         files = FIGURES[name].build(folder, s)
         results.append(FigureOutput(name, files, time.perf_counter() - t0))
         log.info("figure %s: %s (%.1f s)", name, ", ".join(map(str, files)), results[-1].seconds)
