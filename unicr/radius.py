@@ -11,11 +11,11 @@ abstention); the engines themselves receive validated values:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from unicr.certificate import Certificate, parse_norm, validate_probabilities
+from unicr.checks import check_dimension as validate_dimension
 from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
 from unicr.noise.registry import noise as make_noise
 
@@ -39,18 +39,6 @@ ENGINES: dict[str, Callable[[], Callable[..., Certificate]]] = {
     "exact": _exact_engine,
     "mc": _mc_engine,
 }
-
-
-def validate_dimension(d: Any) -> int:
-    try:
-        di = int(d)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"dimension d must be an integer >= 1, got {d!r}") from None
-    if isinstance(d, float) and (math.isnan(d) or d != di):
-        raise InvalidParameterError(f"dimension d must be an integer >= 1, got {d!r}")
-    if di < 1:
-        raise InvalidParameterError(f"dimension d must be an integer >= 1, got {d!r}")
-    return di
 
 
 def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from unicr.certificate import parse_norm, validate_probabilities
+from unicr.checks import check_dimension, check_positive  # noqa: F401  (re-exported)
 from unicr.errors import ConvergenceError, InvalidParameterError
 
 __all__ = [
@@ -64,32 +65,6 @@ def abstains(pa: float, pb: float | None = None) -> bool:
 def runner_up(pa: float, pb: float | None) -> float:
     """The runner-up probability used by a two-sided formula: ``pb``, or ``1 - pa`` (binary)."""
     return 1.0 - pa if pb is None else pb
-
-
-def check_positive(value: float, name: str) -> float:
-    """``value`` as a finite float > 0, or :class:`InvalidParameterError` naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InvalidParameterError(f"{name} must be finite and > 0, got {value!r}")
-    return v
-
-
-def check_dimension(d: int, minimum: int = 1) -> int:
-    """``d`` as an int >= ``minimum``, or :class:`InvalidParameterError`."""
-    try:
-        di = int(d)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"dimension d must be an integer >= {minimum}, got {d!r}"
-        ) from None
-    if isinstance(d, float) and (not math.isfinite(d) or d != di):
-        raise InvalidParameterError(f"dimension d must be an integer >= {minimum}, got {d!r}")
-    if di < minimum:
-        raise InvalidParameterError(f"dimension d must be an integer >= {minimum}, got {d!r}")
-    return di
 
 
 def round_down(value: float, rel: float = SAFETY) -> float:

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from unicr.checks import check_positive
 from unicr.errors import InvalidParameterError
-from unicr.noise.base import Param, ProductNoise, _positive_scale
+from unicr.noise.base import Param, ProductNoise
 from unicr.noise.numeric import NumericNoise
 
 __all__ = ["is_scipy_frozen", "ScipyNoise", "CallableNoise"]
@@ -107,7 +108,7 @@ class ScipyNoise(ProductNoise):
             raise InvalidParameterError(
                 f"{self.name}: loc = {loc:g}, but a smoothing noise must be centred; build it "
                 f"with loc=0 (its scale = {own_scale:g} is the native scale)")
-        own_scale = _positive_scale(own_scale, "scale", self.name)
+        own_scale = check_positive(own_scale, "scale", self.name)
         try:
             std = dist(**shapes)
             lo, hi = (float(t) for t in std.support())
@@ -167,12 +168,12 @@ class ScipyNoise(ProductNoise):
 
     def with_scale(self, scale: float) -> ScipyNoise:
         new = copy.copy(self)
-        new.scale = _positive_scale(scale, "scale", self.name)
+        new.scale = check_positive(scale, "scale", self.name)
         return new
 
     def with_sigma(self, sigma: float) -> ScipyNoise:
         new = copy.copy(self)
-        s = _positive_scale(sigma, "sigma", self.name)
+        s = check_positive(sigma, "sigma", self.name)
         if not math.isfinite(self.variance1()):
             from unicr.errors import InfiniteVarianceError
 

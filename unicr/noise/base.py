@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from unicr.checks import check_dimension, check_positive
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnicrError
 
 __all__ = ["Param", "Noise", "ProductNoise", "JointNoise", "as_generator"]
@@ -100,16 +101,6 @@ class Param:
             "integer": self.integer,
             "doc": self.doc,
         }
-
-
-def _positive_scale(value: Any, what: str, owner: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{owner}: {what} must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InvalidParameterError(f"{owner}: {what} must be finite and > 0, got {value!r}")
-    return v
 
 
 def as_generator(rng: Any = None) -> np.random.Generator:
@@ -263,7 +254,7 @@ class ProductNoise(Noise):
                 f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
             )
         if sigma is not None:
-            s = _positive_scale(sigma, "sigma", self.name)
+            s = check_positive(sigma, "sigma", self.name)
             if not math.isfinite(v1):
                 raise InfiniteVarianceError(
                     f"{self.name}: this noise has infinite variance, so sigma (per-coordinate RMS) "
@@ -271,7 +262,7 @@ class ProductNoise(Noise):
                 )
             self.scale = s / math.sqrt(v1)
         elif scale is not None:
-            self.scale = _positive_scale(scale, "scale", self.name)
+            self.scale = check_positive(scale, "scale", self.name)
         else:
             self.scale = 1.0 / math.sqrt(v1) if math.isfinite(v1) else 1.0
 
@@ -472,12 +463,7 @@ class JointNoise(Noise):
 
     def __init__(self, d: int, sigma: float | None = None, scale: float | None = None,
                  **params: Any):
-        try:
-            d_int = int(d)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"{self.name}: dimension d must be an integer, got {d!r}") from None
-        if d_int != d or d_int < 1:
-            raise InvalidParameterError(f"{self.name}: dimension d must be an integer >= 1, got {d!r}")
+        d_int = check_dimension(d, owner=self.name)
         self.d = d_int
         self.params = self._init_params(params)
         self._setup()
@@ -487,7 +473,7 @@ class JointNoise(Noise):
                 f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
             )
         if sigma is not None:
-            s = _positive_scale(sigma, "sigma", self.name)
+            s = check_positive(sigma, "sigma", self.name)
             if not math.isfinite(r1):
                 raise InfiniteVarianceError(
                     f"{self.name}: this noise has infinite variance for d={self.d}; "
@@ -495,7 +481,7 @@ class JointNoise(Noise):
                 )
             self.scale = s / r1
         elif scale is not None:
-            self.scale = _positive_scale(scale, "scale", self.name)
+            self.scale = check_positive(scale, "scale", self.name)
         else:
             self.scale = 1.0 / r1 if math.isfinite(r1) else 1.0
 

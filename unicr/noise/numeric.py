@@ -67,8 +67,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from unicr.checks import check_positive
 from unicr.errors import InfiniteVarianceError, NormalisationError, UnicrError
-from unicr.noise.base import Param, ProductNoise, _positive_scale
+from unicr.noise.base import Param, ProductNoise
 
 __all__ = ["NumericNoise", "NumericTable", "tabulate"]
 
@@ -1155,11 +1156,11 @@ class NumericNoise(ProductNoise):
 
     def with_scale(self, scale: float) -> NumericNoise:
         new = copy.copy(self)
-        new.scale = _positive_scale(scale, "scale", self.name)
+        new.scale = check_positive(scale, "scale", self.name)
         return new
 
     def with_sigma(self, sigma: float) -> NumericNoise:
-        s = _positive_scale(sigma, "sigma", self.name)
+        s = check_positive(sigma, "sigma", self.name)
         v1 = self.variance1()
         if not math.isfinite(v1):
             raise InfiniteVarianceError(
