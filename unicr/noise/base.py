@@ -103,6 +103,34 @@ class Param:
         }
 
 
+def resolve_params(info: tuple[Param, ...], given: Mapping[str, Any], owner: str,
+                   require: bool = True) -> dict[str, float]:
+    """Validate ``given`` against the parameter metadata ``info``, filling in defaults.
+
+    Unknown names and out-of-range values raise :class:`InvalidParameterError` naming
+    ``owner``; a parameter without default and without a value is an error when
+    ``require`` (else left out, for a class that validates it itself).
+    """
+    known = {p.name: p for p in info}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join(known) or "none"
+        raise InvalidParameterError(
+            f"{owner}: unknown parameter(s) {', '.join(unknown)} (no parameter of that name); "
+            f"this noise takes: {names}"
+        )
+    out: dict[str, float] = {}
+    for p in info:
+        v = given.get(p.name)
+        if v is not None:
+            out[p.name] = p.validate(v, owner)
+        elif p.default is not None:
+            out[p.name] = float(p.default)
+        elif require:
+            raise InvalidParameterError(f"{owner}: parameter '{p.name}' is required")
+    return out
+
+
 def as_generator(rng: Any = None) -> np.random.Generator:
     """Coerce ``None``, an int seed or a Generator into a ``numpy.random.Generator``."""
     if isinstance(rng, np.random.Generator):
@@ -163,22 +191,7 @@ class Noise:
 
     # -- parameters ---------------------------------------------------------
     def _init_params(self, params: Mapping[str, Any]) -> dict[str, float]:
-        known = {p.name: p for p in self.param_info}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            names = ", ".join(known) or "none"
-            raise InvalidParameterError(
-                f"{self.name}: unknown parameter(s) {', '.join(unknown)}; this noise takes: {names}"
-            )
-        out: dict[str, float] = {}
-        for p in self.param_info:
-            if p.name in params and params[p.name] is not None:
-                out[p.name] = p.validate(params[p.name], self.name)
-            elif p.default is None:
-                raise InvalidParameterError(f"{self.name}: parameter '{p.name}' is required")
-            else:
-                out[p.name] = float(p.default)
-        return out
+        return resolve_params(self.param_info, params, self.name)
 
     # -- identity -----------------------------------------------------------
     def definition(self) -> dict[str, Any]:

@@ -84,7 +84,7 @@ from typing import Any
 import numpy as np
 
 from unicr.errors import InvalidParameterError, SpecError, UnicrError, UnknownNoiseError
-from unicr.noise.base import Noise, Param
+from unicr.noise.base import Noise, Param, resolve_params
 from unicr.noise.expr import CONSTANTS, FUNCTIONS, CompiledExpression, compile_expression
 
 if sys.version_info >= (3, 11):
@@ -209,25 +209,9 @@ class NoiseSpec:
 
     # -- parameters ----------------------------------------------------------------
     def _values(self, given: dict[str, Any]) -> dict[str, float]:
-        known = {p.name: p for p in self.params}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            names = ", ".join(known) or "none"
-            raise InvalidParameterError(
-                f"{self.file}: noise '{self.name}' has no parameter(s) {', '.join(unknown)}; "
-                f"it takes: {names}")
-        out: dict[str, float] = {}
-        for p in self.params:
-            v = given.get(p.name)
-            if v is not None:
-                out[p.name] = p.validate(v, f"{self.file} (noise '{self.name}')")
-            elif p.default is not None:
-                out[p.name] = float(p.default)
-            elif self.builtin is None:
-                raise InvalidParameterError(
-                    f"{self.file}: parameter '{p.name}' of noise '{self.name}' has no default; "
-                    "give it a value")
-        return out
+        # a builtin class validates (and requires) its own parameters
+        return resolve_params(self.params, given, f"{self.file} (noise '{self.name}')",
+                              require=self.builtin is None)
 
     # -- building ------------------------------------------------------------------------
     def log_expression(self) -> CompiledExpression | None:
