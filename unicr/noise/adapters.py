@@ -265,18 +265,8 @@ class CallableNoise(NumericNoise):
         name = getattr(logpdf, "__name__", None) or type(logpdf).__name__
         if name == "<lambda>":
             name = "lambda"
-        values: dict[str, float] = {}
-        for k, v in params.items():
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise InvalidParameterError(
-                    f"callable noise {name}: parameter '{k}' must be a number, got {v!r}"
-                ) from None
-            if not math.isfinite(fv):
-                raise InvalidParameterError(
-                    f"callable noise {name}: parameter '{k}' must be finite, got {v!r}")
-            values[k] = fv
+        # no ranges are known for a user callable: only "a finite number" is checked
+        values = {k: Param(k, None).validate(v, f"callable noise {name}") for k, v in params.items()}
         f = _vectorised(logpdf, values, name)
         code = getattr(logpdf, "__code__", None)
         ident = hashlib.sha256(
