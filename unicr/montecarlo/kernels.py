@@ -22,7 +22,7 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["kernel_for", "product_losses"]
+__all__ = ["kernel_for", "product_losses", "uniform_row_thresholds"]
 
 GAUSS, LAPLACE, UNIFORM, CAUCHY, HSECANT, GENNORM, PARETO, STUDENT, LOGISTIC = range(9)
 
@@ -62,6 +62,59 @@ def _logq_array(code: int, z: np.ndarray, p1: float) -> np.ndarray:
     return out
 
 
+_RATIO_MAX = 1e4  # |z|, |a| up to which the one-logarithm form is used (Cauchy, Student)
+
+
+@numba.njit(cache=True, inline="always")
+def _ratio_term(code: int, z: float, a: float, p1: float) -> tuple[float, float, bool]:
+    """``logq(z - a) - logq(z)`` with one logarithm, for Cauchy and Student t, with a
+    magnitude that covers its rounding; ``ok = False``: use the two-logarithm form instead.
+
+    ``log(nu + (z - a)^2) - log(nu + z^2) = log1p(d)``, ``d = a (a - 2z) / (nu + z^2)``
+    (``nu = 1`` for Cauchy), times ``-(nu + 1)/2`` (Student; -1 for Cauchy).  ``d`` carries a
+    relative error of a few ulps, which log1p turns into an absolute error of a few ulps times
+    ``|d| / (1 + d) <= min(2 |d|, 1)`` -- hence only for ``d >= -1/2`` -- so
+    ``|term| + 2 c min(|d|, 1)`` is returned as the term's magnitude (the rounding bound
+    multiplies it by >= 8 ulps).
+    """
+    nu = 1.0 if code == CAUCHY else p1
+    c = 1.0 if code == CAUCHY else 0.5 * (p1 + 1.0)
+    d = a * (a - 2.0 * z) / (nu + z * z)
+    if not d >= -0.5:
+        return 0.0, 0.0, False
+    t = -c * math.log1p(d)
+    return t, abs(t) + 2.0 * c * min(abs(d), 1.0), True
+
+
+@numba.njit(cache=True)
+def _accumulate_one(e: np.ndarray, vals: np.ndarray, lam: float, inv_s: float, code: int,
+                    p1: float, out: np.ndarray, r0: int, mag: np.ndarray, ratio: bool) -> None:
+    """X-losses at one scale: ``out[r0 + r] += sum_j logq((e[r,j] - lam vals[j]) / s) -
+    logq(e[r,j] / s)``, ``mag[r0 + r] +=`` the terms' magnitudes; scalar accumulators per
+    row (sequential sums of k terms, the order the rounding bound assumes)."""
+    rows, k = e.shape
+    for r in range(rows):
+        acc = 0.0
+        g = 0.0
+        for j in range(k):
+            x = float(e[r, j])
+            if ratio:
+                z = x * inv_s
+                a = lam * vals[j] * inv_s
+                if abs(z) <= _RATIO_MAX and abs(a) <= _RATIO_MAX:
+                    tm, gm, ok = _ratio_term(code, z, a, p1)
+                    if ok:
+                        acc += tm
+                        g += gm
+                        continue
+            base = _logq(code, x * inv_s, p1)
+            q = _logq(code, (x - lam * vals[j]) * inv_s, p1)
+            acc += q - base
+            g += abs(base) + (abs(q) if q > -np.inf else 0.0)
+        out[r0 + r] += acc
+        mag[r0 + r] += g
+
+
 @numba.njit(cache=True)
 def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float, code: int,
                 p1: float, out: np.ndarray, r0: int, with_y: bool, out_y: np.ndarray,
@@ -69,11 +122,28 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
     """``out[t, r0 + r] += sum_j logq((e[r,j] - lams[t] vals[j]) / s) - logq(e[r,j] / s)``.
 
     With ``with_y`` also the Y-losses ``sum_j logq(e/s) - logq((e + lams[t] vals[j]) / s)``;
-    ``mag`` accumulates the sum of the terms' magnitudes (for the rounding bound).
+    ``mag`` accumulates the sum of the terms' magnitudes (for the rounding bound).  Row sums
+    run in local accumulators (sequential sums of k terms, the order the rounding bound
+    assumes).  Without Y-losses the scales are processed one at a time with scalar
+    accumulators (:func:`_accumulate_one`: faster than sharing ``logq(z)`` across scales),
+    and Cauchy and Student t use one logarithm per term (:func:`_ratio_term`) while
+    ``|z|, |a| <= 1e4``.
     """
     rows, k = e.shape
     m = lams.shape[0]
+    if not with_y:
+        ratio = code == CAUCHY or code == STUDENT
+        for t in range(m):
+            _accumulate_one(e, vals, lams[t], inv_s, code, p1, out[t], r0, mag[t], ratio)
+        return
+    acc_x = np.zeros(m)
+    acc_y = np.zeros(m)
+    acc_g = np.zeros(m)
     for r in range(rows):
+        for t in range(m):
+            acc_x[t] = 0.0
+            acc_y[t] = 0.0
+            acc_g[t] = 0.0
         for j in range(k):
             x = float(e[r, j])
             base = _logq(code, x * inv_s, p1)
@@ -81,13 +151,15 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
             for t in range(m):
                 a = lams[t] * v
                 q = _logq(code, (x - a) * inv_s, p1)
-                out[t, r0 + r] += q - base
-                tm = abs(base) + (abs(q) if q > -np.inf else 0.0)
-                if with_y:
-                    q2 = _logq(code, (x + a) * inv_s, p1)
-                    out_y[t, r0 + r] += base - q2
-                    tm += abs(q2) if q2 > -np.inf else 0.0
-                mag[t, r0 + r] += tm
+                q2 = _logq(code, (x + a) * inv_s, p1)
+                acc_x[t] += q - base
+                acc_y[t] += base - q2
+                acc_g[t] += (abs(base) + (abs(q) if q > -np.inf else 0.0)
+                             + (abs(q2) if q2 > -np.inf else 0.0))
+        for t in range(m):
+            out[t, r0 + r] += acc_x[t]
+            mag[t, r0 + r] += acc_g[t]
+            out_y[t, r0 + r] += acc_y[t]
 
 
 def _family_code(noise: Any) -> tuple[int, float] | None:
@@ -146,3 +218,24 @@ def product_losses(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, scale: flo
     _accumulate(e, np.ascontiguousarray(vals, dtype=np.float64),
                 np.ascontiguousarray(lams, dtype=np.float64), 1.0 / scale, code, p1, out, r0,
                 with_y, out_y if with_y else out, mag)
+
+
+@numba.njit(cache=True)
+def uniform_row_thresholds(e: np.ndarray, vals: np.ndarray, b: float, t_row: np.ndarray,
+                           r0: int) -> None:
+    """``t_row[r0 + r] = min(t_row[r0 + r], min_j (b + sign(v_j) e[r, j]) / |v_j|)`` over
+    ``v_j != 0`` (uniform noise on ``[-b, b]``: the largest ``lam`` with ``|e - lam v| <= b``)."""
+    rows, k = e.shape
+    for r in range(rows):
+        t = t_row[r0 + r]
+        for j in range(k):
+            v = vals[j]
+            if v > 0.0:
+                c = (b + float(e[r, j])) / v
+            elif v < 0.0:
+                c = (b - float(e[r, j])) / (-v)
+            else:
+                continue
+            if c < t:
+                t = c
+        t_row[r0 + r] = t

@@ -30,9 +30,14 @@ Banks, from the fastest to the most general:
 * :class:`LinfKEqualBank` -- l_inf-radial joint noise (ExpInf) along k-equal directions
   ``a (1, ..., 1, 0, ..., 0)``: per draw the maximum and minimum of the first k coordinates
   and the largest |coordinate| of the rest, so each scale costs O(1) per draw.
+* :class:`KEqualProductBank` -- uniform and Laplace product noise along k-equal directions:
+  exact per-row reductions (uniform: one threshold ``b + min_j eps_j`` per draw, with an O(1)
+  sampler; Laplace: the sign count and the positive coordinates below lambda, drawn level by
+  level from their exact law), O(n) to O(n sqrt(k)) per scale instead of O(n k).
 * :class:`ProductBank` -- any i.i.d. noise: coordinates drawn in (row-chunk, column-block)
   blocks, each from its own child ``SeedSequence`` so any sub-matrix is reproducible; a
-  direction with k non-zero coordinates costs n k density evaluations per scale.
+  direction with k non-zero coordinates costs n k density evaluations per scale (uniform
+  noise: one pass per direction, then O(n) per scale through its threshold per draw).
 * :class:`JointBank` -- any joint density: rows of d coordinates.
 
 Memory: product and joint banks keep generated blocks (draws and their log densities) only
@@ -63,8 +68,10 @@ __all__ = [
     "RadialL2Bank",
     "LinfKEqualBank",
     "ProductBank",
+    "KEqualProductBank",
     "JointBank",
     "make_bank",
+    "kequal_family",
     "is_spherical",
     "permutation_invariant",
     "noise_symmetric",
@@ -543,6 +550,7 @@ class ProductBank:
         self.kernel = kernel_for(noise)
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
         self._bytes = 0
+        self._thresholds: dict[tuple[float, ...], np.ndarray] = {}
 
     def _block(self, c: int, b: int) -> tuple[np.ndarray, np.ndarray | None]:
         key = (c, b)
@@ -567,7 +575,43 @@ class ProductBank:
     def model(self, direction: Direction) -> _ProductModel:
         if direction.full:
             raise InvalidParameterError("ProductBank needs a canonical (support-first) direction")
+        from unicr.montecarlo.kernels import UNIFORM
+
+        if self.kernel is not None and self.kernel[0] == UNIFORM:
+            return _UniformThresholdModel(self, direction)
         return _ProductModel(self, direction)
+
+    def uniform_thresholds(self, values: np.ndarray) -> np.ndarray:
+        """Uniform noise on ``[-b, b]``: per row ``T = min_j (b + sign(v_j) eps_j) / |v_j|``
+        over ``v_j != 0``, so that ``L_X(lam) = 0`` iff ``lam <= T`` (else ``-inf``).
+
+        One pass over the draws per direction (cached for the last few directions); every
+        scale then costs O(n).
+        """
+        key = tuple(float(x) for x in values)
+        hit = self._thresholds.get(key)
+        if hit is not None:
+            return hit
+        b = float(self.noise.scale)
+        k = values.size
+        t_row = np.full(self.n, np.inf)
+        for c in range((self.n + self.rows - 1) // self.rows):
+            r0 = c * self.rows
+            for blk in range(len(self.edges) - 1):
+                lo_b = self.edges[blk]
+                if lo_b >= k:
+                    break
+                hi_b = min(self.edges[blk + 1], k)
+                e, _ = self._block(c, blk)
+                e = e[:, : hi_b - lo_b]
+                from unicr.montecarlo.kernels import uniform_row_thresholds
+
+                uniform_row_thresholds(np.ascontiguousarray(e), np.ascontiguousarray(
+                    values[lo_b:hi_b], dtype=np.float64), b, t_row, r0)
+        if len(self._thresholds) >= 8:
+            self._thresholds.pop(next(iter(self._thresholds)))
+        self._thresholds[key] = t_row
+        return t_row
 
     def losses(self, values: np.ndarray, lams: Sequence[float]
                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -623,6 +667,295 @@ class _ProductModel(_ModelBase):
 
     def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         return self.bank.losses(self.values, lams)
+
+
+class _UniformThresholdModel(_ProductModel):
+    """Uniform product noise along any direction: one threshold per draw.
+
+    ``log mu(eps - lam v) - log mu(eps)`` is 0 while every ``|eps_j - lam v_j| <= b`` and
+    ``-inf`` afterwards (Hong et al. 2022, Eqs. 26-29 for the uniform density), i.e. 0 iff
+    ``lam <= T = min_j (b + sign(v_j) eps_j)/|v_j|``: the same losses as the coordinate-wise
+    sum on the same draws (exactly 0 or ``-inf``, ``eta = 0``), at O(n) per scale.  The law is
+    symmetric: ``L_Y := -L_X``.
+    """
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, None, np.ndarray]:
+        lams = np.ascontiguousarray(lams, dtype=np.float64).ravel()
+        t_row = self.bank.uniform_thresholds(self.values)
+        lx = np.empty((lams.size, self.n))
+        _threshold_losses(t_row, lams, lx)
+        return lx, None, np.zeros(lams.size)
+
+
+# ---------------------------------------------------------------------------
+# exact per-row reductions of product noise (uniform, Laplace)
+# ---------------------------------------------------------------------------
+
+_KEQ_TAG = 0x4B45  # spawn-key tag of the k-equal banks (disjoint from ProductBank's (c, b))
+
+
+def kequal_family(noise: Noise) -> str | None:
+    """``"uniform"`` / ``"laplace"`` when :class:`KEqualProductBank` samples this noise exactly.
+
+    Only the built-in classes whose compiled kernel reproduces ``logpdf`` (the cross-check of
+    :func:`unicr.montecarlo.kernels.kernel_for`) qualify; anything else uses the generic
+    coordinate-wise bank.
+    """
+    from unicr.montecarlo.kernels import LAPLACE, UNIFORM, kernel_for
+    from unicr.noise.families import Laplace, Uniform
+
+    if type(noise) is Uniform and kernel_for(noise) == (UNIFORM, 0.0):
+        return "uniform"
+    if type(noise) is Laplace and kernel_for(noise) == (LAPLACE, 0.0):
+        return "laplace"
+    return None
+
+
+def _uniform_min_gap(n: int, k: int, b: float, rng: np.random.Generator) -> np.ndarray:
+    """``T = b + min_{j<k} eps_j`` for eps uniform on ``[-b, b]^k``: ``2b (1 - V^(1/k))``.
+
+    ``P(T > t) = (1 - t/(2b))^k``; computed as ``-2b expm1(log(V)/k)`` (no cancellation for
+    large k), ``V = 1 - U`` in ``(0, 1]``.
+    """
+    v = 1.0 - rng.random(n)
+    return np.minimum(-2.0 * b * np.expm1(np.log(v) / k), 2.0 * b)
+
+
+@numba.njit(cache=True)
+def _threshold_losses(t_row: np.ndarray, lams: np.ndarray, out: np.ndarray) -> None:
+    """``out[t, r] = 0`` if ``lams[t] <= t_row[r]`` else ``-inf`` (uniform noise)."""
+    for t in range(lams.shape[0]):
+        lam = lams[t]
+        for r in range(t_row.shape[0]):
+            out[t, r] = 0.0 if lam <= t_row[r] else -np.inf
+
+
+@numba.njit(cache=True)
+def _laplace_kequal_row_losses(x: float, base_int: np.ndarray, cum_c: np.ndarray,
+                               cum_s: np.ndarray, offsets: np.ndarray, values: np.ndarray,
+                               out: np.ndarray, mag: np.ndarray) -> int:
+    """``L_X = x (k - 2 N_neg - 2 C) + 2 S`` per row (Laplace along ``lam 1_k``, ``x = lam/b``).
+
+    ``C``, ``S``: count and sum of the positive standardised coordinates below ``x`` -- the
+    full levels below the partial one (``cum_c``, ``cum_s``) plus the partial level's values
+    ``< x`` (CSR ``offsets``/``values``).  ``mag`` receives ``|x (..)| + 2 S`` (rounding
+    bound); returns the largest count ``C``.
+    """
+    n = base_int.shape[0]
+    cmax = 0
+    for r in range(n):
+        c = cum_c[r]
+        s = cum_s[r]
+        for q in range(offsets[r], offsets[r + 1]):
+            v = values[q]
+            if v < x:
+                c += 1
+                s += v
+        coef = x * (base_int[r] - 2 * c)
+        out[r] = coef + 2.0 * s
+        mag[r] = abs(coef) + 2.0 * s
+        if c > cmax:
+            cmax = c
+    return cmax
+
+
+@numba.njit(cache=True)
+def _csr_row_sums(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+    n = offsets.shape[0] - 1
+    out = np.zeros(n)
+    for r in range(n):
+        s = 0.0
+        for q in range(offsets[r], offsets[r + 1]):
+            s += values[q]
+        out[r] = s
+    return out
+
+
+class _UniformKEqual:
+    """Uniform noise along ``lam 1_k``: one standardised threshold ``T / b`` per row."""
+
+    def __init__(self, n: int, k: int, seed: np.random.SeedSequence, dtype: np.dtype):
+        t = _uniform_min_gap(n, k, 1.0, _child_rng(seed, _KEQ_TAG, k, 0))
+        if dtype != np.float64:  # the draw min_j z_j = T/b - 1 stored in the requested dtype
+            t = 1.0 + (t - 1.0).astype(dtype).astype(np.float64)
+        self.t = t
+
+
+class _LaplaceKEqual:
+    """Laplace noise along ``lam 1_k``: the sign count and the positive coordinates, by levels.
+
+    In standardised units ``z = eps / b``: ``N_neg ~ Bin(k, 1/2)``; the ``N_pos = k - N_neg``
+    positive coordinates are i.i.d. ``Exp(1)`` and are drawn level by level on the fixed grid
+    ``0 < c_1 < 2 c_1 < 4 c_1 < ...`` (``c_1`` the power of two at or below
+    ``1 / (4 sqrt k)``, so the boundaries are exact in float32 and float64): the count in
+    ``[c_i, c_(i+1))`` among the ``R_i`` not yet placed is ``Bin(R_i, 1 - e^(c_i - c_(i+1)))``
+    (memorylessness) and the values are exponentials truncated to the level.  Each level comes
+    from its own child seed and depends on earlier levels only through ``R_i``, so
+    materialising more levels (for a larger lambda) never changes the ones already drawn: the
+    sample is one fixed draw of the exact law, evaluated lazily, and every lambda is evaluated
+    exactly (no cap).  Values of a level are kept while within the memory budget, else
+    regenerated from the level's seed.  Standardised units make the sample scale-free: scale
+    b and lambda enter only through ``lambda / b``.
+    """
+
+    def __init__(self, n: int, k: int, seed: np.random.SeedSequence, dtype: np.dtype,
+                 pool: list[int]):
+        self.n, self.k = int(n), int(k)
+        self.seed = seed
+        self.dtype = dtype
+        self.pool = pool  # [bytes of level values kept by the bank, budget]: shared by all k
+        rng = _child_rng(seed, _KEQ_TAG, k, 0)
+        n_neg = rng.binomial(k, 0.5, self.n).astype(np.int64)
+        self.base_int = (k - 2 * n_neg).astype(np.int64)  # N_pos - N_neg
+        self.c1 = 2.0 ** math.floor(math.log2(1.0 / (4.0 * math.sqrt(k))))
+        self.remaining = [(k - n_neg).astype(np.int64)]  # R_i before level i
+        self.cum_c = [np.zeros(self.n, dtype=np.int64)]  # count below c_i
+        self.cum_s = [np.zeros(self.n)]  # sum of the values below c_i
+        self.levels: list[tuple[np.ndarray, np.ndarray] | None] = []
+        self._bytes = 0  # level values kept for this k
+
+    def edge(self, i: int) -> float:
+        """Lower boundary ``c_i`` of level i (``c_0 = 0``)."""
+        return 0.0 if i == 0 else self.c1 * 2.0 ** (i - 1)
+
+    def level_of(self, x: float) -> int:
+        i = 0
+        while self.edge(i + 1) <= x:
+            i += 1
+        return i
+
+    def _draw_level(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Counts, values (CSR by row) and row offsets of level i, from the level's own seed."""
+        rng = _child_rng(self.seed, _KEQ_TAG, self.k, i + 1)
+        lo, hi = self.edge(i), self.edge(i + 1)
+        p = -math.expm1(-(hi - lo))
+        cnt = rng.binomial(self.remaining[i], p).astype(np.int64)
+        u = rng.random(int(cnt.sum()))
+        v = lo - np.log1p(-u * p)  # Exp(1) truncated to [lo, hi)
+        v = np.minimum(np.maximum(v, lo), hi)
+        if self.dtype != np.float64:
+            v = v.astype(self.dtype).astype(np.float64)  # boundaries are exact in float32
+        offsets = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(cnt, out=offsets[1:])
+        return cnt, np.ascontiguousarray(v), offsets
+
+    def _ensure(self, i: int) -> None:
+        """Materialise levels 0..i: per-row counts and sums below each level (always kept,
+        O(n) per level), the values while the bank's budget allows (else regenerated)."""
+        while len(self.levels) <= i:
+            j = len(self.levels)
+            cnt, v, offsets = self._draw_level(j)
+            self.remaining.append(self.remaining[j] - cnt)
+            self.cum_c.append(self.cum_c[j] + cnt)
+            self.cum_s.append(self.cum_s[j] + _csr_row_sums(offsets, v))
+            nbytes = v.nbytes + offsets.nbytes
+            if self.pool[0] + nbytes <= self.pool[1]:
+                self.levels.append((offsets, v))
+                self.pool[0] += nbytes
+                self._bytes += nbytes
+            else:
+                self.levels.append(None)
+
+    def level_values(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        self._ensure(i)
+        hit = self.levels[i]
+        if hit is not None:
+            return hit
+        _, v, offsets = self._draw_level(i)  # streamed: regenerated from the level's seed
+        return offsets, v
+
+    def losses(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X-losses at the standardised scales ``xs = lams / b`` and their rounding bounds."""
+        m = xs.size
+        lx = np.empty((m, self.n))
+        mag = np.empty((m, self.n))
+        eta = np.zeros(m)
+        for t in range(m):
+            x = float(xs[t])
+            i = self.level_of(x)
+            offsets, v = self.level_values(i)
+            cmax = _laplace_kequal_row_losses(x, self.base_int, self.cum_c[i], self.cum_s[i],
+                                              offsets, v, lx[t], mag[t])
+            # a sum of C values, one product, one sum, plus the rounding of x = lam / b
+            # (derivative |k - 2 N_neg - 2 C| <= mag / x): (C + 4) roundings of the
+            # magnitudes, x4 margin (U = 2 u)
+            if self.n:
+                eta[t] = 4.0 * (cmax + 5) * _U * float(np.max(mag[t]))
+        return lx, eta
+
+
+class KEqualProductBank:
+    """Exact per-row reductions of uniform and Laplace product noise along k-equal directions.
+
+    Hong et al. 2022, Theorem 1, with the loss of i.i.d. noise (Eqs. 26-29) reduced to a few
+    numbers per draw, sampled from their exact law in standardised units ``z = eps / b``
+    (``b`` the native scale; each k has its own draws, independent of the generic bank's):
+
+    * **Uniform** on ``[-b, b]^d`` along ``lam 1_k``: ``L_X = 0`` iff every
+      ``|eps_j - lam| <= b``, i.e. ``lam / b <= T = 1 + min_{j<k} z_j``, else ``-inf``;
+      ``T`` has the exact O(1) sampler ``2 (1 - V^(1/k))`` (minimum of k uniforms).  The
+      losses take the values 0 and ``-inf`` only: no rounding (``eta = 0``).
+    * **Laplace** along ``lam 1_k``, ``x = lam / b``: with ``N_pos`` / ``N_neg`` the numbers
+      of positive / non-positive coordinates, ``L_X = x (N_pos - N_neg) - 2 sum_{z_j > 0}
+      (x - z_j)^+``; only the positive coordinates below ``x`` matter, drawn level by level
+      from their exact law (:class:`_LaplaceKEqual`, no cap: every scale is exact).  O(n +
+      values below x) per scale instead of O(n k).
+
+    Both laws are symmetric, so ``L_Y := -L_X`` (``ly = None``), and the direction's sign is
+    irrelevant.  ``dtype=float32`` rounds the stored coordinates (``min_j z_j``, the positive
+    ``z_j``) as the coordinate-wise bank does.
+    """
+
+    spherical = False
+
+    def __init__(self, noise: ProductNoise, n: int, seed: np.random.SeedSequence, dtype: Any,
+                 memory_budget: int):
+        fam = kequal_family(noise)
+        if fam is None:
+            raise InvalidParameterError(
+                f"{noise.name}: no exact k-equal sampler (uniform and Laplace only)")
+        self.noise = noise
+        self.family = fam
+        self.n = int(n)
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        self.budget = int(memory_budget)
+        self._pool = [0, self.budget]  # level values kept (Laplace), shared by every k
+        self._per_k: dict[int, Any] = {}
+
+    def state(self, k: int) -> Any:
+        hit = self._per_k.get(k)
+        if hit is None:
+            if self.family == "uniform":
+                hit = _UniformKEqual(self.n, k, self.seed, self.dtype)
+            else:
+                hit = _LaplaceKEqual(self.n, k, self.seed, self.dtype, self._pool)
+            self._per_k[k] = hit
+        return hit
+
+    def model(self, direction: Direction) -> _KEqualModel:
+        if direction.kind != "k-equal" or direction.k < 1:
+            raise InvalidParameterError("KEqualProductBank: only k-equal directions")
+        return _KEqualModel(self, direction.k)
+
+
+class _KEqualModel(_ModelBase):
+    def __init__(self, bank: KEqualProductBank, k: int):
+        self.bank = bank
+        self.k = k
+        self.n = bank.n
+        self.what = f"k-equal direction, k = {k} (exact {bank.family} reduction)"
+
+    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, None, np.ndarray]:
+        lams = np.ascontiguousarray(lams, dtype=np.float64).ravel()
+        st = self.bank.state(self.k)
+        xs = lams / float(self.bank.noise.scale)  # standardised scales
+        if self.bank.family == "uniform":
+            lx = np.empty((lams.size, self.n))
+            _threshold_losses(st.t, xs, lx)
+            return lx, None, np.zeros(lams.size)
+        lx, eta = st.losses(xs)
+        return lx, None, eta
 
 
 # ---------------------------------------------------------------------------

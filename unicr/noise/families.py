@@ -179,7 +179,21 @@ def _torch_cast(x: Any, dtype: Any) -> Any:
 
 
 def _random_sign(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.where(rng.random(x.shape) < 0.5, -x, x)
+    """``x`` times independent fair random signs.
+
+    The sign of coordinate i is flipped when the i-th raw 64-bit word of the generator has
+    its top bit clear, by XOR-ing that bit into the float64 sign bit: the same words, hence
+    the same draws, as ``np.where(rng.random(shape) < 0.5, -x, x)`` (``random() < 1/2`` iff
+    the word's top bit is clear), about twice as fast (no uniform conversion, no select).
+    """
+    out = np.array(x, dtype=np.float64)
+    if out.size:
+        words = rng.integers(0, 2**64 - 1, size=out.shape, dtype=np.uint64, endpoint=True)
+        np.invert(words, out=words)
+        words &= np.uint64(1 << 63)
+        flat = out.reshape(-1).view(np.uint64)
+        flat ^= words.reshape(-1)
+    return out
 
 
 # ---------------------------------------------------------------------------
