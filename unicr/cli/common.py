@@ -57,7 +57,8 @@ def noise_from_args(args: argparse.Namespace, name: str | None = None,
 def add_mc_arguments(parser: argparse.ArgumentParser, title: str = "Monte Carlo engine (--method mc)",
                      alpha_help: str = "failure probability spent on the Neyman-Pearson estimates"
                      ) -> None:
-    """Options of the Monte Carlo engine (``--mode --n-mc --alpha-np --seed --directions``)."""
+    """Options of the Monte Carlo engine (``--mode --n-mc --alpha-np --seed --directions
+    --pso-topology --device --backend``)."""
     mc = parser.add_argument_group(title)
     mc.add_argument("--mode", choices=("sound", "estimate"), default=None,
                     help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
@@ -66,12 +67,24 @@ def add_mc_arguments(parser: argparse.ArgumentParser, title: str = "Monte Carlo 
     mc.add_argument("--seed", type=int, default=None, help="random seed")
     mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
                     help="direction search")
+    mc.add_argument("--pso-topology", choices=("nested", "global"), default=None,
+                    help="particle swarm of --directions pso/both: nested (default; the best "
+                         "direction's search cost never gets worse with more particles or "
+                         "iterations) or global (pyswarms GlobalBestPSO, UniCR's published "
+                         "setting)")
+    mc.add_argument("--device", default=None,
+                    help="where the coordinate-wise Monte Carlo banks run: cpu, cuda, cuda:N "
+                         "(default: CUDA when present, else the CPU)")
+    mc.add_argument("--backend", choices=("auto", "numpy", "torch"), default=None,
+                    help="auto (default: torch on a CUDA device, numpy/numba on the CPU), numpy "
+                         "or torch (on any device, the CPU too)")
 
 
 def mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
     """The Monte Carlo options the user actually gave, as keyword arguments of the engine."""
     kw: dict[str, object] = {}
-    for name in ("mode", "n_mc", "alpha_np", "seed", "directions"):
+    for name in ("mode", "n_mc", "alpha_np", "seed", "directions", "pso_topology", "device",
+                 "backend"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v

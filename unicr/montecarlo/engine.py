@@ -61,10 +61,12 @@ DEFAULTS: dict[str, Any] = {
     "rel_tol": 1e-4,
     "dtype": "float64",
     "device": None,
+    "backend": "auto",
     "memory_budget": 512 * 2**20,
     "n_search": None,
     "n_pso": 2000,
     "pso_space": "auto",
+    "pso_topology": "nested",
     "k_values": None,
     "candidates": 8,
     "reduction": True,
@@ -125,16 +127,43 @@ def _dtype(v: Any) -> np.dtype:
     return dt
 
 
-def _device(v: Any) -> str:
-    if v is None:
-        return "cpu"
-    name = str(getattr(v, "type", v)).lower()
-    if name != "cpu":
+_BACKENDS = ("auto", "numpy", "torch")
+
+
+def _device(v: Any, backend: Any = "auto") -> tuple[str, str]:
+    """Validated ``(device, backend)``: device ``"cpu"`` or ``"cuda:N"``; backend ``"numpy"``
+    (numpy/numba on the CPU) or ``"torch"`` (the general banks on ``device``,
+    :mod:`unicr.montecarlo.torch_backend`).
+
+    ``device=None``: CUDA when torch sees it, else the CPU (always the CPU for
+    ``backend="numpy"``).  ``backend="auto"``: torch on a CUDA device, numpy on the CPU.
+    """
+    from unicr.montecarlo import torch_backend as TB
+
+    if not isinstance(backend, str) or backend not in _BACKENDS:
         raise InvalidParameterError(
-            f"device {v!r}: the Monte Carlo engine runs on the CPU (numpy/numba); "
-            "the noise densities have no torch implementation to run on another device"
+            f"backend must be one of {', '.join(_BACKENDS)}, got {backend!r}"
         )
-    return "cpu"
+    if backend == "torch" and not TB.torch_available():
+        raise InvalidParameterError("backend='torch' needs PyTorch, which is not importable; "
+                                    "install torch or use backend='numpy'")
+    if v is None:
+        dev = "cuda" if backend != "numpy" and TB.cuda_available() else "cpu"
+    else:
+        dev = v
+    if isinstance(dev, str) and dev.strip().lower() == "cpu":
+        dev = "cpu"
+    else:
+        if not TB.torch_available():
+            raise InvalidParameterError(f"device {v!r} needs PyTorch, which is not importable; "
+                                        "use device='cpu'")
+        dev = str(TB.resolve_device(dev))
+    if backend == "auto":
+        backend = "numpy" if dev == "cpu" else "torch"
+    if backend == "numpy" and dev != "cpu":
+        raise InvalidParameterError(f"device {v!r} with backend='numpy': the numpy/numba "
+                                    "banks run on the CPU; use backend='torch' or 'auto'")
+    return dev, backend
 
 
 def _seed(v: Any) -> int:
@@ -164,10 +193,12 @@ class _Settings:
     rel_tol: float
     dtype: np.dtype
     device: str
+    backend: str
     memory_budget: int
     n_search: int | None
     n_pso: int
     pso_space: str
+    pso_topology: str
     k_values: list[int] | None
     candidates: int
     reduction: bool
@@ -192,6 +223,13 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
     space = o["pso_space"]
     if space not in _SPACES:
         raise InvalidParameterError(f"pso_space must be one of {', '.join(_SPACES)}, got {space!r}")
+    from unicr.montecarlo.directions import TOPOLOGIES
+
+    topology = o["pso_topology"]
+    if topology not in TOPOLOGIES:
+        raise InvalidParameterError(
+            f"pso_topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}"
+        )
     ks = o["k_values"]
     if ks is not None:
         try:
@@ -205,6 +243,7 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
     n_search = o["n_search"]
     if n_search is not None:
         n_search = _int("n_search", n_search, 100)
+    device, backend = _device(o["device"], o["backend"])
     return _Settings(
         mode=mode,
         n_mc=_int("n_mc", o["n_mc"], 100),
@@ -218,11 +257,13 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
         w=_float("w", o["w"], 0.0, 1e3, low_open=False),
         rel_tol=_float("rel_tol", o["rel_tol"], 0.0, 0.5),
         dtype=_dtype(o["dtype"]),
-        device=_device(o["device"]),
+        device=device,
+        backend=backend,
         memory_budget=_int("memory_budget", o["memory_budget"], 2**20),
         n_search=n_search,
         n_pso=_int("n_pso", o["n_pso"], 100),
         pso_space=space,
+        pso_topology=topology,
         k_values=ks,
         candidates=_int("candidates", o["candidates"], 1),
         reduction=_bool("reduction", o["reduction"]),
@@ -286,11 +327,18 @@ class _Banks:
     """Lazily built banks of one stream (specialised and general), all from one seed."""
 
     def __init__(self, noise: Noise, d: int, ss: np.random.SeedSequence, n: int,
-                 s: _Settings, ks: list[int]):
+                 s: _Settings, ks: list[int], exact_kequal: bool = False):
         self.noise, self.d, self.ss, self.n, self.s, self.ks = noise, d, ss, n, s, ks
         self.spherical = s.reduction and M.is_spherical(noise)
         self._special: Any = None
         self._general: Any = None
+        # exact per-row reductions along k-equal directions (uniform, Laplace product noise,
+        # :class:`M.KEqualProductBank`).  Their draws differ from the coordinate-wise bank's, so
+        # they are used only where no k-equal direction is compared with a vector direction
+        # (a PSO ranks both kinds on common random numbers): structured searches and the
+        # verification sample.
+        self._kequal: Any = None
+        self.kequal = exact_kequal and M.kequal_family(noise) is not None
 
     def for_direction(self, dirn: M.Direction) -> Any:
         nz = self.noise
@@ -303,9 +351,25 @@ class _Banks:
             if self._special is None:
                 self._special = M.LinfKEqualBank(nz, self.n, self.ss, self.s.dtype, self.ks)
             return self._special
+        if self.kequal and dirn.kind == "k-equal" and 1 <= dirn.k <= self.d:
+            if self._kequal is None:
+                self._kequal = M.KEqualProductBank(nz, self.n, self.ss, self.s.dtype,
+                                                   self.s.memory_budget)
+            return self._kequal
         if self._general is None:
-            self._general = M.make_bank(nz, self.n, self.d, self.ss, self.s.dtype,
-                                        self.s.memory_budget, general=True)
+            if self.s.backend == "torch":
+                # the coordinate-wise banks on the device (unicr issue #4); ``torch_fallback``
+                # says why a noise without torch implementation runs on the numpy banks
+                from unicr.montecarlo.torch_backend import make_torch_bank
+
+                self._general, self.torch_fallback = make_torch_bank(
+                    nz, self.n, self.d, self.ss, self.s.dtype, self.s.memory_budget,
+                    self.s.device)
+                if self._general is None:
+                    log.info("torch backend not used: %s", self.torch_fallback)
+            if self._general is None:
+                self._general = M.make_bank(nz, self.n, self.d, self.ss, self.s.dtype,
+                                            self.s.memory_budget, general=True)
         return self._general
 
 
@@ -465,11 +529,18 @@ def _run_direction(dirn: M.Direction, s1: _Banks, s2: _Banks | None, pa: float, 
 
 def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Settings,
             sel: _Banks, which: int, band: float, ks: list[int]) -> tuple[list, dict]:
-    """Cost ``lambda(dir) ||dir||_p`` of candidate directions on the selection sample."""
+    """Cost ``lambda(dir) ||dir||_p`` of candidate directions on the selection sample.
+
+    ``cost`` is a pure function of (direction, selection sample): every search starts from
+    the fixed scale ``typical / ||u||_2`` with doubling steps and snaps its evaluations to the
+    geometric grid ``(1 + tol)^i`` (:func:`unicr.montecarlo.scale.search_core`), so the order
+    in which directions are met never changes their cost (the nested PSO's monotonicity
+    guarantee relies on it).  Under a single sign change of the predicate along the grid the
+    boundary cell, hence the cost, does not even depend on the start.
+    """
     info: dict[str, Any] = {"n_structured": 0, "n_pso": 0}
     tol = max(s.rel_tol, 1e-3)
     typical = _typical_scale(noise)
-    best = [math.inf]
     memo: dict[tuple, float] = {}
 
     def cost(dirn: M.Direction) -> float:
@@ -477,16 +548,14 @@ def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Set
         if key in memo:
             return memo[key]
         nrm = dirn.norm(p)
-        lam0 = best[0] / nrm if math.isfinite(best[0]) else typical / max(dirn.norm(2.0), 1e-300)
+        lam0 = typical / max(dirn.norm(2.0), 1e-300)
         try:
-            br = _search(sel, dirn, pa, pb, band, tol).run(
-                which, lam0, 0.1 if math.isfinite(best[0]) else 1.0)
+            br = _search(sel, dirn, pa, pb, band, tol).run(which, lam0, 1.0, grid=True)
             c = (br.hi if which == FAIL else br.mid) * nrm
         except ConvergenceError as err:
             log.debug("direction %s skipped: %s", dirn.describe(), err)
             c = math.inf
         memo[key] = c
-        best[0] = min(best[0], c)
         return c
 
     cands: list[tuple[M.Direction, float]] = []
@@ -497,7 +566,8 @@ def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Set
     if s.directions in ("pso", "both"):
         rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(3,)))
         res = pso_search(noise, d, p, cost, rng, particles=s.particles, iterations=s.iterations,
-                         c1=s.c1, c2=s.c2, w=s.w, space=s.pso_space)
+                         c1=s.c1, c2=s.c2, w=s.w, space=s.pso_space,
+                         topology=s.pso_topology)
         cands.extend(res.evaluated)
         info["n_pso"] = res.n_cost_calls
     uniq: dict[tuple, tuple[M.Direction, float]] = {}
@@ -537,13 +607,22 @@ def _check_noise(noise: Any, d: int) -> None:
         )
 
 
-def _n_search(noise: Noise, s: _Settings, d: int, kmax: int) -> int:
+def _n_search(noise: Noise, s: _Settings, d: int, kmax: int,
+              exact_kequal: bool | None = None) -> int:
+    """Search sample size: all of ``n_mc`` when each scale costs O(n) (rotation invariance,
+    per-draw statistics of k-equal directions), else what the memory budget keeps.
+
+    ``exact_kequal``: every searched direction is k-equal (default: structured directions)."""
+    if exact_kequal is None:
+        exact_kequal = s.directions == "structured"
     if s.n_search is not None:
         return min(s.n_search, s.n_mc) if s.mode == "estimate" else s.n_search
     if (s.reduction and M.is_spherical(noise)) or s.mode == "estimate":
         return s.n_mc
     if M.linf_radial(noise) and s.directions == "structured":
         return s.n_mc  # per-draw statistics only (LinfKEqualBank)
+    if M.kequal_family(noise) is not None and exact_kequal:
+        return s.n_mc  # a few numbers per draw (KEqualProductBank)
     width = d if isinstance(noise, JointNoise) else max(1, kmax)
     from unicr.montecarlo.kernels import kernel_for
 
@@ -567,18 +646,20 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
         estimate (plug-in quantiles), reported as ``estimate`` only.
     n_mc, alpha_np, seed
         verification sample size, its total alpha, reproducibility seed.
-    directions, particles, iterations, c1, c2, w, pso_space, n_pso, k_values
-        direction search: ``"structured"`` (k-equal family), ``"pso"`` (pyswarms
-        GlobalBestPSO, App. C.3) or ``"both"``; PSO swarm settings and the selection
-        subsample size; the k of the structured family.
+    directions, particles, iterations, c1, c2, w, pso_space, pso_topology, n_pso, k_values
+        direction search: ``"structured"`` (k-equal family), ``"pso"`` (particle swarm,
+        App. C.3: ``pso_topology="nested"``, monotone in particles and iterations, or
+        ``"global"``, pyswarms GlobalBestPSO as UniCR) or ``"both"``; PSO swarm settings and
+        the selection subsample size; the k of the structured family.
     rel_tol, candidates
         relative tolerance in lambda of the scale search; length of the verification ladder.
     reduction
         use rotation invariance for spherically symmetric noise (lower bound, one direction);
         ``False`` treats it like any noise (direction search, ``lower = 0``), as UniCR does.
-    dtype, device, memory_budget, n_search
-        storage precision of the draws, device (CPU only), bytes of draws kept in memory,
-        size of the search sample.
+    dtype, device, backend, memory_budget, n_search
+        storage precision of the draws; where the coordinate-wise banks run (``device`` None:
+        CUDA when present, else the CPU; ``backend`` "auto" | "numpy" | "torch"); bytes of
+        draws kept in memory; size of the search sample.
     """
     t0 = time.perf_counter()
     _check_noise(noise, d)
@@ -611,16 +692,19 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
     ss1 = np.random.SeedSequence(root.entropy, spawn_key=(1,))
     ss2 = np.random.SeedSequence(root.entropy, spawn_key=(2,))
     n1 = _n_search(noise, s, d, max(ks))
-    s1 = _Banks(noise, d, ss1, n1, s, ks)
-    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks) if sound else None
+    structured = s.directions == "structured"
+    s1 = _Banks(noise, d, ss1, n1, s, ks, exact_kequal=structured)
+    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks, exact_kequal=True) if sound else None
 
     which = FAIL if fail_ladder is not None else EST
     info: dict[str, Any] = {"n_structured": 0, "n_pso": 0}
+    banks_used: list[_Banks] = [s1] + ([s2] if s2 is not None else [])
     if spherical:
         ranked = [(M.k_equal(1), math.nan)]
     else:
         n_sel = min(n1, s.n_pso)
-        sel = _Banks(noise, d, ss1, n_sel, s, ks)
+        sel = _Banks(noise, d, ss1, n_sel, s, ks, exact_kequal=structured)
+        banks_used.append(sel)
         ranked, info = _select(noise, d, p, pa, pb, s, sel, which, band0, ks)
         # refine the best few on the whole search sample
         if len(ranked) > 1 and n_sel < n1:
@@ -657,10 +741,22 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
     witness = None
     assumptions: list[str] = []
     form = "binary (Theorem 3, pB = 1 - pA)" if binary else "two-sided (Theorem 1)"
+    torch_used = any(type(getattr(b, "_general", None)).__name__.startswith("Torch")
+                     for b in banks_used)
+    if torch_used:
+        arith = (f"torch backend on {s.device}: draws from torch generators on the device, "
+                 f"log densities in {s.dtype.name}, sums over coordinates in float64")
+    else:
+        arith = f"float64 arithmetic, draws stored as {s.dtype.name}"
     assumptions.append(
         f"Monte Carlo Neyman-Pearson test of Hong et al. 2022, {form}; losses summed in log "
-        f"space (float64 arithmetic, draws stored as {s.dtype.name})"
+        f"space ({arith}); rounding bounded and applied on the conservative side"
     )
+    fallback = next((b.torch_fallback for b in banks_used
+                     if getattr(b, "torch_fallback", None)), None)
+    if s.backend == "torch" and fallback:
+        assumptions.append(f"torch backend not used for the coordinate-wise draws: {fallback}; "
+                           "numpy/numba banks on the CPU instead")
     if sound:
         n_events = 2 * s.candidates * (2 if spherical else 1)
         assumptions.append(
@@ -818,9 +914,9 @@ def directional_bracket(noise: Noise, pa: float, pb: float | None, direction: An
     ss1 = np.random.SeedSequence(root.entropy, spawn_key=(1,))
     ss2 = np.random.SeedSequence(root.entropy, spawn_key=(2,))
     ks = [dirn.k] if dirn.kind == "k-equal" else []
-    n1 = _n_search(noise, s, d, dirn.k)
-    s1 = _Banks(noise, d, ss1, n1, s, ks)
-    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks)
+    n1 = _n_search(noise, s, d, dirn.k, exact_kequal=dirn.kind == "k-equal")
+    s1 = _Banks(noise, d, ss1, n1, s, ks, exact_kequal=True)
+    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks, exact_kequal=True)
     lam0 = _typical_scale(noise) / max(dirn.norm(2.0), 1e-300)
     if not _fail_possible(fail_ladder.bands[0], pa, pb):
         fail_ladder = None
