@@ -27,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _doc import write_section  # noqa: E402
+
 from unicr.exact import curve, radius_exact  # noqa: E402
 from unicr.exact import curves as curves_mod  # noqa: E402
 from unicr.exact import engine as engine_mod  # noqa: E402
@@ -51,7 +53,6 @@ CATALOGUE = [
 ]
 NORMS = [1, 2, "inf"]
 PA = np.linspace(0.55, 0.999, 100)
-BEGIN, END = "<!-- exact:begin -->", "<!-- exact:end -->"
 
 
 def build(name: str, params: dict, how: str):
@@ -143,21 +144,6 @@ def table(rows: list[dict], base: list[dict], warm: float) -> str:
     return "\n".join(out)
 
 
-def write(md: str) -> Path:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{md}\n{END}"
-    if BEGIN in text and END in text:
-        pre = text[: text.index(BEGIN)]
-        post = text[text.index(END) + len(END):]
-        text = pre + block + post
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--d", type=int, nargs="+", default=[3072, 150528])
@@ -197,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     md = table(rows, base, warm)
     print(md)
     if not args.no_write:
-        print(f"wrote {write(md)}")
+        print(f"wrote {write_section(ROOT / 'docs' / 'benchmarks.md', 'exact', md)}")
     return 0
 
 

@@ -33,11 +33,12 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _doc import write_section  # noqa: E402
+
 import unicr  # noqa: E402
 from unicr.noise.registry import build_builtin  # noqa: E402
 
 D = 3072
-BEGIN, END = "<!-- mc:begin -->", "<!-- mc:end -->"
 
 GRIDS = {
     "default": {
@@ -153,7 +154,6 @@ def section(rows: list[dict], grid_name: str, load: tuple[float, float]) -> str:
                 + " the published point estimate lies above a verified upper bound, i.e. it "
                 "over-certifies." if over else "")
     return (
-        f"{BEGIN}\n"
         "## Monte Carlo engine (`method=\"mc\"`)\n\n"
         f"`python benchmarks/bench_mc.py` (grid `{grid_name}`), d = {D}, one CPU core "
         f"(`NUMBA_NUM_THREADS=1`, {cpu}, {os.cpu_count()} cores, Python "
@@ -177,19 +177,7 @@ def section(rows: list[dict], grid_name: str, load: tuple[float, float]) -> str:
         "and l_inf) cost O(n d) per scale, and the fresh verification sample alone is n_mc x d = "
         "3e8 draws; for product noise the exact engine is the fast proven alternative.  "
         + tie_text + "\n"
-        f"{END}\n"
     )
-
-
-def write(doc: Path, text: str) -> None:
-    old = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
-    if BEGIN in old and END in old:
-        pre, rest = old.split(BEGIN, 1)
-        _, post = rest.split(END, 1)
-        new = pre + text.rstrip("\n") + post
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    doc.write_text(new)
 
 
 def main() -> int:
@@ -205,7 +193,7 @@ def main() -> int:
     if args.no_write:
         print(text)
     else:
-        write(args.doc, text)
+        write_section(args.doc, "mc", text)
         print(f"wrote {args.doc}")
     return 0
 

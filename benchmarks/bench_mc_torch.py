@@ -42,12 +42,12 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _doc import write_section  # noqa: E402
 
 import unicr  # noqa: E402
 from unicr.montecarlo.engine import directional_bracket  # noqa: E402
 from unicr.noise.registry import build_builtin  # noqa: E402
 
-BEGIN, END = "<!-- mc-torch:begin -->", "<!-- mc-torch:end -->"
 #: n_mc per dimension: small enough that a dense direction at d = 150528 finishes in minutes
 N_MC = {3072: 10_000, 150528: 2_000}
 NOISES = [("laplace", {"sigma": 1.0}), ("cauchy", {"scale": 1.0})]
@@ -138,7 +138,6 @@ def section(rows: list[dict], device: str, dtype: str, threads: str,
     dev_name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") \
         else (platform.processor() or platform.machine())
     return (
-        f"{BEGIN}\n"
         "## Monte Carlo engine: torch backend (`backend=\"torch\"`)\n\n"
         f"`python benchmarks/bench_mc_torch.py --write`: torch {torch.__version__} on "
         f"`{device}` ({dev_name}) against numpy/numba on the CPU, {threads} CPU thread(s) for "
@@ -151,19 +150,8 @@ def section(rows: list[dict], device: str, dtype: str, threads: str,
         "its radius rows time the same work; the bracket along a dense vector direction "
         "(`directional_bracket`) always runs the coordinate-wise banks.  Uppers differ between "
         "backends by sampling error only (different draws).\n\n"
-        + table(rows) + f"{END}\n"
+        + table(rows)
     )
-
-
-def write(doc: Path, text: str) -> None:
-    old = doc.read_text()
-    if BEGIN in old and END in old:
-        pre, rest = old.split(BEGIN, 1)
-        _, post = rest.split(END, 1)
-        new = pre + text.rstrip("\n") + post
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    doc.write_text(new)
 
 
 def main() -> int:
@@ -185,7 +173,7 @@ def main() -> int:
     text = section(rows, device, args.dtype, args.threads, (load0, os.getloadavg()[0]))
     print(text)
     if args.write:
-        write(args.doc, text)
+        write_section(args.doc, "mc-torch", text)
         print(f"wrote {args.doc}")
     return 0
 

@@ -60,13 +60,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _doc import write_section  # noqa: E402
 
 import unicr  # noqa: E402
 from unicr.models import build_model  # noqa: E402
 from unicr.smoothing import Smooth  # noqa: E402
 from unicr.smoothing.allocator import cache_allocator  # noqa: E402
 
-BEGIN, END = "<!-- smoothing:begin -->", "<!-- smoothing:end -->"
 DOC = ROOT / "docs" / "benchmarks.md"
 METHODS = ("raw", "noise", "unicr", "art")
 LABELS = {"raw": "raw forward (pre-made noise)", "noise": "noise draws only (no model)",
@@ -387,19 +387,6 @@ def summary(arch: str, res: dict[str, dict[str, Any]], mem: dict[str, dict[str, 
     return text + "."
 
 
-def write_doc(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (create the file if needed)."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 METHOD_NOTES = """\
 What is timed (one whole call each, n0 + n noisy forward passes, the same `nn.Module` for all):
 
@@ -577,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     for alloc in tables:
         print(alloc + ":\n" + "\n".join(sentences[alloc]))
     if not args.no_write:
-        write_doc(doc)
+        write_section(DOC, "smoothing", doc)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
