@@ -306,22 +306,27 @@ class _GaussModel(_ModelBase):
 # ---------------------------------------------------------------------------
 
 
-def _check_radial_profile(noise: Any) -> None:
-    """Cross-check the radial log-profile against ``logpdf`` (guards the private hook)."""
-    d = noise.d
+def radial_profile_matches(noise: Any) -> bool:
+    """True when the radial log-profile ``_log_radial(||x||_p / scale)`` reproduces ``logpdf``
+    differences at a few draws (guards the private hook every radial bank relies on)."""
+    from unicr.noise.joint import _norm
+
+    p = float(noise.norm_p)
     s = float(noise.scale)
     rng = np.random.default_rng(12345)
     x = noise.sample(4, rng)
     y = x * 0.97
-    lhs = noise.logpdf(x) - noise.logpdf(y)
-    nx = np.sqrt(np.sum(x * x, axis=1)) / s
-    ny = np.sqrt(np.sum(y * y, axis=1)) / s
-    rhs = noise._log_radial(nx) - noise._log_radial(ny)
-    ok = np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs))))
-    if not ok or d < 1:
+    with np.errstate(invalid="ignore"):
+        lhs = noise.logpdf(x) - noise.logpdf(y)
+        rhs = noise._log_radial(_norm(x, p) / s) - noise._log_radial(_norm(y, p) / s)
+        return bool(np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs)))))
+
+
+def _check_radial_profile(noise: Any) -> None:
+    if noise.d < 1 or not radial_profile_matches(noise):
         raise InvalidParameterError(
             f"{noise.name}: its radial profile does not reproduce logpdf; "
-            "cannot use the spherical Monte Carlo model"
+            "cannot use the radial Monte Carlo model"
         )
 
 
@@ -422,7 +427,7 @@ class LinfKEqualBank:
 
     def __init__(self, noise: Any, n: int, seed: np.random.SeedSequence, dtype: Any,
                  ks: Sequence[int]):
-        _check_radial_profile_linf(noise)
+        _check_radial_profile(noise)
         self.noise = noise
         self.n = int(n)
         d = noise.d
@@ -472,18 +477,6 @@ def _cube_surface_stats(n: int, d: int, k: int, rng: np.random.Generator
     return pmax, pmin, np.asarray(rest, dtype=np.float64)
 
 
-def _check_radial_profile_linf(noise: Any) -> None:
-    rng = np.random.default_rng(12345)
-    x = noise.sample(4, rng)
-    y = x * 0.97
-    s = float(noise.scale)
-    lhs = noise.logpdf(x) - noise.logpdf(y)
-    rhs = (noise._log_radial(np.max(np.abs(x), axis=1) / s)
-           - noise._log_radial(np.max(np.abs(y), axis=1) / s))
-    if not np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs)))):
-        raise InvalidParameterError(f"{noise.name}: radial profile does not reproduce logpdf")
-
-
 class _LinfModel(_ModelBase):
     def __init__(self, bank: LinfKEqualBank, idx: int):
         self.bank = bank
@@ -514,6 +507,37 @@ class _LinfModel(_ModelBase):
 # ---------------------------------------------------------------------------
 
 
+def column_edges(d: int) -> list[int]:
+    """Column blocks [0,1), [1,2), [2,4), [4,8), ... of a product bank: a direction with k
+    non-zero coordinates (canonical order) touches only the first ~log2 k blocks."""
+    edges = [0]
+    w = 1
+    while edges[-1] < d:
+        edges.append(min(d, edges[-1] + w))
+        if edges[-1] >= 2:
+            w = edges[-1]
+    return edges
+
+
+class DirectionMemo:
+    """The per-draw arrays of the last few directions of a bank (key: the direction's values):
+    one pass over the draws per direction, reused by every scale of its searches."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._memo: dict[tuple[float, ...], np.ndarray] = {}
+
+    def get(self, values: np.ndarray, compute: Any) -> np.ndarray:
+        key = tuple(float(x) for x in values)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = compute()
+            if len(self._memo) >= self.size:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = hit
+        return hit
+
+
 class ProductBank:
     """Draws of an i.i.d. noise, ``n`` rows x ``d`` columns, generated block by block.
 
@@ -534,13 +558,7 @@ class ProductBank:
         self.seed = seed
         self.dtype = np.dtype(dtype)
         self.budget = int(memory_budget)
-        edges = [0]
-        w = 1
-        while edges[-1] < self.d:
-            edges.append(min(self.d, edges[-1] + w))
-            if edges[-1] >= 2:
-                w = edges[-1]
-        self.edges = edges
+        self.edges = edges = column_edges(self.d)
         maxw = max(b - a for a, b in zip(edges[:-1], edges[1:]))
         self.rows = int(np.clip(_BLOCK_ELEMS // maxw, 256, 65536))
         self.symmetric = bool(noise.symmetric)
@@ -550,7 +568,7 @@ class ProductBank:
         self.kernel = kernel_for(noise)
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
         self._bytes = 0
-        self._thresholds: dict[tuple[float, ...], np.ndarray] = {}
+        self._thresholds = DirectionMemo()
 
     def _block(self, c: int, b: int) -> tuple[np.ndarray, np.ndarray | None]:
         key = (c, b)
@@ -588,10 +606,9 @@ class ProductBank:
         One pass over the draws per direction (cached for the last few directions); every
         scale then costs O(n).
         """
-        key = tuple(float(x) for x in values)
-        hit = self._thresholds.get(key)
-        if hit is not None:
-            return hit
+        return self._thresholds.get(values, lambda: self._uniform_thresholds(values))
+
+    def _uniform_thresholds(self, values: np.ndarray) -> np.ndarray:
         b = float(self.noise.scale)
         k = values.size
         t_row = np.full(self.n, np.inf)
@@ -608,9 +625,6 @@ class ProductBank:
 
                 uniform_row_thresholds(np.ascontiguousarray(e), np.ascontiguousarray(
                     values[lo_b:hi_b], dtype=np.float64), b, t_row, r0)
-        if len(self._thresholds) >= 8:
-            self._thresholds.pop(next(iter(self._thresholds)))
-        self._thresholds[key] = t_row
         return t_row
 
     def losses(self, values: np.ndarray, lams: Sequence[float]
@@ -659,7 +673,10 @@ class ProductBank:
 
 
 class _ProductModel(_ModelBase):
-    def __init__(self, bank: ProductBank, direction: Direction):
+    """Losses along a canonical direction from a product bank's ``losses(values, lams)`` (the
+    numpy :class:`ProductBank` or the torch ``TorchProductBank``)."""
+
+    def __init__(self, bank: Any, direction: Direction):
         self.bank = bank
         self.values = direction.support_values()
         self.n = bank.n
@@ -676,7 +693,8 @@ class _UniformThresholdModel(_ProductModel):
     ``-inf`` afterwards (Hong et al. 2022, Eqs. 26-29 for the uniform density), i.e. 0 iff
     ``lam <= T = min_j (b + sign(v_j) eps_j)/|v_j|``: the same losses as the coordinate-wise
     sum on the same draws (exactly 0 or ``-inf``, ``eta = 0``), at O(n) per scale.  The law is
-    symmetric: ``L_Y := -L_X``.
+    symmetric: ``L_Y := -L_X``.  The bank (numpy or torch) supplies ``uniform_thresholds``.
+    Rounding at the cube's faces is not covered (probability ~d x 1e-16).
     """
 
     def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, None, np.ndarray]:

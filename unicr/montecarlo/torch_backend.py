@@ -52,6 +52,7 @@ import numpy as np
 
 from unicr.errors import InvalidParameterError
 from unicr.montecarlo import kernels as K
+from unicr.montecarlo import models as M
 from unicr.montecarlo.models import Direction, _ModelBase
 from unicr.noise.base import Noise, ProductNoise
 
@@ -359,13 +360,7 @@ class TorchProductBank:
         self.u = _unit_roundoff(self.dtype)
         self.big = _big(self.dtype)
         self.symmetric = True
-        edges = [0]
-        w = 1
-        while edges[-1] < self.d:
-            edges.append(min(self.d, edges[-1] + w))
-            if edges[-1] >= 2:
-                w = edges[-1]
-        self.edges = edges
+        self.edges = edges = M.column_edges(self.d)
         be = max(1, int(block_elems))
         #: rows per chunk of each column block (independent of n: a smaller bank from the same
         #: seed holds a prefix of the draws, up to its last chunk)
@@ -374,7 +369,7 @@ class TorchProductBank:
         self._bytes = 0
         self._work: tuple[Any, Any, Any] | None = None
         self._work64: Any = None
-        self._thresholds: dict[tuple[float, ...], np.ndarray] = {}
+        self._thresholds = M.DirectionMemo()
 
     def _workspace(self, shape: tuple[int, int]) -> tuple[Any, Any, Any]:
         """Views of shape ``shape`` into three preallocated scratch buffers (value, scratch,
@@ -436,25 +431,24 @@ class TorchProductBank:
         z = self.block(b, c).to(torch.float64).cpu().numpy()
         return z * float(self.noise.scale)
 
-    def model(self, direction: Direction) -> _TorchProductModel:
+    def model(self, direction: Direction) -> M._ProductModel:
         if direction.full:
             raise InvalidParameterError("TorchProductBank needs a canonical (support-first) "
                                         "direction")
         if self.fam.code == K.UNIFORM:
-            return _TorchUniformModel(self, direction)
-        return _TorchProductModel(self, direction)
+            return M._UniformThresholdModel(self, direction)
+        return M._ProductModel(self, direction)
 
     def uniform_thresholds(self, values: np.ndarray) -> np.ndarray:
         """Uniform noise on ``[-s, s]``: per draw ``T = s min_j (1 + sign(v_j) Z_j) / |v_j|``
         over ``v_j != 0`` (float64, on the device), so that ``L_X(lam) = 0`` iff ``lam <= T``,
         else ``-inf`` -- the same losses as the coordinate-wise sum, O(n) per scale after one
-        pass per direction (the torch twin of ``models._UniformThresholdModel``)."""
+        pass per direction (read by ``models._UniformThresholdModel``)."""
+        return self._thresholds.get(values, lambda: self._uniform_thresholds(values))
+
+    def _uniform_thresholds(self, values: np.ndarray) -> np.ndarray:
         import torch
 
-        key = tuple(float(x) for x in values)
-        hit = self._thresholds.get(key)
-        if hit is not None:
-            return hit
         k = values.size
         t_row = torch.full((self.n,), math.inf, dtype=torch.float64, device=self.device)
         for b in range(len(self.edges) - 1):
@@ -473,11 +467,7 @@ class TorchProductBank:
                 z = self.block(b, c)[:, :w].index_select(1, idx).to(torch.float64)
                 tb = z.mul_(sgn).add_(1.0).mul_(inv).amin(dim=1)
                 torch.minimum(t_row[r0:r1], tb, out=t_row[r0:r1])
-        out = t_row.mul_(float(self.noise.scale)).cpu().numpy()
-        if len(self._thresholds) >= 8:
-            self._thresholds.pop(next(iter(self._thresholds)))
-        self._thresholds[key] = out
-        return out
+        return t_row.mul_(float(self.noise.scale)).cpu().numpy()
 
     def _shifts(self, values: np.ndarray, lams: np.ndarray) -> tuple[Any, Any | None, np.ndarray]:
         """Standardised shifts ``a = lam v / scale`` as device tensors ``hi (+ lo)``, (m, k)."""
@@ -558,29 +548,6 @@ class TorchProductBank:
         return out
 
 
-class _TorchProductModel(_ModelBase):
-    def __init__(self, bank: TorchProductBank, direction: Direction):
-        self.bank = bank
-        self.values = direction.support_values()
-        self.n = bank.n
-        self.what = f"direction {direction.describe()['kind']} (k = {direction.k})"
-
-    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, None, np.ndarray]:
-        return self.bank.losses(self.values, lams)
-
-
-class _TorchUniformModel(_TorchProductModel):
-    """Uniform product noise: ``L_X = 0`` iff ``lam <= T`` per draw, else ``-inf`` (exact
-    values, ``eta = 0``; rounding at the cube's faces is not covered, as in models.py).
-    Symmetric: ``L_Y := -L_X``."""
-
-    def losses(self, lams: Sequence[float]) -> tuple[np.ndarray, None, np.ndarray]:
-        lams = np.ascontiguousarray(lams, dtype=np.float64).ravel()
-        t_row = self.bank.uniform_thresholds(self.values)
-        lx = np.where(lams[:, None] <= t_row[None, :], 0.0, -np.inf)
-        return lx, None, np.zeros(lams.size)
-
-
 # ---------------------------------------------------------------------------
 # norm-radial joint noise
 # ---------------------------------------------------------------------------
@@ -589,20 +556,10 @@ class _TorchUniformModel(_TorchProductModel):
 def _check_radial(noise: Any) -> str | None:
     """The radial profile reproduces ``logpdf`` (guards the private hook), and a torch sampler
     exists.  Returns a reason or None."""
-    from unicr.noise.joint import _norm
-
     p = float(noise.norm_p)
     if p not in (1.0, 2.0, math.inf):
         return f"{noise.name}: torch joint bank supports l1, l2 and l_inf radial noise, not p = {p}"
-    s = float(noise.scale)
-    rng = np.random.default_rng(12345)
-    x = noise.sample(4, rng)
-    y = x * 0.97
-    with np.errstate(invalid="ignore"):
-        lhs = noise.logpdf(x) - noise.logpdf(y)
-        rhs = noise._log_radial(_norm(x, p) / s) - noise._log_radial(_norm(y, p) / s)
-        ok = np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs))))
-    if not ok:
+    if not M.radial_profile_matches(noise):
         return f"{noise.name}: its radial profile does not reproduce logpdf"
     return None
 
