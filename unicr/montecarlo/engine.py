@@ -117,6 +117,12 @@ def _bool(name: str, v: Any) -> bool:
     return bool(v)
 
 
+def _choice(name: str, v: Any, options: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v not in options:
+        raise InvalidParameterError(f"{name} must be one of {', '.join(options)}, got {v!r}")
+    return v
+
+
 def _dtype(v: Any) -> np.dtype:
     try:
         dt = np.dtype(str(v).replace("torch.", ""))
@@ -140,10 +146,7 @@ def _device(v: Any, backend: Any = "auto") -> tuple[str, str]:
     """
     from unicr.montecarlo import torch_backend as TB
 
-    if not isinstance(backend, str) or backend not in _BACKENDS:
-        raise InvalidParameterError(
-            f"backend must be one of {', '.join(_BACKENDS)}, got {backend!r}"
-        )
+    backend = _choice("backend", backend, _BACKENDS)
     if backend == "torch" and not TB.torch_available():
         raise InvalidParameterError("backend='torch' needs PyTorch, which is not importable; "
                                     "install torch or use backend='numpy'")
@@ -212,24 +215,12 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
             f"known: {', '.join(DEFAULTS)}"
         )
     o = {**DEFAULTS, **kw}
-    mode = o["mode"]
-    if mode not in _MODES:
-        raise InvalidParameterError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
-    directions = o["directions"]
-    if directions not in _DIRECTIONS:
-        raise InvalidParameterError(
-            f"directions must be one of {', '.join(_DIRECTIONS)}, got {directions!r}"
-        )
-    space = o["pso_space"]
-    if space not in _SPACES:
-        raise InvalidParameterError(f"pso_space must be one of {', '.join(_SPACES)}, got {space!r}")
     from unicr.montecarlo.directions import TOPOLOGIES
 
-    topology = o["pso_topology"]
-    if topology not in TOPOLOGIES:
-        raise InvalidParameterError(
-            f"pso_topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}"
-        )
+    mode = _choice("mode", o["mode"], _MODES)
+    directions = _choice("directions", o["directions"], _DIRECTIONS)
+    space = _choice("pso_space", o["pso_space"], _SPACES)
+    topology = _choice("pso_topology", o["pso_topology"], TOPOLOGIES)
     ks = o["k_values"]
     if ks is not None:
         try:
