@@ -330,6 +330,9 @@ class _Banks:
         # verification sample.
         self._kequal: Any = None
         self.kequal = exact_kequal and M.kequal_family(noise) is not None
+        #: the coordinate-wise draws live on a torch device / why torch could not be used
+        self.on_torch = False
+        self.torch_fallback: str | None = None
 
     def for_direction(self, dirn: M.Direction) -> Any:
         nz = self.noise
@@ -356,6 +359,7 @@ class _Banks:
                 self._general, self.torch_fallback = make_torch_bank(
                     nz, self.n, self.d, self.ss, self.s.dtype, self.s.memory_budget,
                     self.s.device)
+                self.on_torch = self._general is not None
                 if self._general is None:
                     log.info("torch backend not used: %s", self.torch_fallback)
             if self._general is None:
@@ -732,9 +736,7 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
     witness = None
     assumptions: list[str] = []
     form = "binary (Theorem 3, pB = 1 - pA)" if binary else "two-sided (Theorem 1)"
-    torch_used = any(type(getattr(b, "_general", None)).__name__.startswith("Torch")
-                     for b in banks_used)
-    if torch_used:
+    if any(b.on_torch for b in banks_used):
         arith = (f"torch backend on {s.device}: draws from torch generators on the device, "
                  f"log densities in {s.dtype.name}, sums over coordinates in float64")
     else:
@@ -743,8 +745,7 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
         f"Monte Carlo Neyman-Pearson test of Hong et al. 2022, {form}; losses summed in log "
         f"space ({arith}); rounding bounded and applied on the conservative side"
     )
-    fallback = next((b.torch_fallback for b in banks_used
-                     if getattr(b, "torch_fallback", None)), None)
+    fallback = next((b.torch_fallback for b in banks_used if b.torch_fallback), None)
     if s.backend == "torch" and fallback:
         assumptions.append(f"torch backend not used for the coordinate-wise draws: {fallback}; "
                            "numpy/numba banks on the CPU instead")
