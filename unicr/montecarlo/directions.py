@@ -217,22 +217,6 @@ def _initial_positions(n_particles: int, dim: int, p: float, space: str,
     return pos
 
 
-def _periodic(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """pyswarms' ``periodic`` boundary handler: wrap around the box (UniCR's setting)."""
-    width = np.abs(high - low)
-    out = x.copy()
-    below = x < low
-    above = x > high
-    out[below] = high[below] - np.mod(low[below] - x[below], width[below])
-    out[above] = low[above] + np.mod(x[above] - high[above], width[above])
-    return out
-
-
-def _nearest(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """pyswarms' ``nearest`` boundary handler: clip to the box."""
-    return np.where(x > high, high, np.where(x < low, low, x))
-
-
 def _nested_pso(objective: Callable[[np.ndarray], np.ndarray], n_particles: int, dim: int,
                 p: float, space: str, bounds: tuple[np.ndarray, np.ndarray], bh: str,
                 iterations: int, c1: float, c2: float, w: float, base_seed: int,
@@ -252,8 +236,11 @@ def _nested_pso(objective: Callable[[np.ndarray], np.ndarray], n_particles: int,
     ``j > i`` nor on future iterations: a run with more particles or iterations extends a
     smaller one (same seed), evaluating a superset of its positions.
     """
+    with _quiet_pyswarms():  # its constructor configures logging (report.log) otherwise
+        from pyswarms.backend.handlers import BoundaryHandler
+
+        handle = BoundaryHandler(strategy=bh)  # the same boundary rule as the global swarm
     low, high = bounds
-    handle = _periodic if bh == "periodic" else _nearest
     rngs = [np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(i,)))
             for i in range(n_particles)]
     seeds = (_seed_points(dim, p, space, np.random.default_rng(np.random.SeedSequence(base_seed)),
@@ -284,7 +271,7 @@ def _nested_pso(objective: Callable[[np.ndarray], np.ndarray], n_particles: int,
             r1 = r.uniform(0.0, 1.0, size=dim)
             r2 = r.uniform(0.0, 1.0, size=dim)
             v[i] = w * v[i] + c1 * r1 * (pbest[i] - x[i]) + c2 * r2 * (g[i] - x[i])
-            x[i] = handle(x[i] + v[i], low, high)
+            x[i] = handle((x[i] + v[i])[None, :], bounds)[0]
 
 
 TOPOLOGIES = ("nested", "global")
