@@ -18,19 +18,26 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests and the demo use (Fashion-MNIST IDX files under
-# /usr/share/datasets/fashion-mnist).  Needs root; a no-op when already installed.
+# /usr/share/datasets/fashion-mnist).  A no-op when already installed; otherwise installed with
+# apt-get as root (or through sudo).  Both `make demo` and `make test` run it first, so a brand-new
+# machine needs nothing but these two commands.
+APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || { command -v sudo >/dev/null 2>&1 && echo "sudo apt-get"; })
 system-deps:
-	@dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }
+	@dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || { \
+	  if [ -z "$(APT_GET)" ]; then \
+	    echo "unicr: Fashion-MNIST is missing: install the Debian package dataset-fashion-mnist as root" \
+	         "(apt-get install dataset-fashion-mnist), then run this command again" >&2; exit 2; fi; \
+	  echo "installing the Debian package dataset-fashion-mnist (Fashion-MNIST for the tests)"; \
+	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq dataset-fashion-mnist; }
 
 # the main job on bundled defaults: pA-R curves of catalogue noises at sigma = 1, d = 3072
 # (l_inf x255 as in the UniCR paper); the figure and the CSV go to unicr-out/
-demo: $(STAMP)
+demo: system-deps $(STAMP)
 	$(BIN)/unicr curve --compare gaussian laplace hsecant gennorm laplace_gaussian_mix logistic \
 	  pareto uniform --norm 1 2 inf --d 3072 --points 40 --linf-x255 \
 	  -o unicr-out/catalogue.png --csv unicr-out/catalogue.csv
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
