@@ -109,7 +109,7 @@ class ExactCurve:
         if j < len(self._pa_list) and math.isfinite(up):
             k = int(self.witness_k[lab][j])
             a = float(self.witness_a[lab][j])
-            wit = Witness({"kind": "k-equal", "k": k}, a, up, {"grid_pa": self._pa_list[j]})
+            wit = Witness(_kequal(k, a), abs(a), up, {"grid_pa": self._pa_list[j]})
         notes = list(self.assumptions.get(lab, [])) + [
             "read from a cached curve: lower at the grid point below pA, upper at the grid point "
             "above (R* is non-decreasing in pA)"]
@@ -265,6 +265,14 @@ def _compute(nz: Any, ps: list[float], d: int, pa: np.ndarray, pb: float | None,
                       upper=upper, witness_k=wk, witness_a=wa, assumptions=notes, key=key)
 
 
+def _kequal(k: int, a: float) -> dict:
+    """Witness direction of a k-equal shift of signed scale ``a``."""
+    out: dict = {"kind": "k-equal", "k": int(k)}
+    if a < 0:
+        out["sign"] = -1
+    return out
+
+
 def _pf(model: ExactModel, k: int, a: float) -> float:
     """Verified lower bound on p*(a) of the k-equal direction (binary test)."""
     return float(model.evaluate([(k, a)], pessimistic=False).p_star_fail(0.5)[0])
@@ -275,7 +283,10 @@ def _upper_all(model: ExactModel, ps: list[float], pa: np.ndarray,
     """Upper bounds for every norm at every pA: closed forms or direction tables."""
     out: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     n = len(pa)
-    if model.is_gaussian or model.uniform_width is not None or pb is not None or n == 0:
+    # asymmetric noise: both shift signs, through the per-pA search (the tables below are
+    # built for positive shifts only)
+    if (model.is_gaussian or model.uniform_width is not None or pb is not None or n == 0
+            or not model.std.symmetric):
         for p in ps:
             res = [model.upper(p, float(x), pb) for x in pa]
             out[p] = (np.array([r.value for r in res]), np.array([r.k for r in res]),
