@@ -31,7 +31,7 @@ from scipy import special
 
 from unicr.certificate import Certificate, Witness, norm_label, parse_norm
 from unicr.errors import InvalidParameterError
-from unicr.exact.engine import ENGINE_VERSION, ExactModel, _norm_factor, get_model
+from unicr.exact.engine import ENGINE_VERSION, ExactModel, _norm_factor, get_model, reconcile
 from unicr.exact.search import default_ks
 
 __all__ = ["ExactCurve", "curve", "cache_dir"]
@@ -254,12 +254,13 @@ def _compute(nz: Any, ps: list[float], d: int, pa: np.ndarray, pb: float | None,
             kk[ok] = k_
             aa[ok] = a_
             notes[lab] = nts
-        # the band must be consistent; a violation is an engine bug, never silently clipped
-        bad = ok & (lo > up * (1 + 1e-9))
-        if bad.any():
-            from unicr.errors import ConvergenceError
-
-            raise ConvergenceError(f"exact curve: lower > upper at pA={pa[bad]} (norm {lab})")
+        # the band must be consistent: a crossing within the numerical tolerance lowers the
+        # lower bound to the upper one (conservative); a larger one is an engine bug
+        for i in np.nonzero(ok & (lo > up))[0]:
+            lo[i], crossed = reconcile(float(lo[i]), float(up[i]), 1e-5,
+                                       f"exact curve of {nz!r} at pA={pa[i]} (norm {lab}, d={d})")
+            if crossed and crossed not in notes[lab]:
+                notes[lab] = list(notes[lab]) + [crossed]
         lower[lab], upper[lab], wk[lab], wa[lab] = lo, up, kk, aa
     return ExactCurve(noise=nz.definition(), d=d, pb=pb, pa=pa, norms=ps, lower=lower,
                       upper=upper, witness_k=wk, witness_a=wa, assumptions=notes, key=key)

@@ -59,6 +59,8 @@ __all__ = [
 
 #: relative safety factor on Phi (float rounding of sums)
 _PHI_SAFETY = 1e-10
+#: rates above this (or NaN) are treated as this: their share of J is ~0, never inf
+_PHI_CAP = 1e300
 
 
 @dataclass
@@ -77,6 +79,8 @@ class RateFunction:
     def __post_init__(self) -> None:
         u = np.concatenate([[0.0], self.u])
         p = np.concatenate([[self.phi0], self.phi])
+        # an infinite (or undefined) rate bound proves nothing: 1/Phi = 0 there (never inf)
+        p = np.where(np.isnan(p) | (p > _PHI_CAP), _PHI_CAP, p)
         self._u = u
         self._p = p
         # exact integral of 1/(linear) on each piece

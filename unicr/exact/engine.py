@@ -511,6 +511,24 @@ class ExactModel:
                            {"set": "neyman-pearson (overlap, exact)", "k_scanned": "1..d"})
 
 
+def reconcile(lower: float, upper: float, tol: float, what: str) -> tuple[float, str]:
+    """Lower and upper bounds that crossed within the engine's numerical tolerance.
+
+    Both sides are proven up to their numerics; when they cross by less than ``tol``
+    (relative, the tolerance the certificate states) the lower bound is lowered to the upper
+    one -- the conservative side -- and the crossing is reported.  A larger crossing is a bug
+    of the engine and raises :class:`~unicr.errors.ConvergenceError`.
+    """
+    if lower <= upper:
+        return lower, ""
+    if lower <= upper * (1 + tol):
+        return upper, (f"lower and upper crossed by {lower / upper - 1:.2g} (relative), within "
+                       f"the numerical tolerance {tol:g}: lower set to upper (conservative side)")
+    raise ConvergenceError(
+        f"exact engine: inconsistent bounds lower={lower!r} > upper={upper!r} for {what}; "
+        "please report this")
+
+
 def _pl(p: float) -> str:
     return "inf" if math.isinf(p) else f"{p:g}"
 
@@ -607,10 +625,9 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
     lower = float(lo_arr[0])
     up = model.upper(pn, pa_f, pb_f, ks=directions, two_level=two_level, rtol=rtol)
     upper = float(up.value)
-    if not lower <= upper * (1 + 1e-9):
-        raise ConvergenceError(
-            f"exact engine: inconsistent bounds lower={lower!r} > upper={upper!r} for "
-            f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}; please report this")
+    exact_case = model.is_gaussian or model.uniform_width is not None
+    tol = 1e-10 if exact_case else max(1e-5, 10 * rtol)
+    lower, crossed = reconcile(lower, upper, tol, f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
     side = ("binary (pB = 1 - pA)" if pb_f is None
             else "two-sided (Hong et al. 2022, Theorem 1: T(pA) > 1 - T(1 - pB))")
     assumptions = [
@@ -618,11 +635,10 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
         side,
         *notes,
         _upper_note(up, pn, dim, directions, two_level),
+        *([crossed] if crossed else []),
         f"numerical tolerances: scale search rtol={rtol:g}; lattice c_h={c_h:g}; FFT wrap-around "
         f"eta={eta:g}; float rounding of CDFs and FFTs bounded and moved to the safe side",
     ]
-    exact_case = model.is_gaussian or model.uniform_width is not None
-    tol = 1e-10 if exact_case else max(1e-5, 10 * rtol)
     return Certificate(lower=max(lower, 0.0), upper=upper, estimate=upper, confidence=1.0,
                        method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
                        assumptions=tuple(assumptions), witness=_witness(up, pn, model.scale),

@@ -279,6 +279,13 @@ def _log_change(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(d), np.inf, d)
 
 
+def _beside(e: float, direction: float) -> float:
+    """The float next to ``e`` (at least 1e-290 away: denormals break many log-densities)."""
+    if abs(e) < 1e-290:
+        return e + direction * 1e-290
+    return float(np.nextafter(e, direction * math.inf))
+
+
 def find_jumps(std: StdNoise) -> Jumps:
     """Locate the jumps of the standardised density (including at finite support edges).
 
@@ -299,7 +306,7 @@ def find_jumps(std: StdNoise) -> Jumps:
         z = np.concatenate([z, std.mode_nodes])
     for e in (std.lo, std.hi):
         if math.isfinite(e):
-            z = np.concatenate([z, [e, np.nextafter(e, -math.inf), np.nextafter(e, math.inf)]])
+            z = np.concatenate([z, [e, _beside(e, -1.0), _beside(e, 1.0)]])
     z = np.unique(z[np.isfinite(z)])
     if len(z) < 2:
         empty = np.empty(0)
@@ -673,7 +680,8 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
     s_l = std.score(zl + eps)
     s_r = std.score(zr - eps)
     s_m = std.score(0.5 * (zl + zr))
-    margin = np.abs(s_m - 0.5 * (s_l + s_r))
+    with np.errstate(invalid="ignore"):  # undefined scores become bad intervals below
+        margin = np.abs(s_m - 0.5 * (s_l + s_r))
     lo = np.fmin(np.fmin(s_l, s_r), s_m) - margin
     hi = np.fmax(np.fmax(s_l, s_r), s_m) + margin
     m = std.node_masses(z)
