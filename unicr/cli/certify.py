@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from unicr.certificate import parse_norm
-from unicr.cli.common import add_noise_arguments, noise_from_args, positive_int, probability
+from unicr.cli.common import (
+    add_noise_arguments,
+    check_output,
+    noise_from_args,
+    nonnegative_int,
+    positive_int,
+    probability,
+)
 
 #: what `--data` accepts
 DATA_CHOICES = ("fashion-mnist", "cifar10", "imagenet", "image-folder")
@@ -50,14 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     p.add_argument("--batch", type=positive_int, default=1000,
                    help="noise samples per forward pass")
-    p.add_argument("--seed", type=int, default=0, help="random seed (written into the results)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (written into the results)")
     p.add_argument("--amp", action="store_true",
                    help="mixed precision for the model only (noise and counts stay exact)")
     p.add_argument("--mode", choices=("binary", "two-sided"), default="binary",
                    help="binary: pB = 1 - pA (Cohen); two-sided: pA and a runner-up bound pB")
-    p.add_argument("--alpha-split", type=float, default=None, metavar="S",
+    p.add_argument("--alpha-split", type=probability, default=None, metavar="S",
                    help="two-sided: share of alpha spent on pA, fixed in advance (default 0.5)")
-    p.add_argument("--split-grid", type=float, nargs="+", default=None, metavar="S",
+    p.add_argument("--split-grid", type=probability, nargs="+", default=None, metavar="S",
                    help="two-sided: try several alpha splits, each at alpha/K (Bonferroni)")
     p.add_argument("--runner-up", choices=("plain", "generalized"), default="plain",
                    help="two-sided pB bound: Clopper-Pearson on the largest other count (plain) "
@@ -96,6 +103,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from unicr.smoothing.sampling import resolve_device
 
     norms = [parse_norm(p) for p in args.norms]
+    check_output(args.out, "--out")
     device = resolve_device(args.device or "cpu")
     model, info = load_checkpoint(args.model, device=device)
     data = load_dataset(args.data, args.split, args.data_dir)

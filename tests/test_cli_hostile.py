@@ -1,0 +1,143 @@
+"""Hostile command lines (issue #11): every bad input is exit 2 with one line that names it,
+found before any expensive work; the help examples run; the CLI stays torch-free until a
+command needs a model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from unicr.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+UNWRITABLE = "/proc/unicr-nope"  # /proc refuses new entries, even to root
+
+
+def run(capsys, argv: list[str]) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse-level errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    """The error line of stderr (argparse adds a usage line before it); no traceback."""
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+RESULTS = "# unicr-certify\t1\nidx\tlabel\tpredict\tradius\tcorrect\ttime\n"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    # unwritable, a directory, a parent that cannot be created, an unsupported type
+    (["curve", "gaussian", "--norm", "2", "-o", f"{UNWRITABLE}/x.png"], UNWRITABLE),
+    (["curve", "gaussian", "--norm", "2", "-o", "{tmp}"], "{tmp}"),
+    (["curve", "gaussian", "--norm", "2", "--csv", "/proc/x.csv"], "/proc/x.csv"),
+    (["curve", "gaussian", "--norm", "2", "-o", "{tmp}/fig.txt"], "'.txt'"),
+    (["curve", "gaussian", "--norm", "2", "--csv", "{tmp}/sub"], "'(no suffix)'"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa-grid", "0.6", "0.9", "3",
+      "-o", f"{UNWRITABLE}/v.png"], UNWRITABLE),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--csv",
+      "{tmp}"], "is a directory"),
+    (["validate", "--all", "--out", f"{UNWRITABLE}/report"], UNWRITABLE),
+    (["validate", "--all", "--out", "{tmp}/file.txt"], "not a directory"),
+    (["figures", "--out", f"{UNWRITABLE}/figs", "--quick"], UNWRITABLE),
+    (["analyze", "{tmp}/r.tsv", "-o", "{tmp}/x.txt"], "'.txt'"),
+    (["analyze", "{tmp}/r.tsv", "-o", f"{UNWRITABLE}/x.png"], UNWRITABLE),
+    (["certify", "--model", "{tmp}/m.pt", "--data", "fashion-mnist", "--noise", "gaussian",
+      "--out", f"{UNWRITABLE}/r.tsv"], UNWRITABLE),
+    (["certify", "--model", "{tmp}/m.pt", "--data", "fashion-mnist", "--noise", "gaussian",
+      "--out", "{tmp}"], "is a directory"),
+    (["train", "--data", "fashion-mnist", "--data-dir", "{tmp}/no-data", "--arch", "mlp",
+      "--noise", "gaussian", "--epochs", "1", "--out", f"{UNWRITABLE}/m.pt"], UNWRITABLE),
+])
+def test_bad_output_path_is_exit_2_before_the_work(capsys, tmp_path, argv, needle):
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "r.tsv").write_text(RESULTS)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    t0 = time.perf_counter()
+    code, _, err = run(capsys, argv)
+    seconds = time.perf_counter() - t0
+    assert code == 2, err
+    line = one_line_error(err)
+    assert needle.replace("{tmp}", str(tmp_path)) in line, line
+    # refused up front: `validate --all` takes a minute, `curve` a few seconds per norm, and
+    # certify/train would first load the model and the data (absent here)
+    assert seconds < 3.0, (argv, seconds)
+
+
+def test_missing_parent_folders_are_created(capsys, tmp_path):
+    fig = tmp_path / "a" / "b" / "fig.svg"
+    csv = tmp_path / "c" / "t.csv"
+    code, out, err = run(capsys, ["curve", "gaussian", "--norm", "2", "--points", "3", "-o",
+                                  str(fig), "--csv", str(csv), "-q", "--no-cache"])
+    assert code == 0, err
+    assert fig.read_text().lstrip().startswith("<?xml") and csv.read_text().startswith("noise")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--rtol", "-1"],
+     "rtol"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--rtol", "nan"],
+     "rtol"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--rtol", "inf"],
+     "rtol"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--rtol", "0"],
+     "rtol"),
+    (["validate", "gaussian", "--d", "10", "--norm", "2", "--claimed", "nan", "--pa", "0.9"],
+     "--claimed"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa-grid", "nan", "0.9", "3"],
+     "--pa-grid"),
+    (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--witness-n",
+      "-5"], "--witness-n"),
+    (["radius", "gaussian", "--pa", "0.9", "--sigma", "nan"], "--sigma"),
+    (["radius", "gaussian", "--pa", "0.9", "--sigma", "-1"], "--sigma"),
+    (["radius", "gaussian", "--pa", "0.9", "--scale", "inf"], "--scale"),
+    (["radius", "gennorm", "--pa", "0.9", "--param", "beta=nan"], "beta"),
+    (["radius", "gaussian", "--pa", "0.9", "--method", "mc", "--seed", "-1"], "--seed"),
+    (["pdfs", "show", "exp2", "--d", "0"], "--d"),
+    (["curve", "gaussian", "--pa-max", "nan"], "--pa-max"),
+    (["analyze", "x.tsv", "--radii", "0", "inf"], "--radii"),
+    (["analyze", "x.tsv", "--radii", "-1"], "--radii"),
+    (["certify", "--model", "m.pt", "--data", "cifar10", "--noise", "gaussian", "--out", "o.tsv",
+      "--alpha-split", "nan"], "--alpha-split"),
+    (["certify", "--model", "m.pt", "--data", "cifar10", "--noise", "gaussian", "--out", "o.tsv",
+      "--split-grid", "0.5", "2"], "--split-grid"),
+    (["train", "--data", "cifar10", "--arch", "mlp", "--noise", "none", "--epochs", "1",
+      "--out", "m.pt", "--lr", "nan"], "--lr"),
+    (["train", "--data", "cifar10", "--arch", "mlp", "--noise", "none", "--epochs", "1",
+      "--out", "m.pt", "--weight-decay", "-1"], "--weight-decay"),
+    (["train", "--data", "cifar10", "--arch", "mlp", "--noise", "none", "--epochs", "1",
+      "--out", "m.pt", "--lr-gamma", "inf"], "--lr-gamma"),
+])
+def test_non_finite_or_negative_numbers_are_exit_2(capsys, tmp_path, monkeypatch, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, argv)
+    assert code == 2, err
+    assert needle in one_line_error(err)
+
+
+def test_rtol_is_checked_by_the_python_api():
+    import unicr
+    from unicr.errors import InvalidParameterError
+    from unicr.validate import validate_formula, verdict_from_band
+
+    for bad in (-1.0, float("nan"), float("inf"), 0.0, 1.0):
+        with pytest.raises(InvalidParameterError, match="rtol"):
+            unicr.validate("gaussian", 2, 10, 0.9, 1.0, rtol=bad)
+        with pytest.raises(InvalidParameterError, match="rtol"):
+            validate_formula("cohen", "gaussian", d=10, pas=[0.9], rtol=bad)
+        with pytest.raises(InvalidParameterError, match="rtol"):
+            verdict_from_band(1.0, 1.0, 1.0, rtol=bad)
+    # the exact Gaussian radius is TIGHT against its own band with a sane tolerance
+    assert verdict_from_band(1.0, 1.0, 1.0, rtol=1e-3)[0] == "TIGHT"
