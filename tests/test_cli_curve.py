@@ -112,6 +112,8 @@ def test_bad_input_exit_code_2(capsys, argv, needle):
 
 def test_bad_output_paths(tmp_path, capsys):
     code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path / "fig")
     assert code == 2 and "unsupported figure format" in err
     (tmp_path / "d.png").mkdir()
     code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path / "d.png")

@@ -4,9 +4,6 @@ command needs a model."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 

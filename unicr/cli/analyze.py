@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 
 from unicr.cli.common import (
-    FIGURE_SUFFIXES,
-    check_output,
+    check_figure,
     fmt,
     nonnegative_float,
     print_json,
@@ -48,7 +47,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if any(r < 0 for r in args.radii):
         raise InvalidParameterError(f"--radii must be >= 0, got {args.radii}")
-    fig_path = check_output(args.out, "--out", suffixes=FIGURE_SUFFIXES)
+    fig_path = check_figure(args.out, "--out")
     results = [read_results(f) for f in args.files]
     empty = [str(r.path) for r in results if len(r) == 0]
     if empty:

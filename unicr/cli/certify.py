@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Randomized-smoothing certification (Cohen et al. 2019's CERTIFY) of every "
                     "--skip-th image with any noise and norms. Results are appended to --out one "
                     "row at a time; rerunning the same command resumes after the last complete "
-                    "row.")
+                    "row. One run at a time per --out: a second one exits 2 naming the PID "
+                    "that holds OUT.lock (released when that run ends or is killed).")
     p.add_argument("--model", required=True, metavar="CKPT",
                    help="checkpoint {'arch', 'state_dict'} (Cohen et al.'s format or unicr train)")
     p.add_argument("--data", required=True, choices=DATA_CHOICES, help="data set")
@@ -99,11 +100,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from unicr.data import load_dataset
     from unicr.models import load_checkpoint
     from unicr.smoothing import Smooth
-    from unicr.smoothing.dataset import certify_dataset
+    from unicr.smoothing.dataset import certify_dataset, results_lock
     from unicr.smoothing.sampling import resolve_device
 
     norms = [parse_norm(p) for p in args.norms]
     check_output(args.out, "--out")
+    with results_lock(args.out):  # fail fast, before loading anything, if a run writes it
+        pass  # (certify_dataset takes the lock again for the whole run)
     device = resolve_device(args.device or "cpu")
     model, info = load_checkpoint(args.model, device=device)
     data = load_dataset(args.data, args.split, args.data_dir)

@@ -156,7 +156,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str = "file",
-                 suffixes: Iterable[str] | None = None) -> Path | None:
+                 suffixes: Iterable[str] | None = None, what: str = "file type") -> Path | None:
     """Check an output path before any work; return it as a :class:`~pathlib.Path`.
 
     The one policy of every command: a missing parent folder is **created** (here, so that
@@ -165,7 +165,8 @@ def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str 
     insensitive) and the folder must accept a new file: a temporary file is created in it
     and removed, which is the only test that also holds for root, read-only mounts and
     pseudo file systems such as ``/proc``.  An existing file must be writable.  Anything
-    else raises :class:`~unicr.errors.InvalidParameterError` naming ``option`` and the path.
+    else raises :class:`~unicr.errors.InvalidParameterError` naming ``option`` and the path
+    (``what`` names the kind of file in the message about a wrong suffix).
     ``None`` (option not given) is returned unchanged.
     """
     if path is None:
@@ -182,7 +183,7 @@ def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str 
         allowed = tuple(s.lower() for s in suffixes)
         if out.suffix.lower() not in allowed:
             raise InvalidParameterError(
-                f"{option} {text}: unsupported file type {out.suffix or '(no suffix)'!r}; use "
+                f"{option} {text}: unsupported {what} {out.suffix or '(no suffix)'!r}; use "
                 f"one of {', '.join(allowed)}")
     if kind == "dir" and out.exists() and not out.is_dir():
         raise InvalidParameterError(f"{option} {text} exists and is not a directory")
@@ -209,6 +210,11 @@ def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str 
             raise InvalidParameterError(
                 f"{option} {text}: the file is not writable ({exc.strerror or exc})") from None
     return out
+
+
+def check_figure(path: str | os.PathLike[str] | None, option: str) -> Path | None:
+    """:func:`check_output` for a figure: one of :data:`FIGURE_SUFFIXES`."""
+    return check_output(path, option, suffixes=FIGURE_SUFFIXES, what="figure format")
 
 
 def finite_float(text: str) -> float:

@@ -14,9 +14,9 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
-    FIGURE_SUFFIXES,
     add_mc_arguments,
     add_noise_arguments,
+    check_figure,
     check_output,
     finite_float,
     fmt,
@@ -100,7 +100,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
             "--param applies to a single NOISE; with --compare write NAME:key=value "
             "(e.g. gennorm:beta=1.5)")
     norms = [parse_norm(x) for x in args.norm]
-    fig_path = check_output(args.out, "--out", suffixes=FIGURE_SUFFIXES)
+    fig_path = check_figure(args.out, "--out")
     csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     items = [args.noise] if args.compare is None else list(args.compare)
     pairs = resolve_noises(items, d=args.d, sigma=args.sigma, scale=args.scale,

@@ -22,8 +22,8 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
-    FIGURE_SUFFIXES,
     add_noise_arguments,
+    check_figure,
     check_output,
     finite_float,
     fmt,
@@ -203,7 +203,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.output and len(pas) < 2:
         raise InvalidParameterError("-o draws a curve: give at least two pA values "
                                     "(--pa-grid LO HI N)")
-    fig_path = check_output(args.output, "--output", suffixes=FIGURE_SUFFIXES)
+    fig_path = check_figure(args.output, "--output")
     csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     nz = noise_from_args(args, d=args.d)
     kw = _engine_kwargs(args)
