@@ -131,7 +131,13 @@ def test_bad_input_exit_code_2(ckpt, tmp_path, capsys):
     junk.write_bytes(b"junk")
     cifar = tmp_path / "cifar.pt"
     save_checkpoint(cifar, build_model("cifar_resnet20"))
+    nan = tmp_path / "nan.pt"
+    broken = build_model("mlp")
+    with torch.no_grad():
+        broken[1].net[1].weight[0, 0] = float("nan")
+    save_checkpoint(nan, broken)
     cases = [
+        (certify_args(nan, out), "nan.pt: tensor 1.net.1.weight has 1 non-finite"),
         (certify_args(junk, out), "junk.pt"),
         (certify_args(tmp_path / "none.pt", out), "does not exist"),
         (certify_args(cifar, out), "(3, 32, 32)"),
