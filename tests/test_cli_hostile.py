@@ -138,3 +138,14 @@ def test_rtol_is_checked_by_the_python_api():
             verdict_from_band(1.0, 1.0, 1.0, rtol=bad)
     # the exact Gaussian radius is TIGHT against its own band with a sane tolerance
     assert verdict_from_band(1.0, 1.0, 1.0, rtol=1e-3)[0] == "TIGHT"
+
+
+def test_pdfs_show_joint_noise_needs_d(capsys):
+    code, _, err = run(capsys, ["pdfs", "show", "exp2"])
+    assert code == 2 and "--d" in one_line_error(err) and "exp2" in err
+    code, out, _ = run(capsys, ["pdfs", "show", "exp2", "--d", "12"])
+    assert code == 0 and "dimension d = 12" in out
+    code, out, _ = run(capsys, ["pdfs", "show", "gaussian"])  # product noise: no --d needed
+    assert code == 0 and "dimension" not in out
+    code, _, err = run(capsys, ["pdfs", "show", "gennorm", "--param", "beta=-1"])
+    assert code == 2 and "beta" in one_line_error(err)  # other errors pass through unchanged
