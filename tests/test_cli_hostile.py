@@ -149,3 +149,56 @@ def test_pdfs_show_joint_noise_needs_d(capsys):
     assert code == 0 and "dimension" not in out
     code, _, err = run(capsys, ["pdfs", "show", "gennorm", "--param", "beta=-1"])
     assert code == 2 and "beta" in one_line_error(err)  # other errors pass through unchanged
+
+
+#: help examples that are parsed but not run here: they take minutes (covered elsewhere)
+SLOW_EXAMPLES = ("validate --all",)
+
+
+def help_examples() -> list[tuple[str, str]]:
+    """(command, example) for every `unicr ...` line in the --help of every (sub)command."""
+    import argparse
+
+    from unicr.cli import build_parser
+
+    found: list[tuple[str, str]] = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        lines = parser.format_help().splitlines()
+        buf = ""
+        for raw in lines:
+            s = raw.strip()
+            if buf:
+                buf += " " + s.rstrip("\\").strip()
+            elif s.startswith("unicr ") and not s.startswith("unicr: "):
+                buf = s.rstrip("\\").strip()
+            if buf and not s.endswith("\\"):
+                found.append((parser.prog, buf))
+                buf = ""
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in dict.fromkeys(action.choices.values()):
+                    walk(sub)
+
+    walk(build_parser())
+    return found
+
+
+def test_help_has_examples():
+    progs = {prog for prog, _ in help_examples()}
+    assert {"unicr validate", "unicr radius", "unicr curve"} <= progs
+
+
+@pytest.mark.parametrize("prog,example", help_examples())
+def test_every_help_example_runs(prog, example, tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from unicr.cli import build_parser
+
+    argv = shlex.split(example)[1:]
+    build_parser().parse_args(argv)  # parses (argparse exits 2 otherwise)
+    if any(example.startswith("unicr " + s) for s in SLOW_EXAMPLES):
+        return
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, argv)
+    assert code == 0, (example, err)

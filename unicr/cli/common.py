@@ -151,6 +151,12 @@ def require(cond: bool, message: str) -> None:
         raise InvalidParameterError(message)
 
 
+#: input dimension of `radius`, `curve` and `validate` when --d is not given: 3x32x32
+#: (CIFAR-10), the setting of the UniCR paper's figures
+DEFAULT_D = 3072
+D_HELP = (f"input dimension (default {DEFAULT_D} = 3x32x32, CIFAR-10; the radius depends on "
+          "it for every norm but l_2 with Gaussian noise)")
+
 #: figure formats every command that draws accepts (matplotlib's Agg, PDF and SVG backends)
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 

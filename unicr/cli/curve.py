@@ -14,6 +14,8 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
+    D_HELP,
+    DEFAULT_D,
     add_mc_arguments,
     add_noise_arguments,
     check_figure,
@@ -33,12 +35,20 @@ DEFAULT_POINTS = {"exact": 50, "mc": 10}
 SUMMARY_ROWS = 6
 
 
+_EPILOG = """examples:
+  unicr curve gaussian --norm 2 --points 10
+  unicr curve laplace --norm 1 2 inf --points 10 -o laplace.png --csv laplace.csv
+  unicr curve --compare gaussian laplace gennorm:beta=1.5 --norm 2 --points 10 -o cmp.png
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "curve", help="pA-R curves of one or several noises (figure + CSV)",
         description="Certified radius against pA for one noise, or several on one figure "
                     "(--compare), in any l_p norms: the proven band [lower, upper] shaded, "
-                    "Monte Carlo estimates dashed, published closed forms dotted.")
+                    "Monte Carlo estimates dashed, published closed forms dotted.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("noise", metavar="NOISE", nargs="?", default=None,
                    help="catalogue name (see `unicr pdfs list`) or path to a .toml spec")
     p.add_argument("--compare", nargs="+", metavar="NOISE", default=None,
@@ -49,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_noise_arguments(p, positional=False)
     p.add_argument("--norm", nargs="+", default=["1", "2", "inf"], metavar="P",
                    help="norms: 1, 2, inf or any p > 0 (default: 1 2 inf)")
-    p.add_argument("--d", type=positive_int, default=3072,
-                   help="input dimension (default 3072 = 3x32x32, CIFAR-10)")
+    p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
     p.add_argument("--pa-min", type=finite_float, default=0.5,
                    help="smallest pA (excluded from the grid; default 0.5)")
     p.add_argument("--pa-max", type=finite_float, default=0.999, help="largest pA (default 0.999)")

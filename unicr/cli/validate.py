@@ -22,6 +22,8 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
+    D_HELP,
+    DEFAULT_D,
     add_noise_arguments,
     check_figure,
     check_output,
@@ -38,7 +40,7 @@ from unicr.errors import InvalidParameterError
 _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9
   unicr validate laplace --norm 1 --d 3072 --formula teng --pa 0.9 --pb 0.05 --json
-  unicr validate gaussian --d 3072 --claimed 1.5 --pa 0.9
+  unicr validate gaussian --norm 2 --d 3072 --claimed 1.5 --pa 0.9
   unicr validate gaussian --d 3072 --formula pixeldp_gaussian --pa-grid 0.55 0.999 50 \\
       -o pixeldp.png --csv pixeldp.csv
   unicr validate --list
@@ -70,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--norm", type=str, default=None,
                    help="1, 2, inf or any p > 0 (default: the formula's own norm; required "
                         "with --claimed)")
-    p.add_argument("--d", type=positive_int, default=None, help="input dimension")
+    p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
     grid = p.add_mutually_exclusive_group()
     grid.add_argument("--pa", type=probability, nargs="+", metavar="PA",
                       help="(lower bound on) pA; several values make a grid")
@@ -194,9 +196,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.formula is None and args.claimed is None:
         raise InvalidParameterError("give --formula NAME (see `unicr validate --list`) or "
                                     "--claimed R")
-    if args.d is None:
-        raise InvalidParameterError("--d (the input dimension) is required: the tight radius "
-                                    "depends on it")
     if args.witness_n != 0 and args.witness_n < 100:
         raise InvalidParameterError(f"--witness-n must be 0 or >= 100, got {args.witness_n}")
     pas = _grid(args)
