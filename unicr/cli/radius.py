@@ -23,7 +23,6 @@ from unicr.cli.common import (
 )
 from unicr.radius import radius
 
-
 _EPILOG = """examples:
   unicr radius gaussian --pa 0.9
   unicr radius laplace --pa 0.9 --norm 1 --d 784 --sigma 0.5
