@@ -202,3 +202,26 @@ def test_every_help_example_runs(prog, example, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, argv)
     assert code == 0, (example, err)
+
+
+@pytest.mark.parametrize("argv,want", [
+    (["radius", "exp2", "--pa", "0.9", "--d", "10", "--method", "exact"], "--method mc"),
+    (["curve", "exp2", "--d", "10", "--norm", "2", "--method", "exact"], "--method mc"),
+    (["radius", "gaussian", "--pa", "0.9", "--n-mc", "1000"], "--method mc"),
+])
+def test_messages_use_the_command_line_spelling(capsys, argv, want):
+    code, _, err = run(capsys, argv)
+    assert code == 2
+    line = one_line_error(err)
+    assert want in line and "method='" not in line and "unicr.radius(" not in line, line
+
+
+def test_cli_spelling_rewrites_only_options_of_the_command():
+    from unicr.cli.common import cli_spelling
+
+    opts = {"method": "--method", "n_mc": "--n-mc", "backend": "--backend"}
+    assert cli_spelling("use unicr.radius(..., method='mc') for joint noises", opts) == \
+        "use --method mc for joint noises"
+    assert cli_spelling("unknown option(s) for method='mc': n_mc", opts) == \
+        "unknown option(s) for --method mc: --n-mc"
+    assert cli_spelling("with backend='numpy'; sigma=0.5", opts) == "with --backend numpy; sigma=0.5"

@@ -351,7 +351,7 @@ def _method_for(nz: Any, method: str) -> str:
 
         raise NotProductNoiseError(
             f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
-            "use method 'mc' (the Monte Carlo engine) or 'auto'")
+            "use the Monte Carlo engine (method 'mc' / --method mc) or 'auto'")
     return method
 
 
@@ -462,7 +462,7 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
     if mc_opts and "mc" not in methods:
         raise InvalidParameterError(
             f"Monte Carlo options ({', '.join(sorted(mc_opts))}) given, but no curve uses the "
-            "Monte Carlo engine; use method 'mc'")
+            "Monte Carlo engine; use method 'mc' (--method mc)")
     total = sum(len(ps) * len(grid) if m == "mc" else 1 for m in methods)
     curves: list[CurveData] = []
     with _progress(total, "pA-R curves", progress) as bar:

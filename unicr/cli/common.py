@@ -6,9 +6,10 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,47 @@ def mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
         if v is not None:
             kw[name] = v
     return kw
+
+
+def command_options(parser: argparse.ArgumentParser, argv_command: Sequence[str]
+                    ) -> dict[str, str]:
+    """``{dest: "--option"}`` of the (sub-)command named by ``argv_command`` (e.g. ``["pdfs",
+    "show"]``), for :func:`cli_spelling`."""
+    p = parser
+    for name in argv_command:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or name not in subs[0].choices:
+            break
+        p = subs[0].choices[name]
+    out: dict[str, str] = {}
+    for action in p._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs and action.dest not in out:
+            out[action.dest] = longs[0]
+    if "method" not in out and "radius_method" in out:  # certify's name for the engine
+        out["method"] = out["radius_method"]
+    return out
+
+
+_CALL = re.compile(r"(?:unicr\.)?\w+\(\.\.\.,\s*([^()]*)\)")
+_KWARG = re.compile(r"\b([a-z][a-z0-9_]*)=(['\"]?)([^'\",;:()\s]+)\2")
+
+
+def cli_spelling(message: str, options: dict[str, str]) -> str:
+    """A library message in the spelling of the command line: ``unicr.radius(..., method='mc')``
+    and ``method='mc'`` become ``--method mc``, ``n_mc`` becomes ``--n-mc``.  Only names that
+    are options of the command (``options``, from :func:`command_options`) are rewritten."""
+    def kwarg(m: re.Match[str]) -> str:
+        opt = options.get(m.group(1))
+        return f"{opt} {m.group(3)}" if opt else m.group(0)
+
+    text = _CALL.sub(lambda m: m.group(1) if _KWARG.fullmatch(m.group(1).strip()) else m.group(0),
+                     message)
+    text = _KWARG.sub(kwarg, text)
+    for dest, opt in options.items():
+        if "_" in dest:
+            text = re.sub(rf"(?<![-\w']){re.escape(dest)}(?![\w=])", opt, text)
+    return text
 
 
 def _jsonable(obj: Any) -> Any:

@@ -53,12 +53,15 @@ def cmd_radius(args: argparse.Namespace) -> int:
     p = parse_norm(args.norm)
     nz = noise_from_args(args, d=args.d)
     kw = mc_kwargs(args)
-    if kw and args.method == "exact":
+    engine = args.method if args.method != "auto" else ("exact" if nz.is_product else "mc")
+    if kw and engine == "exact":
         from unicr.errors import InvalidParameterError
 
+        how = "" if args.method == "exact" else f" ({nz.name} is product noise: --method auto " \
+            "picks the exact engine)"
         raise InvalidParameterError(
             f"options {', '.join('--' + k.replace('_', '-') for k in kw)} belong to the Monte Carlo "
-            "engine; use --method mc"
+            f"engine{how}; add --method mc"
         )
     cert = radius(nz, args.pa, p, args.d, pb=args.pb, method=args.method, **kw)
     if args.json:
