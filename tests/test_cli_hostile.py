@@ -4,6 +4,9 @@ command needs a model."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -225,3 +228,37 @@ def test_cli_spelling_rewrites_only_options_of_the_command():
     assert cli_spelling("unknown option(s) for method='mc': n_mc", opts) == \
         "unknown option(s) for --method mc: --n-mc"
     assert cli_spelling("with backend='numpy'; sigma=0.5", opts) == "with --backend numpy; sigma=0.5"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_curve_progress_bar_shows_on_a_terminal(tmp_path):
+    """The bar used to appear only when the last step finished (then was cleared at once):
+    a single exact curve is one long step.  Run the CLI on a pseudo-terminal (with a window
+    size, as a real terminal has) and look for the bar drawn *during* the step."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "MPLBACKEND": "Agg", "UNICR_CACHE_DIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unicr.cli", "curve", "gennorm", "--param", "beta=3", "--norm",
+         "1", "2", "inf", "--points", "50", "--no-cache"],
+        stdin=slave, stdout=subprocess.DEVNULL, stderr=slave, env=env, cwd=tmp_path)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert "pA-R curves:" in err and "0/1 [" in err, err[-500:]

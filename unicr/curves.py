@@ -23,10 +23,12 @@ with its status (tight / lower / unsound-as-printed ...).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -334,11 +336,39 @@ def auto_overlays(nz: Any, p: float, d: int, pa: np.ndarray,
 # ---------------------------------------------------------------------------
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
+@contextlib.contextmanager
+def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
+    """A tqdm bar on stderr that appears after one second of work and then ticks.
+
+    The steps of a curve are long (one exact curve of a noise in every norm is a single
+    step of several seconds), and tqdm's ``delay`` only shows a bar on an ``update`` after
+    the delay: a one-step run never showed one.  A daemon thread redraws the bar every
+    half second from the first second on, so the elapsed time moves during a long step.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
-                leave=False, dynamic_ncols=True, unit="step")
+    bar = tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
+               leave=False, dynamic_ncols=True, unit="step")
+    stop = threading.Event()
+
+    def tick() -> None:
+        if stop.wait(1.0):
+            return
+        while True:
+            bar.refresh()
+            if stop.wait(0.5):
+                return
+
+    thread = threading.Thread(target=tick, name="unicr-progress", daemon=True)
+    if enabled:
+        thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        if enabled:
+            thread.join()
+        bar.close()
 
 
 def _method_for(nz: Any, method: str) -> str:
