@@ -262,3 +262,31 @@ def test_curve_progress_bar_shows_on_a_terminal(tmp_path):
     assert proc.wait(timeout=120) == 0
     err = b"".join(chunks).decode("utf-8", "replace")
     assert "pA-R curves:" in err and "0/1 [" in err, err[-500:]
+
+
+def test_cli_and_analyze_do_not_import_torch(tmp_path):
+    """`unicr analyze` took 8-17 s on a 4-row file because it imported torch."""
+    results = tmp_path / "r.tsv"
+    results.write_text(
+        "# unicr-certify\t1\n# noise\t{\"class\": \"Gaussian\", \"sigma\": 0.5}\n"
+        "# settings\t{\"alpha\": 0.001, \"n\": 1000, \"norms\": [\"2\"]}\n"
+        "idx\tlabel\tpredict\tradius\tcorrect\ttime\tradius_l2\tpA_lower\tpB_upper\tcount_A\tn\n"
+        "0\t1\t1\t0.5\t1\t-\t0.5\t0.8\t0.2\t900\t1000\n"
+        "1\t2\t-1\t-\t0\t-\t-\t0.4\t0.6\t400\t1000\n"
+        "2\t3\t3\t1.0\t1\t-\t1.0\t0.95\t0.05\t990\t1000\n"
+        "3\t4\t5\t0.2\t0\t-\t0.2\t0.6\t0.4\t700\t1000\n")
+    code = (
+        "import sys\n"
+        "from unicr.cli import build_parser, main\n"
+        "build_parser()\n"
+        "assert 'torch' not in sys.modules, 'building the parser imported torch'\n"
+        f"rc = main(['analyze', {str(results)!r}, '--json'])\n"
+        "assert rc == 0, rc\n"
+        "assert 'torch' not in sys.modules, 'analyze imported torch'\n"
+        "print('ok')\n")
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+    assert '"acr"' in out.stdout

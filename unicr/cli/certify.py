@@ -63,9 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mixed precision for the model only (noise and counts stay exact)")
     p.add_argument("--mode", choices=("binary", "two-sided"), default="binary",
                    help="binary: pB = 1 - pA (Cohen); two-sided: pA and a runner-up bound pB")
-    p.add_argument("--alpha-split", type=probability, default=None, metavar="S",
+    p.add_argument("--alpha-split", type=split_fraction, default=None, metavar="S",
                    help="two-sided: share of alpha spent on pA, fixed in advance (default 0.5)")
-    p.add_argument("--split-grid", type=probability, nargs="+", default=None, metavar="S",
+    p.add_argument("--split-grid", type=split_fraction, nargs="+", default=None, metavar="S",
                    help="two-sided: try several alpha splits, each at alpha/K (Bonferroni)")
     p.add_argument("--runner-up", choices=("plain", "generalized"), default="plain",
                    help="two-sided pB bound: Clopper-Pearson on the largest other count (plain) "
@@ -82,6 +82,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never show the progress bar")
     p.set_defaults(func=cmd_certify)
+
+
+def split_fraction(text: str) -> float:
+    """argparse type of --alpha-split / --split-grid: a share of alpha in (0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not (0.0 < v <= 1.0):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return v
 
 
 def file_sha256(path: str | Path) -> str:

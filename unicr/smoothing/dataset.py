@@ -49,22 +49,17 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from unicr import __version__
 from unicr.certificate import norm_label, parse_norm
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.smoothing.smooth import (
-    ABSTAIN,
-    RUNNER_UP,
-    Smooth,
-    SmoothCertificate,
-    _validate_mode,
-    validate_sampling,
-)
+from unicr.smoothing.checks import ABSTAIN, RUNNER_UP, _validate_mode, validate_sampling
+
+if TYPE_CHECKING:  # reading results (unicr analyze) must not import torch
+    from unicr.smoothing.smooth import Smooth, SmoothCertificate
 
 __all__ = [
     "ResultsError",
@@ -366,6 +361,8 @@ def certify_dataset(smooth: Smooth, dataset: Any, out: str | os.PathLike[str], *
     adds entries to the header (``model`` and ``data`` identity).  ``progress``
     shows a tqdm bar with images/s (``None``: only on a terminal).
     """
+    import torch
+
     n0_i, n_i, a = validate_sampling(n0, n, alpha)
     mode, split, g = _validate_mode(mode, alpha_split, grid)
     if runner_up not in RUNNER_UP:
