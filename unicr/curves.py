@@ -273,7 +273,7 @@ def closed_form_overlay(formula: Any, nz: Any, p: float, d: int, pa: np.ndarray,
     ``values`` are the formula's radii (``nan`` where it abstains); ``status`` is the one the
     registry reports (e.g. "tight", "lower", "unsound-as-printed" -- only "tight" and
     "lower" are certificates).  The formula is evaluated on the unicr noise itself, so its
-    scale convention is converted by :mod:`unicr.closed_form.registry` (C§0.4).
+    scale convention is converted by :mod:`unicr.closed_form.registry` (docs/certificate-notes.md#c0-4).
     """
     from unicr.closed_form import FormulaNoiseMismatchError, get_formula
 

@@ -12,7 +12,7 @@ exact engine for product noise, the sound Monte Carlo engine otherwise, with its
 * **CONSISTENT** -- inside a band that is not tight (no proof either way).
 
 ``validate_formula`` runs a named published formula (:mod:`unicr.closed_form`) or a user
-callable over a pA grid.  See reference/CERTIFICATES.md and SOUNDNESS-NOTES.md.
+callable over a pA grid.  See docs/certificate-notes.md and docs/soundness-notes.md.
 """
 
 from __future__ import annotations
@@ -455,7 +455,7 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
                  pb: float | Sequence[float | None] | None = None, *, method: str = "auto",
                  use_curve: bool = True, **engine_kwargs: Any) -> list[Certificate]:
     """The engines' proven bands [lower, upper] of R*(pA, pB) on a pA grid, one
-    :class:`~unicr.certificate.Certificate` per point (SOUNDNESS.md: lower proven <= R*,
+    :class:`~unicr.certificate.Certificate` per point (docs/concepts.md: lower proven <= R*,
     upper proven >= R* with its witness).
 
     Product noise with the exact engine and one pB for every point: one call of

@@ -15,7 +15,7 @@ File layout (one header block, one column line, one row per certified image)::
   come first; ``radius`` is the radius in the first norm asked for, then one
   ``radius_l<p>`` column per norm, the bounds behind them and the count.
 * ABSTAIN is ``predict = -1`` with ``-`` in every radius column (never "radius 0",
-  SOUNDNESS-NOTES S32); ``pB_upper`` is ``1 - pA_lower`` in the binary mode.
+  docs/soundness-notes.md#s32); ``pB_upper`` is ``1 - pA_lower`` in the binary mode.
 * Every number is written with ``repr`` (shortest round-trip form): no rounding, so
   a radius read back is exactly the proven one.
 * Each image's noise comes from its own generator streams seeded by

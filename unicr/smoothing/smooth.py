@@ -10,14 +10,15 @@ PREDICT and CERTIFY) with three generalisations:
   the engines), memoised per (pA, pB, p);
 * two-sided certification (pA, pB) with Feng, Wu, Chen, Zhang & Ning 2020's
   runner-up bound (their Eq. 14), an alpha split fixed in advance (default 1/2,
-  SOUNDNESS-NOTES S3), or a grid over the split only with a Bonferroni correction (S4).
+  docs/soundness-notes.md#s3), or a grid over the split only with a Bonferroni
+  correction (docs/soundness-notes.md#s4).
 
 Guarantee of :meth:`Smooth.certify` (Cohen et al. 2019, Theorem 1 and Sec. 3.2):
 with probability at least ``confidence = 1 - alpha - alpha_numerics`` over the noise
 draws, if a class c is returned (not ABSTAIN) then g(x + delta) = c for every
 ``||delta||_p < radius[p]``.  The selection (n0) and estimation (n) samples are drawn
-independently (S1); ABSTAIN (no certificate) is distinct from "certified at radius 0"
-(S32).
+independently (docs/soundness-notes.md#s1); ABSTAIN (no certificate) is distinct from "certified at
+radius 0" (docs/soundness-notes.md#s32).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def _bounds(counts: tuple[int, ...], selected: int, alpha: float, split: float |
     ``alpha * split`` and pB at ``alpha * (1 - split)`` over the non-selected counts,
     either Feng et al. 2020's Eq. 14 ("generalized") or the Clopper-Pearson bound on
     the largest non-selected count ("plain": valid by the argument of
-    SOUNDNESS-NOTES S3 and never larger).  Memoised: counts repeat across images.
+    docs/soundness-notes.md#s3, and never larger).  Memoised: counts repeat across images.
     """
     n = int(sum(counts))
     if split is None or split >= 1.0:
@@ -299,7 +300,8 @@ class Smooth:
     ----------
     model:
         base classifier mapping ``(b, *input_shape)`` to ``(b, num_classes)`` scores.  It is
-        put in eval mode here, and eval mode is checked before every sampling run (S18).
+        put in eval mode here, and eval mode is checked before every sampling run
+        (docs/soundness-notes.md#s18).
     noise:
         anything :func:`unicr.noise` accepts; joint noises are built for d = prod(input_shape).
     num_classes, input_shape:
@@ -438,9 +440,10 @@ class Smooth:
     def ceiling(self, n: int, alpha: float, norms: Sequence[Any], *, mode: str = "binary",
                 alpha_split: float | None = None, grid: Sequence[float] | None = None,
                 runner_up: str = "plain") -> dict[float, float]:
-        """Largest radius any input can receive with n draws: all n on one class (S31).
+        """Largest radius any input can receive with n draws: all n on one class
+        (docs/soundness-notes.md#s31).
 
-        Binary: R(alpha^(1/n)) (Cohen et al. 2019's ceiling; CERTIFICATES.md §10.6).
+        Binary: R(alpha^(1/n)) (Cohen et al. 2019's ceiling; docs/certificate-notes.md#c10-6).
         """
         counts = np.zeros(self.num_classes, dtype=np.int64)
         counts[0] = int(n)
