@@ -50,7 +50,7 @@ RESULTS = "# unicr-certify\t1\nidx\tlabel\tpredict\tradius\tcorrect\ttime\n"
     (["validate", "gaussian", "--d", "10", "--formula", "cohen", "--pa", "0.9", "--csv",
       "{tmp}"], "is a directory"),
     (["validate", "--all", "--out", f"{UNWRITABLE}/report"], UNWRITABLE),
-    (["validate", "--all", "--out", "{tmp}/file.txt"], "not a directory"),
+    (["validate", "--all", "--out", "{tmp}/file.txt"], "not a folder"),
     (["figures", "--out", f"{UNWRITABLE}/figs", "--quick"], UNWRITABLE),
     (["analyze", "{tmp}/r.tsv", "-o", "{tmp}/x.txt"], "'.txt'"),
     (["analyze", "{tmp}/r.tsv", "-o", f"{UNWRITABLE}/x.png"], UNWRITABLE),

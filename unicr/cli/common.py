@@ -234,7 +234,7 @@ def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str 
                 f"{option} {text}: unsupported {what} {out.suffix or '(no suffix)'!r}; use "
                 f"one of {', '.join(allowed)}")
     if kind == "dir" and out.exists() and not out.is_dir():
-        raise InvalidParameterError(f"{option} {text} exists and is not a directory")
+        raise InvalidParameterError(f"{option} {text} exists and is not a folder")
     folder = out if kind == "dir" else out.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
