@@ -131,7 +131,13 @@ def test_bad_input_exit_code_2(ckpt, tmp_path, capsys):
     junk.write_bytes(b"junk")
     cifar = tmp_path / "cifar.pt"
     save_checkpoint(cifar, build_model("cifar_resnet20"))
+    nan = tmp_path / "nan.pt"
+    broken = build_model("mlp")
+    with torch.no_grad():
+        broken[1].net[1].weight[0, 0] = float("nan")
+    save_checkpoint(nan, broken)
     cases = [
+        (certify_args(nan, out), "nan.pt: tensor 1.net.1.weight has 1 non-finite"),
         (certify_args(junk, out), "junk.pt"),
         (certify_args(tmp_path / "none.pt", out), "does not exist"),
         (certify_args(cifar, out), "(3, 32, 32)"),
@@ -139,7 +145,7 @@ def test_bad_input_exit_code_2(ckpt, tmp_path, capsys):
         (certify_args(ckpt, out, "--alpha", "1.5"), "probability"),
         (certify_args(ckpt, out, "--norms", "2", "-1"), "norm"),
         (certify_args(ckpt, out, "--seed", "-3"), "seed"),
-        (certify_args(ckpt, out, "--mode", "two-sided", "--alpha-split", "2"), "alpha_split"),
+        (certify_args(ckpt, out, "--mode", "two-sided", "--alpha-split", "2"), "alpha-split"),
         (["certify", "--model", str(ckpt), "--data", "cifar10", "--data-dir",
           str(tmp_path / "nodata"), "--noise", "gaussian", "--out", out], "nodata"),
         (["certify", "--model", str(ckpt), "--data", "fashion-mnist", *DATA_DIR, "--noise",
@@ -179,3 +185,33 @@ def test_train_cli_and_resume(tmp_path, capsys):
     assert main(["train", "--data", "fashion-mnist", *DATA_DIR, "--arch", "mlp", "--noise", "none",
                  "--epochs", "1", "--out", str(clean), "--max-train", "200", "--eval-max", "0",
                  "--no-progress"]) == 0
+
+
+def test_second_run_on_the_same_file_exits_2_and_a_killed_run_does_not_block(ckpt, tmp_path,
+                                                                             capsys):
+    """Two runs on one --out used to interleave their rows (and both exit 0)."""
+    ref = tmp_path / "ref.tsv"
+    assert main(certify_args(ckpt, ref)) == 0
+    out = tmp_path / "shared.tsv"
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(CLI + certify_args(ckpt, out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while data_rows(out) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        capsys.readouterr()
+        t0 = time.perf_counter()
+        code, err = run_err(capsys, certify_args(ckpt, out))
+        assert code == 2 and time.perf_counter() - t0 < 5  # before loading model and data
+        assert str(out) in err and f"PID {proc.pid}" in err, err
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (tmp_path / "shared.tsv.lock").exists()  # the killed run's stale lock file ...
+    assert main(certify_args(ckpt, out)) == 0  # ... does not block the resume
+    assert out.read_bytes() == ref.read_bytes()
+    assert not (tmp_path / "shared.tsv.lock").exists()

@@ -85,8 +85,8 @@ def test_summary_without_files(capsys):
     (["curve"], "give one NOISE"),
     (["curve", "gaussian", "--compare", "laplace"], "not both"),
     (["curve", "--compare", "gennorm", "--param", "beta=1"], "NAME:key=value"),
-    (["curve", "gaussian", "--pa-min", "0.4"], "pa_min must be >= 0.5"),
-    (["curve", "gaussian", "--pa-max", "1"], "pa_max must be < 1"),
+    (["curve", "gaussian", "--pa-min", "0.4"], "--pa-min must be >= 0.5"),
+    (["curve", "gaussian", "--pa-max", "1"], "--pa-max must be < 1"),
     (["curve", "gaussian", "--points", "0"], "positive integer"),
     (["curve", "gaussian", "--points", "1"], "points must be >= 2"),
     (["curve", "gaussian", "--norm", "-1"], "norm"),
@@ -112,6 +112,8 @@ def test_bad_input_exit_code_2(capsys, argv, needle):
 
 def test_bad_output_paths(tmp_path, capsys):
     code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path / "fig")
     assert code == 2 and "unsupported figure format" in err
     (tmp_path / "d.png").mkdir()
     code, _, err = run(capsys, "curve", "gaussian", *SMALL, "-o", tmp_path / "d.png")

@@ -176,7 +176,6 @@ def test_bad_input_exit_code_2(capsys, argv, needle):
     (["validate", "--all"], "--out"),
     (["validate", "--all", "--out", "x", "gaussian"], "do not give NOISE"),
     (["validate", "--formula", "cohen", "--pa", "0.9"], "NOISE"),
-    (["validate", "gaussian", "--formula", "cohen", "--pa", "0.9"], "--d"),
     (["validate", "gaussian", "--d", "10", "--pa", "0.9"], "--formula"),
     (["validate", "laplace", "--d", "10", "--formula", "cohen", "--pa", "0.9"],
      "Formulas for laplace"),
@@ -232,3 +231,11 @@ def test_sound_formulas_below_the_engine_upper_bound(case, pa, frac, two):
             continue
         assert res.value <= cert.upper * (1 + 1e-9) + 1e-12, (fname, name, norm, pa, pb)
         assert res.value <= cert.upper or math.isinf(cert.upper)
+
+
+def test_d_defaults_to_3072_like_curve_and_radius(capsys):
+    """--d was required by validate (and radius) while curve defaulted to 3072."""
+    code, out, _ = run(capsys, "validate", "gaussian", "--formula", "cohen", "--pa", "0.9")
+    assert code == 0 and "d = 3072" in out and "verdict: TIGHT" in out
+    code, out, _ = run(capsys, "radius", "laplace", "--pa", "0.9", "--norm", "inf")
+    assert code == 0 and "d = 3072" in out

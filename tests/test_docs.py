@@ -242,6 +242,58 @@ def test_relative_links_resolve():
             assert path.exists(), f"{page.relative_to(ROOT)}: broken link {target}"
 
 
+_DOC_REF = re.compile(r"\bdocs/([\w./-]+\.md)#([\w-]+)")
+_ANCHOR_ID = re.compile(r"<a id=\"([^\"]+)\"></a>")
+
+
+def _anchors(page: Path) -> set[str]:
+    """Explicit ``<a id="...">`` anchors and GitHub's slugs of the headings of a page."""
+    text = page.read_text()
+    found = set(_ANCHOR_ID.findall(text))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.lstrip("#").strip())
+            found.add(re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-"))
+    return found
+
+
+def test_doc_anchor_references_exist():
+    """Every ``docs/PAGE.md#anchor`` cited in the code or the docs, and every relative
+    ``[text](page.md#anchor)`` link of the docs, points to an existing anchor: the soundness
+    and certificate notes the reports cite are in the repository."""
+    checked = 0
+    sources = [*sorted((ROOT / "unicr").rglob("*.py")), *PAGES, ROOT / "README.md",
+               *sorted(DOCS.rglob("*.json"))]
+    for src in sources:
+        text = src.read_text(errors="replace")
+        refs = [(ROOT / "docs" / page, anchor) for page, anchor in _DOC_REF.findall(text)]
+        if src.suffix == ".md":
+            for target in _LINK.findall(text):
+                if "#" in target and not re.match(r"[a-z]+:", target) and not target.startswith("#"):
+                    page, _, anchor = target.partition("#")
+                    refs.append(((src.parent / page).resolve(), anchor))
+        for page, anchor in refs:
+            assert page.exists(), f"{src.relative_to(ROOT)}: {page} does not exist"
+            assert anchor in _anchors(page), (
+                f"{src.relative_to(ROOT)}: no anchor #{anchor} in {page.relative_to(ROOT)}")
+            checked += 1
+    assert checked >= 30
+
+
+def test_notes_cover_every_cited_section():
+    """The notes define every S-number and C§-section cited in the code and the docs."""
+    sn = _anchors(DOCS / "soundness-notes.md")
+    cn = _anchors(DOCS / "certificate-notes.md")
+    assert {f"s{i}" for i in range(1, 35)} <= sn
+    text = "\n".join(p.read_text(errors="replace") for p in
+                     [*(ROOT / "unicr").rglob("*.py"), *PAGES, ROOT / "README.md"])
+    for num in re.findall(r"SOUNDNESS-NOTES S(\d+)", text):
+        assert f"s{num}" in sn, f"S{num} is cited but not in docs/soundness-notes.md"
+    for major, minor in re.findall(r"(?:C§|CERTIFICATES\.md §)(\d+)(?:\.(\d+))?", text):
+        key = f"c{major}" + (f"-{minor}" if minor else "")
+        assert key in cn, f"C§{major}.{minor} is cited but not in docs/certificate-notes.md"
+
+
 def test_gallery_embeds_every_figure_and_gives_the_command():
     from unicr.figures import FIGURES
 

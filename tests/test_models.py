@@ -148,3 +148,32 @@ def test_bad_checkpoints(tmp_path):
 def test_registry_is_consistent():
     for name, spec in ARCHS.items():
         assert spec.name == name and len(spec.mean) == spec.input_shape[0] == len(spec.std)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused_at_load(tmp_path, bad):
+    model = build_model("mlp")
+    sd = model.state_dict()
+    keys = [k for k, v in sd.items() if v.is_floating_point()]
+    first, later = keys[1], keys[-1]  # the error names the first bad tensor, not the last
+    sd[later].view(-1)[0] = bad
+    sd[first].view(-1)[5] = bad
+    path = tmp_path / "diverged.pt"
+    torch.save({"arch": "mlp", "state_dict": sd}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    msg = str(info.value)
+    assert "diverged.pt" in msg and f"tensor {first} has 1 non-finite" in msg and later not in msg
+    # a finite checkpoint written by the same code loads and predicts finite logits
+    ok = tmp_path / "ok.pt"
+    save_checkpoint(ok, build_model("mlp"))
+    m, _ = load_checkpoint(ok)
+    assert torch.isfinite(m(torch.rand(2, 1, 28, 28))).all()
+
+
+def test_non_finite_normalisation_is_refused(tmp_path):
+    path = tmp_path / "norm.pt"
+    torch.save({"arch": "mlp", "state_dict": build_model("mlp").state_dict(),
+                "normalization": {"mean": [float("nan")], "std": [1.0]}}, path)
+    with pytest.raises(CheckpointError, match="mean must be finite"):
+        load_checkpoint(path)

@@ -23,10 +23,12 @@ with its status (tight / lower / unsound-as-printed ...).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,7 +273,7 @@ def closed_form_overlay(formula: Any, nz: Any, p: float, d: int, pa: np.ndarray,
     ``values`` are the formula's radii (``nan`` where it abstains); ``status`` is the one the
     registry reports (e.g. "tight", "lower", "unsound-as-printed" -- only "tight" and
     "lower" are certificates).  The formula is evaluated on the unicr noise itself, so its
-    scale convention is converted by :mod:`unicr.closed_form.registry` (C§0.4).
+    scale convention is converted by :mod:`unicr.closed_form.registry` (docs/certificate-notes.md#c0-4).
     """
     from unicr.closed_form import FormulaNoiseMismatchError, get_formula
 
@@ -334,11 +336,39 @@ def auto_overlays(nz: Any, p: float, d: int, pa: np.ndarray,
 # ---------------------------------------------------------------------------
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
+@contextlib.contextmanager
+def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
+    """A tqdm bar on stderr that appears after one second of work and then ticks.
+
+    The steps of a curve are long (one exact curve of a noise in every norm is a single
+    step of several seconds), and tqdm's ``delay`` only shows a bar on an ``update`` after
+    the delay: a one-step run never showed one.  A daemon thread redraws the bar every
+    half second from the first second on, so the elapsed time moves during a long step.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
-                leave=False, dynamic_ncols=True, unit="step")
+    bar = tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
+               leave=False, dynamic_ncols=True, unit="step")
+    stop = threading.Event()
+
+    def tick() -> None:
+        if stop.wait(1.0):
+            return
+        while True:
+            bar.refresh()
+            if stop.wait(0.5):
+                return
+
+    thread = threading.Thread(target=tick, name="unicr-progress", daemon=True)
+    if enabled:
+        thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        if enabled:
+            thread.join()
+        bar.close()
 
 
 def _method_for(nz: Any, method: str) -> str:
@@ -351,7 +381,7 @@ def _method_for(nz: Any, method: str) -> str:
 
         raise NotProductNoiseError(
             f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
-            "use method 'mc' (the Monte Carlo engine) or 'auto'")
+            "use the Monte Carlo engine (method 'mc' / --method mc) or 'auto'")
     return method
 
 
@@ -462,7 +492,7 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
     if mc_opts and "mc" not in methods:
         raise InvalidParameterError(
             f"Monte Carlo options ({', '.join(sorted(mc_opts))}) given, but no curve uses the "
-            "Monte Carlo engine; use method 'mc'")
+            "Monte Carlo engine; use method 'mc' (--method mc)")
     total = sum(len(ps) * len(grid) if m == "mc" else 1 for m in methods)
     curves: list[CurveData] = []
     with _progress(total, "pA-R curves", progress) as bar:

@@ -169,7 +169,7 @@ def build_fig4(out: Path, s: Settings) -> list[Path]:
     radius / sqrt(d); Pareto l1 vs Yang et al. 2020's bound (not tight); General Normal l1
     vs Yang et al.'s Expp quantile form (tight); Laplace l_inf vs Yang et al.'s differential
     integral; ExpInf l_inf and Exp2 l2 (joint, Monte Carlo) vs Yang et al.'s formulas and
-    UniCR's own ExpInf baseline (unsound as printed, SOUNDNESS-NOTES S26).
+    UniCR's own ExpInf baseline (unsound as printed, docs/soundness-notes.md#s26).
     """
     specs: list[tuple[str, Any, list[str], str]] = [
         ("laplace", 1.0, ["teng", "pixeldp_laplace"], "auto"),

@@ -12,7 +12,7 @@ exact engine for product noise, the sound Monte Carlo engine otherwise, with its
 * **CONSISTENT** -- inside a band that is not tight (no proof either way).
 
 ``validate_formula`` runs a named published formula (:mod:`unicr.closed_form`) or a user
-callable over a pA grid.  See reference/CERTIFICATES.md and SOUNDNESS-NOTES.md.
+callable over a pA grid.  See docs/certificate-notes.md and docs/soundness-notes.md.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ __all__ = [
     "validate_formula",
     "engine_bands",
     "verdict_from_band",
+    "check_rtol",
     "witness_vector",
     "worst_case_set",
     "check_witness",
@@ -138,6 +139,23 @@ class Verdict:
         }
 
 
+def check_rtol(rtol: Any) -> float:
+    """``rtol`` as a float in (0, 1), or :class:`InvalidParameterError` naming it.
+
+    A negative tolerance turns a proven-tight band into an UNSOUND verdict, NaN makes every
+    comparison false (so everything would be CONSISTENT), and ``rtol >= 1`` makes LOOSE
+    impossible and calls claims of twice the proven upper bound acceptable: none of them is
+    a verdict anyone should trust.
+    """
+    try:
+        r = float(rtol)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"rtol must be a number, got {rtol!r}") from None
+    if not (math.isfinite(r) and 0.0 < r < 1.0):
+        raise InvalidParameterError(f"rtol must be finite and in (0, 1), got {rtol!r}")
+    return r
+
+
 def verdict_from_band(claimed: float, lower: float, upper: float, rtol: float = 1e-3,
                       atol: float = 1e-12) -> tuple[str, bool, float]:
     """(verdict, band_tight, margin) for a claimed radius against a proven band.
@@ -146,6 +164,7 @@ def verdict_from_band(claimed: float, lower: float, upper: float, rtol: float = 
     otherwise TIGHT when the band itself is tight (upper - lower <= rtol upper + atol), else
     CONSISTENT.
     """
+    rtol = check_rtol(rtol)
     c = float(claimed)
     if not math.isfinite(c) or c < 0:
         raise InvalidParameterError(f"the claimed radius must be finite and >= 0, got {claimed!r}")
@@ -436,7 +455,7 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
                  pb: float | Sequence[float | None] | None = None, *, method: str = "auto",
                  use_curve: bool = True, **engine_kwargs: Any) -> list[Certificate]:
     """The engines' proven bands [lower, upper] of R*(pA, pB) on a pA grid, one
-    :class:`~unicr.certificate.Certificate` per point (SOUNDNESS.md: lower proven <= R*,
+    :class:`~unicr.certificate.Certificate` per point (docs/concepts.md: lower proven <= R*,
     upper proven >= R* with its witness).
 
     Product noise with the exact engine and one pB for every point: one call of
@@ -500,6 +519,7 @@ def validate(noise: Any, norm: Any, d: int, pa: float, claimed: float, pb: float
     the engine's upper bound and the claim (upper + 0.9 (claimed - upper)) at which
     :func:`check_witness` can confirm the flip.
     """
+    rtol = check_rtol(rtol)
     p = parse_norm(norm)
     dim = validate_dimension(d)
     a, b = validate_probabilities(pa, pb)
@@ -603,6 +623,7 @@ def validate_formula(formula: str | Formula | Callable[..., float], noise: Any, 
     :func:`engine_bands` (one exact curve for product noise) unless ``certificates`` (one per
     grid point, e.g. shared by several formulas) are given.
     """
+    rtol = check_rtol(rtol)
     pa_list, pb_list = _grid(pas, pb)
     dim = None if d is None else validate_dimension(d)
     nz = _build_noise(noise, dim)

@@ -94,7 +94,7 @@ _PARETO_NOTE = (
 _EXPINF_NOTE = (
     "UniCR's reference code matches sigma with (d+1)(d-1)/(3+1) instead of (d+1)((d-1)/3+1) "
     "(operator precedence): its lambda and radius are 1.1553x Yang's at d = 3072 "
-    "(SOUNDNESS-NOTES S26). Joint noise: the band comes from the sound Monte Carlo engine, "
+    "(docs/soundness-notes.md#s26). Joint noise: the band comes from the sound Monte Carlo engine, "
     "which proves upper bounds (witnesses) at confidence 1 - alpha_np; its upper bound is "
     "within a few percent of Yang's lower bound at n_mc = 100,000, enough to prove the "
     "baseline UNSOUND.")

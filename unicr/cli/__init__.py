@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cli_message(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 exc: Exception) -> str:
+    """One line, in the command line's spelling (``--method mc``, not ``method='mc'``)."""
+    from unicr.cli.common import cli_spelling, command_options
+
+    path = [v for k, v in vars(args).items() if k == "command" or k.endswith("_command")]
+    text = " ".join(str(exc).split())
+    return cli_spelling(text, command_options(parser, [str(v) for v in path]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UnicrError as exc:
-        print(f"unicr: error: {exc}", file=sys.stderr)
+        print(f"unicr: error: {_cli_message(parser, args, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("unicr: interrupted", file=sys.stderr)

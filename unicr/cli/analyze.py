@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from unicr.cli.common import fmt, print_json, probability
+from unicr.cli.common import (
+    check_figure,
+    fmt,
+    nonnegative_float,
+    print_json,
+    probability,
+)
 
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -25,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="RESULTS", help="results TSV files")
     p.add_argument("-o", "--out", default=None, metavar="FIG",
                    help="write the certified-accuracy curves to this image (png, pdf, svg)")
-    p.add_argument("--radii", type=float, nargs="+", default=list(DEFAULT_RADII), metavar="R",
+    p.add_argument("--radii", type=nonnegative_float, nargs="+", default=list(DEFAULT_RADII), metavar="R",
                    help="radii of the table (default 0 0.25 0.5 0.75 1)")
     p.add_argument("--rho", type=probability, default=0.001,
                    help="failure probability of the high-probability accuracy (default 0.001)")
@@ -41,16 +47,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if any(r < 0 for r in args.radii):
         raise InvalidParameterError(f"--radii must be >= 0, got {args.radii}")
+    fig_path = check_figure(args.out, "--out")
     results = [read_results(f) for f in args.files]
     empty = [str(r.path) for r in results if len(r) == 0]
     if empty:
         raise InvalidParameterError(f"no result rows in {', '.join(empty)}")
     rows = [row for res in results for row in summarize(res, args.radii, args.rho)]
     scores = r_scores(results)
-    if args.out:
+    if fig_path is not None:
         from unicr.smoothing.plots import plot_results
 
-        plot_results(results, args.out, title=args.title)
+        plot_results(results, fig_path, title=args.title)
     if args.json:
         print_json({"rows": rows, "r_score": scores, "figure": args.out})
         return 0

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from unicr.certificate import parse_norm
-from unicr.cli.common import add_noise_arguments, noise_from_args, positive_int, probability
+from unicr.cli.common import (
+    add_noise_arguments,
+    check_output,
+    noise_from_args,
+    nonnegative_int,
+    positive_int,
+    probability,
+)
 
 #: what `--data` accepts
 DATA_CHOICES = ("fashion-mnist", "cifar10", "imagenet", "image-folder")
@@ -25,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Randomized-smoothing certification (Cohen et al. 2019's CERTIFY) of every "
                     "--skip-th image with any noise and norms. Results are appended to --out one "
                     "row at a time; rerunning the same command resumes after the last complete "
-                    "row.")
+                    "row. One run at a time per --out: a second one exits 2 naming the PID "
+                    "that holds OUT.lock (released when that run ends or is killed).")
     p.add_argument("--model", required=True, metavar="CKPT",
                    help="checkpoint {'arch', 'state_dict'} (Cohen et al.'s format or unicr train)")
     p.add_argument("--data", required=True, choices=DATA_CHOICES, help="data set")
@@ -50,14 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     p.add_argument("--batch", type=positive_int, default=1000,
                    help="noise samples per forward pass")
-    p.add_argument("--seed", type=int, default=0, help="random seed (written into the results)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (written into the results)")
     p.add_argument("--amp", action="store_true",
                    help="mixed precision for the model only (noise and counts stay exact)")
     p.add_argument("--mode", choices=("binary", "two-sided"), default="binary",
                    help="binary: pB = 1 - pA (Cohen); two-sided: pA and a runner-up bound pB")
-    p.add_argument("--alpha-split", type=float, default=None, metavar="S",
+    p.add_argument("--alpha-split", type=split_fraction, default=None, metavar="S",
                    help="two-sided: share of alpha spent on pA, fixed in advance (default 0.5)")
-    p.add_argument("--split-grid", type=float, nargs="+", default=None, metavar="S",
+    p.add_argument("--split-grid", type=split_fraction, nargs="+", default=None, metavar="S",
                    help="two-sided: try several alpha splits, each at alpha/K (Bonferroni)")
     p.add_argument("--runner-up", choices=("plain", "generalized"), default="plain",
                    help="two-sided pB bound: Clopper-Pearson on the largest other count (plain) "
@@ -76,6 +84,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_certify)
 
 
+def split_fraction(text: str) -> float:
+    """argparse type of --alpha-split / --split-grid: a share of alpha in (0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not (0.0 < v <= 1.0):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return v
+
+
 def file_sha256(path: str | Path) -> str:
     """SHA-256 of a file (identity of a checkpoint in the results header)."""
     h = hashlib.sha256()
@@ -92,10 +111,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from unicr.data import load_dataset
     from unicr.models import load_checkpoint
     from unicr.smoothing import Smooth
-    from unicr.smoothing.dataset import certify_dataset
+    from unicr.smoothing.dataset import certify_dataset, results_lock
     from unicr.smoothing.sampling import resolve_device
 
     norms = [parse_norm(p) for p in args.norms]
+    check_output(args.out, "--out")
+    with results_lock(args.out):  # fail fast, before loading anything, if a run writes it
+        pass  # (certify_dataset takes the lock again for the whole run)
     device = resolve_device(args.device or "cpu")
     model, info = load_checkpoint(args.model, device=device)
     data = load_dataset(args.data, args.split, args.data_dir)

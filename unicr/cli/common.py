@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from unicr.errors import InvalidParameterError
@@ -25,6 +30,8 @@ def parse_param(text: str) -> tuple[str, float]:
         num = float(val)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--param {key}: {val!r} is not a number") from None
+    if not math.isfinite(num):
+        raise argparse.ArgumentTypeError(f"--param {key}: {val!r} is not a finite number")
     return key, num
 
 
@@ -37,12 +44,12 @@ def add_noise_arguments(parser: argparse.ArgumentParser, *, positional: bool = T
     parser.add_argument("--param", dest="params", action="append", default=[], type=parse_param,
                         metavar="NAME=VALUE", help="noise shape parameter (repeatable)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--sigma", type=float, default=None,
+    group.add_argument("--sigma", type=positive_float, default=None,
                        help="per-coordinate RMS of the noise (default 1 where finite)")
-    group.add_argument("--scale", type=float, default=None,
+    group.add_argument("--scale", type=positive_float, default=None,
                        help="native scale of the family instead of --sigma")
     if with_d:
-        parser.add_argument("--d", type=int, default=None,
+        parser.add_argument("--d", type=positive_int, default=None,
                             help="input dimension (required for joint noises)")
 
 
@@ -64,7 +71,7 @@ def add_mc_arguments(parser: argparse.ArgumentParser, title: str = "Monte Carlo 
                     help="sound (DKW confidence, default) or estimate (UniCR's point estimate)")
     mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
     mc.add_argument("--alpha-np", type=probability, default=None, help=alpha_help)
-    mc.add_argument("--seed", type=int, default=None, help="random seed")
+    mc.add_argument("--seed", type=nonnegative_int, default=None, help="random seed")
     mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
                     help="direction search")
     mc.add_argument("--pso-topology", choices=("nested", "global"), default=None,
@@ -89,6 +96,47 @@ def mc_kwargs(args: argparse.Namespace) -> dict[str, object]:
         if v is not None:
             kw[name] = v
     return kw
+
+
+def command_options(parser: argparse.ArgumentParser, argv_command: Sequence[str]
+                    ) -> dict[str, str]:
+    """``{dest: "--option"}`` of the (sub-)command named by ``argv_command`` (e.g. ``["pdfs",
+    "show"]``), for :func:`cli_spelling`."""
+    p = parser
+    for name in argv_command:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or name not in subs[0].choices:
+            break
+        p = subs[0].choices[name]
+    out: dict[str, str] = {}
+    for action in p._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs and action.dest not in out:
+            out[action.dest] = longs[0]
+    if "method" not in out and "radius_method" in out:  # certify's name for the engine
+        out["method"] = out["radius_method"]
+    return out
+
+
+_CALL = re.compile(r"(?:unicr\.)?\w+\(\.\.\.,\s*([^()]*)\)")
+_KWARG = re.compile(r"\b([a-z][a-z0-9_]*)=(['\"]?)([^'\",;:()\s]+)\2")
+
+
+def cli_spelling(message: str, options: dict[str, str]) -> str:
+    """A library message in the spelling of the command line: ``unicr.radius(..., method='mc')``
+    and ``method='mc'`` become ``--method mc``, ``n_mc`` becomes ``--n-mc``.  Only names that
+    are options of the command (``options``, from :func:`command_options`) are rewritten."""
+    def kwarg(m: re.Match[str]) -> str:
+        opt = options.get(m.group(1))
+        return f"{opt} {m.group(3)}" if opt else m.group(0)
+
+    text = _CALL.sub(lambda m: m.group(1) if _KWARG.fullmatch(m.group(1).strip()) else m.group(0),
+                     message)
+    text = _KWARG.sub(kwarg, text)
+    for dest, opt in options.items():
+        if "_" in dest:
+            text = re.sub(rf"(?<![-\w']){re.escape(dest)}(?![\w=])", opt, text)
+    return text
 
 
 def _jsonable(obj: Any) -> Any:
@@ -143,3 +191,113 @@ def fmt(x: float | None, digits: int = 6) -> str:
 def require(cond: bool, message: str) -> None:
     if not cond:
         raise InvalidParameterError(message)
+
+
+#: input dimension of `radius`, `curve` and `validate` when --d is not given: 3x32x32
+#: (CIFAR-10), the setting of the UniCR paper's figures
+DEFAULT_D = 3072
+D_HELP = (f"input dimension (default {DEFAULT_D} = 3x32x32, CIFAR-10; the radius depends on "
+          "it for every norm but l_2 with Gaussian noise)")
+
+#: figure formats every command that draws accepts (matplotlib's Agg, PDF and SVG backends)
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str = "file",
+                 suffixes: Iterable[str] | None = None, what: str = "file type") -> Path | None:
+    """Check an output path before any work; return it as a :class:`~pathlib.Path`.
+
+    The one policy of every command: a missing parent folder is **created** (here, so that
+    the check is real), the path must not be a directory (``kind="file"``) or must be one or
+    not exist (``kind="dir"``), its suffix must be one of ``suffixes`` (when given, case
+    insensitive) and the folder must accept a new file: a temporary file is created in it
+    and removed, which is the only test that also holds for root, read-only mounts and
+    pseudo file systems such as ``/proc``.  An existing file must be writable.  Anything
+    else raises :class:`~unicr.errors.InvalidParameterError` naming ``option`` and the path
+    (``what`` names the kind of file in the message about a wrong suffix).
+    ``None`` (option not given) is returned unchanged.
+    """
+    if path is None:
+        return None
+    text = os.fspath(path)
+    if text.strip() == "":
+        raise InvalidParameterError(f"{option}: empty path")
+    out = Path(text).expanduser()
+    if kind not in ("file", "dir"):
+        raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
+    if kind == "file" and out.is_dir():
+        raise InvalidParameterError(f"{option} {text} is a directory, not a file")
+    if suffixes is not None:
+        allowed = tuple(s.lower() for s in suffixes)
+        if out.suffix.lower() not in allowed:
+            raise InvalidParameterError(
+                f"{option} {text}: unsupported {what} {out.suffix or '(no suffix)'!r}; use "
+                f"one of {', '.join(allowed)}")
+    if kind == "dir" and out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"{option} {text} exists and is not a folder")
+    folder = out if kind == "dir" else out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameterError(
+            f"{option} {text}: cannot create the folder {folder} ({exc.strerror or exc})"
+        ) from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".unicr-write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InvalidParameterError(
+            f"{option} {text}: cannot create a file in the folder {folder} ({exc.strerror or exc})"
+        ) from None
+    if kind == "file" and out.exists():
+        try:
+            with open(out, "ab"):
+                pass
+        except OSError as exc:
+            raise InvalidParameterError(
+                f"{option} {text}: the file is not writable ({exc.strerror or exc})") from None
+    return out
+
+
+def check_figure(path: str | os.PathLike[str] | None, option: str) -> Path | None:
+    """:func:`check_output` for a figure: one of :data:`FIGURE_SUFFIXES`."""
+    return check_output(path, option, suffixes=FIGURE_SUFFIXES, what="figure format")
+
+
+def finite_float(text: str) -> float:
+    """argparse type: any finite real number (no nan, no inf)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    v = finite_float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return v
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    v = finite_float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return v
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v

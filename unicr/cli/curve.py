@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
+    D_HELP,
+    DEFAULT_D,
     add_mc_arguments,
     add_noise_arguments,
+    check_figure,
+    check_output,
+    finite_float,
     fmt,
     mc_kwargs,
     positive_int,
@@ -31,12 +35,20 @@ DEFAULT_POINTS = {"exact": 50, "mc": 10}
 SUMMARY_ROWS = 6
 
 
+_EPILOG = """examples:
+  unicr curve gaussian --norm 2 --points 10
+  unicr curve laplace --norm 1 2 inf --points 10 -o laplace.png --csv laplace.csv
+  unicr curve --compare gaussian laplace gennorm:beta=1.5 --norm 2 --points 10 -o cmp.png
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "curve", help="pA-R curves of one or several noises (figure + CSV)",
         description="Certified radius against pA for one noise, or several on one figure "
                     "(--compare), in any l_p norms: the proven band [lower, upper] shaded, "
-                    "Monte Carlo estimates dashed, published closed forms dotted.")
+                    "Monte Carlo estimates dashed, published closed forms dotted.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("noise", metavar="NOISE", nargs="?", default=None,
                    help="catalogue name (see `unicr pdfs list`) or path to a .toml spec")
     p.add_argument("--compare", nargs="+", metavar="NOISE", default=None,
@@ -47,11 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_noise_arguments(p, positional=False)
     p.add_argument("--norm", nargs="+", default=["1", "2", "inf"], metavar="P",
                    help="norms: 1, 2, inf or any p > 0 (default: 1 2 inf)")
-    p.add_argument("--d", type=positive_int, default=3072,
-                   help="input dimension (default 3072 = 3x32x32, CIFAR-10)")
-    p.add_argument("--pa-min", type=float, default=0.5,
+    p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
+    p.add_argument("--pa-min", type=finite_float, default=0.5,
                    help="smallest pA (excluded from the grid; default 0.5)")
-    p.add_argument("--pa-max", type=float, default=0.999, help="largest pA (default 0.999)")
+    p.add_argument("--pa-max", type=finite_float, default=0.999, help="largest pA (default 0.999)")
     p.add_argument("--points", type=positive_int, default=None,
                    help=f"number of pA values in (pa-min, pa-max] (default {DEFAULT_POINTS['exact']}, "
                         f"or {DEFAULT_POINTS['mc']} when a curve uses the Monte Carlo engine)")
@@ -86,32 +97,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_curve)
 
 
-def check_figure_path(path: str, option: str = "--out") -> Path:
-    """Refuse (exit 2) a figure file whose format matplotlib cannot write, before any work."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    out = Path(path)
-    fmt_ = out.suffix.lower().lstrip(".")
-    supported = Figure().canvas.get_supported_filetypes()
-    if fmt_ not in supported:
-        raise InvalidParameterError(
-            f"{option} {path}: unsupported figure format {out.suffix or '(no suffix)'!r}; use one "
-            f"of {', '.join('.' + k for k in ('png', 'pdf', 'svg'))}")
-    if out.exists() and out.is_dir():
-        raise InvalidParameterError(f"{option} {path} is a directory, not a file")
-    return out
-
-
-def _check_csv_path(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and out.is_dir():
-        raise InvalidParameterError(f"--csv {path} is a directory, not a file")
-    return out
-
-
 def cmd_curve(args: argparse.Namespace) -> int:
     from unicr.curves import compute_curves, pa_grid, resolve_noises
     from unicr.plot import plot_curves, save_figure, write_csv
@@ -124,8 +109,8 @@ def cmd_curve(args: argparse.Namespace) -> int:
             "--param applies to a single NOISE; with --compare write NAME:key=value "
             "(e.g. gennorm:beta=1.5)")
     norms = [parse_norm(x) for x in args.norm]
-    fig_path = check_figure_path(args.out) if args.out else None
-    csv_path = _check_csv_path(args.csv) if args.csv else None
+    fig_path = check_figure(args.out, "--out")
+    csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     items = [args.noise] if args.compare is None else list(args.compare)
     pairs = resolve_noises(items, d=args.d, sigma=args.sigma, scale=args.scale,
                            params=dict(args.params), method=args.method)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from unicr.cli.common import print_json
+from unicr.cli.common import check_output, print_json
 from unicr.figures import FIGURES, make_figures
 
 
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out", kind="dir")
     progress = not args.quiet and not args.json and sys.stderr.isatty()
     results = make_figures(args.out, args.only, quick=args.quick, progress=progress,
                            cache=not args.no_cache)

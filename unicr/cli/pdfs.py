@@ -10,11 +10,12 @@ import math
 from typing import Any
 
 from unicr.cli.common import add_noise_arguments, fmt, noise_from_args, print_json
+from unicr.errors import InvalidParameterError, UnicrError
 from unicr.noise.base import JointNoise, ProductNoise
 from unicr.noise.registry import catalogue
 
-#: dimension used by `pdfs show` for joint noises when --d is not given
-DEFAULT_SHOW_D = 3072
+#: a dimension to tell a joint noise from a product one when --d is missing
+_PROBE_D = 3072
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(func=cmd_list)
 
-    ps = psub.add_parser("show", help="properties of one noise (name or .toml path)")
+    ps = psub.add_parser("show", help="properties of one noise (name or .toml path)",
+                         description="Properties of one noise. A joint (non-product) noise "
+                                     "such as exp2 depends on the input dimension: --d is "
+                                     "required for it (no silent default).")
     add_noise_arguments(ps, with_d=True)
     ps.add_argument("--json", action="store_true", help="machine-readable output")
     ps.set_defaults(func=cmd_show)
@@ -63,8 +67,7 @@ def noise_properties(nz: Any) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    d = args.d
-    nz = noise_from_args(args, d=d if d is not None else DEFAULT_SHOW_D)
+    nz = _show_noise(args)
     info = noise_properties(nz)
     if args.json:
         print_json(info)
@@ -94,6 +97,25 @@ def cmd_show(args: argparse.Namespace) -> int:
         elif not nz.has_score:
             print("  Fisher information: none (density not differentiable)")
     return 0
+
+
+def _show_noise(args: argparse.Namespace) -> Any:
+    """The noise of `pdfs show`; a joint noise without --d is refused with the CLI spelling."""
+    if args.d is not None:
+        return noise_from_args(args)
+    try:
+        return noise_from_args(args)
+    except InvalidParameterError:
+        try:
+            joint = isinstance(noise_from_args(args, d=_PROBE_D), JointNoise)
+        except UnicrError:
+            joint = False
+        if not joint:
+            raise
+        raise InvalidParameterError(
+            f"{args.noise} is a joint (non-product) noise: its sigma, scale and shape depend "
+            "on the input dimension, so give --d D (e.g. --d 3072 for 3x32x32 CIFAR-10 "
+            "images, --d 784 for 28x28 Fashion-MNIST)") from None
 
 
 def p_range(p: dict[str, Any]) -> str:

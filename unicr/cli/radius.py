@@ -10,6 +10,8 @@ import math
 
 from unicr.certificate import Certificate, norm_label, parse_norm
 from unicr.cli.common import (
+    D_HELP,
+    DEFAULT_D,
     add_mc_arguments,
     add_noise_arguments,
     fmt,
@@ -21,18 +23,25 @@ from unicr.cli.common import (
 )
 from unicr.radius import radius
 
+_EPILOG = """examples:
+  unicr radius gaussian --pa 0.9
+  unicr radius laplace --pa 0.9 --norm 1 --d 784 --sigma 0.5
+  unicr radius gennorm --param beta=1.5 --pa 0.8 --pb 0.1 --norm inf --json
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "radius", help="certified radius of a noise for given pA (and pB)",
         description="Bracket the tight certified radius R*(pA, pB) between a proven lower "
-                    "bound and a proven upper bound (with a failing perturbation as witness).")
+                    "bound and a proven upper bound (with a failing perturbation as witness).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_noise_arguments(p)
     p.add_argument("--pa", type=probability, required=True, help="(lower bound on) pA")
     p.add_argument("--pb", type=probability, default=None,
                    help="(upper bound on) pB; omitted: binary case pB = 1 - pA")
     p.add_argument("--norm", type=str, default="2", help="1, 2, inf or any p > 0 (default 2)")
-    p.add_argument("--d", type=positive_int, required=True, help="input dimension")
+    p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
     p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
                    help="exact (product noise), mc (Monte Carlo, any noise) or auto")
     add_mc_arguments(p)
@@ -44,12 +53,15 @@ def cmd_radius(args: argparse.Namespace) -> int:
     p = parse_norm(args.norm)
     nz = noise_from_args(args, d=args.d)
     kw = mc_kwargs(args)
-    if kw and args.method == "exact":
+    engine = args.method if args.method != "auto" else ("exact" if nz.is_product else "mc")
+    if kw and engine == "exact":
         from unicr.errors import InvalidParameterError
 
+        how = "" if args.method == "exact" else f" ({nz.name} is product noise: --method auto " \
+            "picks the exact engine)"
         raise InvalidParameterError(
             f"options {', '.join('--' + k.replace('_', '-') for k in kw)} belong to the Monte Carlo "
-            "engine; use --method mc"
+            f"engine{how}; add --method mc"
         )
     cert = radius(nz, args.pa, p, args.d, pb=args.pb, method=args.method, **kw)
     if args.json:

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import argparse
 
-from unicr.cli.common import add_noise_arguments, noise_from_args, positive_int
+from unicr.cli.common import (
+    add_noise_arguments,
+    check_output,
+    noise_from_args,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,17 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file (resumable)")
     p.add_argument("--batch", type=positive_int, default=128, help="batch size (default 128)")
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--lr-step", type=int, default=0,
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--momentum", type=nonnegative_float, default=0.9, help="SGD momentum")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.0,
+                   help="L2 penalty of the optimizer (default 0)")
+    p.add_argument("--lr-step", type=nonnegative_int, default=0,
                    help="multiply the learning rate by --lr-gamma every LR_STEP epochs (0: never)")
-    p.add_argument("--lr-gamma", type=float, default=0.1)
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--lr-gamma", type=positive_float, default=0.1,
+                   help="learning-rate factor of --lr-step (default 0.1)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     p.add_argument("--device", default=None, help="cpu, cuda ... (default cpu)")
     p.add_argument("--max-train", type=positive_int, default=None,
                    help="use only the first N training images")
-    p.add_argument("--eval-max", type=int, default=2000,
+    p.add_argument("--eval-max", type=nonnegative_int, default=2000,
                    help="clean accuracy on the first N test images after each epoch (0: skip)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="refuse to continue an existing checkpoint")
@@ -50,7 +60,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unicr.smoothing.allocator import cache_allocator
 
     cache_allocator()  # this command owns its process: reuse large buffers (~2x on CPU)
-    from pathlib import Path
 
     from unicr.data import load_dataset
     from unicr.errors import InvalidParameterError
@@ -58,7 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unicr.train import TrainConfig, ensure_known, train
 
     ensure_known(args.arch)
-    out = Path(args.out)
+    out = check_output(args.out, "--out")
+    assert out is not None
     if out.exists() and not args.resume:
         raise InvalidParameterError(f"{out} exists and --no-resume was given")
     data = load_dataset(args.data, "train", args.data_dir)

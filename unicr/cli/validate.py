@@ -22,9 +22,15 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.cli.common import (
+    D_HELP,
+    DEFAULT_D,
     add_noise_arguments,
+    check_figure,
+    check_output,
+    finite_float,
     fmt,
     noise_from_args,
+    nonnegative_int,
     positive_int,
     print_json,
     probability,
@@ -34,7 +40,7 @@ from unicr.errors import InvalidParameterError
 _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9
   unicr validate laplace --norm 1 --d 3072 --formula teng --pa 0.9 --pb 0.05 --json
-  unicr validate gaussian --d 3072 --claimed 1.5 --pa 0.9
+  unicr validate gaussian --norm 2 --d 3072 --claimed 1.5 --pa 0.9
   unicr validate gaussian --d 3072 --formula pixeldp_gaussian --pa-grid 0.55 0.999 50 \\
       -o pixeldp.png --csv pixeldp.csv
   unicr validate --list
@@ -59,23 +65,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--formula", metavar="NAME",
                       help="published formula to check (see --list)")
-    what.add_argument("--claimed", type=float, nargs="+", metavar="R",
+    what.add_argument("--claimed", type=finite_float, nargs="+", metavar="R",
                       help="your own radius: one value, or one per pA of the grid")
     p.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
                    help="formula option, e.g. convention=gn for hayes_kl (repeatable)")
     p.add_argument("--norm", type=str, default=None,
                    help="1, 2, inf or any p > 0 (default: the formula's own norm; required "
                         "with --claimed)")
-    p.add_argument("--d", type=positive_int, default=None, help="input dimension")
+    p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
     grid = p.add_mutually_exclusive_group()
     grid.add_argument("--pa", type=probability, nargs="+", metavar="PA",
                       help="(lower bound on) pA; several values make a grid")
-    grid.add_argument("--pa-grid", type=float, nargs=3, metavar=("LO", "HI", "N"),
+    grid.add_argument("--pa-grid", type=finite_float, nargs=3, metavar=("LO", "HI", "N"),
                       help="N equally spaced pA values from LO to HI")
     p.add_argument("--pb", type=probability, default=None,
                    help="(upper bound on) pB; omitted: binary case pB = 1 - pA")
-    p.add_argument("--rtol", type=float, default=1e-3,
-                   help="relative tolerance of TIGHT / LOOSE / UNSOUND (default 1e-3)")
+    p.add_argument("--rtol", type=_rtol, default=1e-3,
+                   help="relative tolerance of TIGHT / LOOSE / UNSOUND, in (0, 1) (default "
+                        "1e-3)")
     p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
                    help="engine of the band: exact (product noise), mc (sound Monte Carlo, any "
                         "noise) or auto")
@@ -83,10 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
     mc.add_argument("--alpha-np", type=probability, default=None,
                     help="failure probability of the Monte Carlo band")
-    mc.add_argument("--seed", type=int, default=None, help="random seed (engine and checks)")
+    mc.add_argument("--seed", type=nonnegative_int, default=None, help="random seed (engine and checks)")
     mc.add_argument("--directions", choices=("structured", "pso", "both"), default=None,
                     help="direction search")
-    p.add_argument("--witness-n", type=int, default=100_000, metavar="N",
+    p.add_argument("--witness-n", type=nonnegative_int, default=100_000, metavar="N",
                    help="samples of the Monte Carlo check of an UNSOUND witness (0: skip)")
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -110,6 +117,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+
+def _rtol(text: str) -> float:
+    """argparse type of --rtol: :func:`unicr.validate.check_rtol`'s rule, at parse time."""
+    from unicr.validate import check_rtol
+
+    try:
+        return check_rtol(text)
+    except InvalidParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _options(items: list[str]) -> dict[str, Any]:
@@ -179,12 +196,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.formula is None and args.claimed is None:
         raise InvalidParameterError("give --formula NAME (see `unicr validate --list`) or "
                                     "--claimed R")
-    if args.d is None:
-        raise InvalidParameterError("--d (the input dimension) is required: the tight radius "
-                                    "depends on it")
     if args.witness_n != 0 and args.witness_n < 100:
         raise InvalidParameterError(f"--witness-n must be 0 or >= 100, got {args.witness_n}")
     pas = _grid(args)
+    if args.output and len(pas) < 2:
+        raise InvalidParameterError("-o draws a curve: give at least two pA values "
+                                    "(--pa-grid LO HI N)")
+    fig_path = check_figure(args.output, "--output")
+    csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     nz = noise_from_args(args, d=args.d)
     kw = _engine_kwargs(args)
     method = args.method if args.method != "auto" else ("exact" if nz.is_product else "mc")
@@ -221,17 +240,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
                               method=method, rtol=args.rtol, options=options or None, **kw)
     point, check = _witness(nz, fv, args)
     files: dict[str, str] = {}
-    if args.output:
-        if len(pas) < 2:
-            raise InvalidParameterError("-o draws a curve: give at least two pA values "
-                                        "(--pa-grid LO HI N)")
+    if fig_path is not None:
         from unicr.validate_report import plot_validation
 
-        files["figure"] = str(plot_validation(fv, args.output))
-    if args.csv:
+        files["figure"] = str(plot_validation(fv, fig_path))
+    if csv_path is not None:
         from unicr.validate_report import write_validation_csv
 
-        files["csv"] = str(write_validation_csv([fv], args.csv))
+        files["csv"] = str(write_validation_csv([fv], csv_path))
     if args.json:
         _print_json(fv, nz, point, check, files, single=len(pas) == 1)
     elif len(pas) == 1:
@@ -376,6 +392,11 @@ def _cmd_all(args: argparse.Namespace) -> int:
                                     "give NOISE, --formula or --claimed")
     if args.out is None:
         raise InvalidParameterError("--all needs --out DIR (where report.md and the figures go)")
+    for flag, name in ((args.output, "--output"), (args.csv, "--csv")):
+        if flag:
+            raise InvalidParameterError(f"{name} belongs to a single check; --all writes into "
+                                        "--out DIR")
+    check_output(args.out, "--out", kind="dir")
     from unicr.validate_report import run_all
 
     cmd = "unicr validate --all --out " + str(args.out) + (" --quick" if args.quick else "")

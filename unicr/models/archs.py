@@ -53,8 +53,10 @@ class NormalizeLayer(nn.Module):
         if m.ndim != 1 or m.shape != s.shape or m.numel() == 0:
             raise ValueError(
                 f"mean and std must be equal-length lists, got {list(mean)}, {list(std)}")
-        if not bool(torch.all(s > 0)):
-            raise ValueError(f"std must be > 0, got {list(std)}")
+        if not bool(torch.all(torch.isfinite(m))):
+            raise ValueError(f"mean must be finite, got {list(mean)}")
+        if not bool(torch.all((s > 0) & torch.isfinite(s))):
+            raise ValueError(f"std must be finite and > 0, got {list(std)}")
         self.register_buffer("mean", m.view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", s.view(1, -1, 1, 1), persistent=False)
 

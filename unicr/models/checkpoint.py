@@ -107,6 +107,27 @@ def _clean_state_dict(sd: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     return out
 
 
+def _check_finite(path: Path, sd: Mapping[str, torch.Tensor]) -> None:
+    """Refuse a state dict with a NaN or infinite entry, naming the first such tensor.
+
+    A model with non-finite weights predicts garbage (usually one class for every input, or
+    NaN logits that ``argmax`` turns into class 0); certifying it would print radii for a
+    classifier that does not exist.  Integer tensors (``num_batches_tracked``) are always
+    finite.
+    """
+    for key, t in sd.items():
+        if not (t.is_floating_point() or t.is_complex()):
+            continue
+        finite = torch.isfinite(t)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            first = t.reshape(-1)[int((~finite).reshape(-1).nonzero()[0])].item()
+            raise CheckpointError(
+                f"checkpoint {path}: tensor {key} has {bad} non-finite value(s) (first: "
+                f"{first}) of {t.numel()}; the model is broken (diverged training?) and cannot "
+                "be certified")
+
+
 def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu",
                     arch: str | None = None) -> tuple[SmoothableModel, dict[str, Any]]:
     """Load ``{"arch", "state_dict"}`` (Cohen et al. 2019's format) into a fresh model in eval mode.
@@ -114,8 +135,8 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     Returns ``(model, checkpoint_dict_without_state_dict)``.  ``arch`` may be given to
     check (or supply, for a checkpoint without one) the architecture.  Raises
     :class:`CheckpointError` naming the file for a missing file, an unsafe pickle,
-    a missing ``arch``/``state_dict``, an unknown architecture, or tensors that do
-    not fit the architecture.
+    a missing ``arch``/``state_dict``, an unknown architecture, tensors that do
+    not fit the architecture, or a NaN/infinite weight (naming the first such tensor).
     """
     p = Path(path)
     if not p.is_file():
@@ -142,6 +163,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     if not isinstance(sd, Mapping):
         raise CheckpointError(f"checkpoint {p}: 'state_dict' is not a dict of tensors")
     sd = _clean_state_dict(sd)
+    _check_finite(p, sd)
     norm = ckpt.get("normalization") or {}
     num_classes = ckpt.get("num_classes")
     if num_classes is None:

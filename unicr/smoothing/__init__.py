@@ -1,42 +1,38 @@
 """Smoothed classifiers on PyTorch: sampling on the model's device, CERTIFY/PREDICT,
-dataset certification with resume, and dataset metrics."""
+dataset certification with resume, and dataset metrics.
 
-from unicr.smoothing.dataset import CertifyRun, Results, certify_dataset, read_results
-from unicr.smoothing.metrics import (
-    accuracy_curve,
-    acr,
-    certified_accuracy,
-    certified_accuracy_hp,
-    r_score,
-)
-from unicr.smoothing.sampling import NoiseSampler, SmoothingError, check_eval_mode, sample_counts
-from unicr.smoothing.smooth import (
-    ABSTAIN,
-    EngineRadius,
-    RadiusProvider,
-    Smooth,
-    SmoothCertificate,
-    certify_from_counts,
-)
+The names below are loaded on first use (PEP 562), so that reading results files
+(:func:`read_results`, the metrics, ``unicr analyze``) does not import PyTorch.
+"""
 
-__all__ = [
-    "ABSTAIN",
-    "CertifyRun",
-    "Results",
-    "certify_dataset",
-    "read_results",
-    "EngineRadius",
-    "NoiseSampler",
-    "RadiusProvider",
-    "Smooth",
-    "SmoothCertificate",
-    "SmoothingError",
-    "accuracy_curve",
-    "acr",
-    "certified_accuracy",
-    "certified_accuracy_hp",
-    "certify_from_counts",
-    "check_eval_mode",
-    "r_score",
-    "sample_counts",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> submodule that defines it
+_WHERE = {
+    "CertifyRun": "dataset", "Results": "dataset", "certify_dataset": "dataset",
+    "read_results": "dataset",
+    "accuracy_curve": "metrics", "acr": "metrics", "certified_accuracy": "metrics",
+    "certified_accuracy_hp": "metrics", "r_score": "metrics",
+    "NoiseSampler": "sampling", "SmoothingError": "sampling", "check_eval_mode": "sampling",
+    "sample_counts": "sampling",
+    "ABSTAIN": "checks",
+    "EngineRadius": "smooth", "RadiusProvider": "smooth", "Smooth": "smooth",
+    "SmoothCertificate": "smooth", "certify_from_counts": "smooth",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"unicr.smoothing.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'unicr.smoothing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

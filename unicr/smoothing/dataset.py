@@ -15,7 +15,7 @@ File layout (one header block, one column line, one row per certified image)::
   come first; ``radius`` is the radius in the first norm asked for, then one
   ``radius_l<p>`` column per norm, the bounds behind them and the count.
 * ABSTAIN is ``predict = -1`` with ``-`` in every radius column (never "radius 0",
-  SOUNDNESS-NOTES S32); ``pB_upper`` is ``1 - pA_lower`` in the binary mode.
+  docs/soundness-notes.md#s32); ``pB_upper`` is ``1 - pA_lower`` in the binary mode.
 * Every number is written with ``repr`` (shortest round-trip form): no rounding, so
   a radius read back is exactly the proven one.
 * Each image's noise comes from its own generator streams seeded by
@@ -30,10 +30,17 @@ File layout (one header block, one column line, one row per certified image)::
   data identity).  Resuming with a different header is refused.
 * ``max_count`` is not part of the header: rerunning with a larger one extends a
   finished file.
+* One writer at a time: a run holds an exclusive ``flock`` on ``<results>.lock`` (next to
+  the results file, holding the run's PID) for as long as it writes.  A second run on the
+  same file fails at once with :class:`ResultsError` naming the file and that PID.  The
+  operating system releases the lock when its process dies, so the lock file a killed run
+  leaves behind never blocks the resume.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import math
@@ -42,22 +49,17 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from unicr import __version__
 from unicr.certificate import norm_label, parse_norm
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.smoothing.smooth import (
-    ABSTAIN,
-    RUNNER_UP,
-    Smooth,
-    SmoothCertificate,
-    _validate_mode,
-    validate_sampling,
-)
+from unicr.smoothing.checks import ABSTAIN, RUNNER_UP, _validate_mode, validate_sampling
+
+if TYPE_CHECKING:  # reading results (unicr analyze) must not import torch
+    from unicr.smoothing.smooth import Smooth, SmoothCertificate
 
 __all__ = [
     "ResultsError",
@@ -280,6 +282,65 @@ class CertifyRun:
         return self.computed / self.seconds if self.seconds > 0 else math.inf
 
 
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file of a results file: ``<results>.lock`` in the same folder."""
+    p = Path(path)
+    return p.with_name(p.name + ".lock")
+
+
+def _lock_holder(lock: Path) -> str:
+    try:
+        pid = lock.read_text(encoding="ascii").strip()
+    except OSError:
+        pid = ""
+    return f"PID {pid}" if pid.isdigit() else "another process"
+
+
+@contextlib.contextmanager
+def results_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the exclusive lock of the results file ``path`` (see the module notes).
+
+    Raises :class:`ResultsError` at once, naming the file and the PID of the holder, when
+    another process (or another run in this one) writes the same file.  Uses ``fcntl.flock``,
+    which the kernel releases when the holder dies: a stale lock file never blocks.  The lock
+    file is removed on exit; a run that finds the file replaced under it (another run removed
+    and recreated it between our open and our lock) takes the new one.
+    """
+    import fcntl
+
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise ResultsError(
+                    f"results file {Path(path)} is being written by another run "
+                    f"({_lock_holder(lock)}, lock {lock}); wait for it to finish or stop it"
+                ) from None
+            raise ResultsError(f"cannot lock results file {Path(path)} ({exc})") from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the file we locked was unlinked by its previous holder: retry
+    else:  # pragma: no cover - needs 100 lost races in a row
+        raise ResultsError(f"cannot lock results file {Path(path)}: its lock {lock} keeps changing")
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
 def _indices(size: int, skip: int, max_count: int | None) -> list[int]:
     idx = list(range(0, size, skip))
     return idx if max_count is None else idx[:max_count]
@@ -300,6 +361,8 @@ def certify_dataset(smooth: Smooth, dataset: Any, out: str | os.PathLike[str], *
     adds entries to the header (``model`` and ``data`` identity).  ``progress``
     shows a tqdm bar with images/s (``None``: only on a terminal).
     """
+    import torch
+
     n0_i, n_i, a = validate_sampling(n0, n, alpha)
     mode, split, g = _validate_mode(mode, alpha_split, grid)
     if runner_up not in RUNNER_UP:
@@ -353,6 +416,18 @@ def certify_dataset(smooth: Smooth, dataset: Any, out: str | os.PathLike[str], *
     todo = expected if max_count is None else expected[:max_count]
 
     path = Path(out)
+    with results_lock(path):
+        return _certify_locked(smooth, dataset, path, header, columns, expected, todo,
+                               n0_i, n_i, a, ps, int(seed), int(batch_size), mode, split, g,
+                               runner_up, timing, progress)
+
+
+def _certify_locked(smooth: Smooth, dataset: Any, path: Path, header: list[str], columns: str,
+                    expected: list[int], todo: list[int], n0_i: int, n_i: int, a: float,
+                    ps: list[float], seed: int, batch_size: int, mode: str, split: float | None,
+                    g: Sequence[float], runner_up: str, timing: bool,
+                    progress: bool | None) -> CertifyRun:
+    """The loop of :func:`certify_dataset`, run while holding the results file's lock."""
     done = min(_prepare_file(path, header, columns, expected), len(todo))
     start = time.perf_counter()
     computed = 0

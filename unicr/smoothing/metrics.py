@@ -7,7 +7,7 @@ is ignored where ``correct`` is False, so abstentions may carry any placeholder)
 * approximate certified accuracy at r (Cohen, Rosenfeld & Kolter 2019, Sec. 4 and
   their ``analyze.ApproximateAccuracy``): fraction of points with a correct certified
   prediction and radius >= r.  Each point's certificate may fail with probability
-  alpha, so this is not a high-probability statement (SOUNDNESS-NOTES S6);
+  alpha, so this is not a high-probability statement (docs/soundness-notes.md#s6);
 * Cohen et al.'s high-probability version (``analyze.HighProbAccuracy``):
   m - alpha - sqrt(alpha (1 - alpha) ln(1/rho) / N) - ln(1/rho) / (3N);
 * ACR, the average certified radius (Zhai et al. 2020): mean of R * 1{correct};
@@ -106,7 +106,7 @@ def r_score(results: Sequence[tuple[Sequence[bool] | np.ndarray, Sequence[float]
     integral is exact: between consecutive radii every curve is constant.  For a
     single classifier R_score equals its ACR.  The maximum picks a different
     classifier per radius level: it is an envelope, not one deployed classifier
-    (SOUNDNESS-NOTES S7).
+    (docs/soundness-notes.md#s7).
     """
     if not results:
         raise InvalidParameterError("r_score: no results")
@@ -147,7 +147,8 @@ def summarize(results: object, radii: Sequence[float],
     Each row: norm, number of images, abstentions, approximate certified accuracy at
     each radius (r = 0 is the smoothed classifier's accuracy), Cohen et al.'s
     high-probability version at level ``rho`` (needs the per-image alpha from the
-    header), ACR and the radius ceiling R(alpha^(1/n)) (S31).
+    header), ACR and the radius ceiling R(alpha^(1/n))
+    (docs/soundness-notes.md#s31).
     """
     from unicr.smoothing.dataset import Results
 

@@ -1,8 +1,8 @@
 """Certified-accuracy curves from results files (Cohen et al. 2019, Fig. 7 style).
 
 One panel per norm; one step curve per results file; the radius ceiling
-R(alpha^(1/n)) of each file (no image can be certified beyond it, SOUNDNESS-NOTES
-S31) is drawn as a dotted vertical line in the curve's colour.
+R(alpha^(1/n)) of each file (no image can be certified beyond it,
+docs/soundness-notes.md#s31) is drawn as a dotted vertical line in the curve's colour.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Here
 * the model runs under ``torch.inference_mode`` and, optionally, autocast (mixed
   precision for the model only: the noise and the counts stay exact);
 * the model must be frozen (eval mode, no batch statistics) — otherwise the draws
-  are not i.i.d. and no confidence bound applies (SOUNDNESS-NOTES S18).
+  are not i.i.d. and no confidence bound applies (docs/soundness-notes.md#s18).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def resolve_device(device: str | torch.device | None,
 
 
 def check_eval_mode(model: nn.Module) -> None:
-    """Refuse a model whose predictions depend on the other samples of the batch (S18).
+    """Refuse a model whose predictions depend on the other samples of the batch
+    (docs/soundness-notes.md#s18).
 
     Every module must be in eval mode, and batch-normalisation layers must use
     stored running statistics (``track_running_stats=False`` uses batch statistics

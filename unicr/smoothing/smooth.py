@@ -10,14 +10,15 @@ PREDICT and CERTIFY) with three generalisations:
   the engines), memoised per (pA, pB, p);
 * two-sided certification (pA, pB) with Feng, Wu, Chen, Zhang & Ning 2020's
   runner-up bound (their Eq. 14), an alpha split fixed in advance (default 1/2,
-  SOUNDNESS-NOTES S3), or a grid over the split only with a Bonferroni correction (S4).
+  docs/soundness-notes.md#s3), or a grid over the split only with a Bonferroni
+  correction (docs/soundness-notes.md#s4).
 
 Guarantee of :meth:`Smooth.certify` (Cohen et al. 2019, Theorem 1 and Sec. 3.2):
 with probability at least ``confidence = 1 - alpha - alpha_numerics`` over the noise
 draws, if a class c is returned (not ABSTAIN) then g(x + delta) = c for every
 ``||delta||_p < radius[p]``.  The selection (n0) and estimation (n) samples are drawn
-independently (S1); ABSTAIN (no certificate) is distinct from "certified at radius 0"
-(S32).
+independently (docs/soundness-notes.md#s1); ABSTAIN (no certificate) is distinct from "certified at
+radius 0" (docs/soundness-notes.md#s32).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from unicr.certificate import Certificate, norm_label, parse_norm
 from unicr.errors import InvalidParameterError
 from unicr.noise.base import Noise
 from unicr.noise.registry import noise as make_noise
+from unicr.smoothing.checks import ABSTAIN, MODES, RUNNER_UP, _validate_mode, validate_sampling
 from unicr.smoothing.sampling import (
     NoiseSampler,
     SmoothingError,
@@ -57,12 +59,6 @@ __all__ = [
     "MODES",
     "RUNNER_UP",
 ]
-
-#: returned as the prediction when the smoothed classifier abstains (Cohen et al.'s value)
-ABSTAIN = -1
-#: certification modes
-MODES = ("binary", "two-sided")
-
 
 class RadiusProvider(Protocol):
     """Maps ``(pA_lower, pB_upper or None, p)`` to a proven lower bound on R*, or None to abstain.
@@ -194,54 +190,6 @@ class SmoothCertificate:
         }
 
 
-def validate_sampling(n0: Any, n: Any, alpha: Any, *,
-                      need_n0: bool = True) -> tuple[int, int, float]:
-    """Check ``n0 >= 1``, ``n >= 1`` and ``0 < alpha < 1``; errors name the bad value."""
-
-    def count(v: Any, name: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            else:
-                raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")
-        if v < 1:
-            raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")
-        return int(v)
-
-    n0_i = count(n0, "n0") if need_n0 else 0
-    n_i = count(n, "n")
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"alpha must be a probability, got {alpha!r}") from None
-    if not (0.0 < a < 1.0) or math.isnan(a):
-        raise InvalidParameterError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
-    return n0_i, n_i, a
-
-
-def _validate_mode(mode: str, alpha_split: Any, grid: Any) -> tuple[str, float | None,
-                                                                    tuple[float, ...]]:
-    if mode not in MODES:
-        raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "binary":
-        if grid:
-            raise InvalidParameterError("a grid over the alpha split needs mode='two-sided'")
-        return mode, None, ()
-    if grid:
-        g = tuple(float(s) for s in grid)
-        if any(not (0.0 < s <= 1.0) for s in g) or len(set(g)) != len(g):
-            raise InvalidParameterError(
-                f"alpha-split grid values must be distinct and in (0, 1], got {list(grid)}")
-        return mode, None, g
-    s = 0.5 if alpha_split is None else float(alpha_split)
-    if not (0.0 < s <= 1.0):
-        raise InvalidParameterError(f"alpha_split must lie in (0, 1], got {alpha_split!r}")
-    return mode, s, ()
-
-
-RUNNER_UP = ("plain", "generalized")
-
-
 @functools.lru_cache(maxsize=4096)
 def _bounds(counts: tuple[int, ...], selected: int, alpha: float, split: float | None,
             runner_up: str) -> tuple[float, float | None]:
@@ -252,7 +200,7 @@ def _bounds(counts: tuple[int, ...], selected: int, alpha: float, split: float |
     ``alpha * split`` and pB at ``alpha * (1 - split)`` over the non-selected counts,
     either Feng et al. 2020's Eq. 14 ("generalized") or the Clopper-Pearson bound on
     the largest non-selected count ("plain": valid by the argument of
-    SOUNDNESS-NOTES S3 and never larger).  Memoised: counts repeat across images.
+    docs/soundness-notes.md#s3, and never larger).  Memoised: counts repeat across images.
     """
     n = int(sum(counts))
     if split is None or split >= 1.0:
@@ -352,7 +300,8 @@ class Smooth:
     ----------
     model:
         base classifier mapping ``(b, *input_shape)`` to ``(b, num_classes)`` scores.  It is
-        put in eval mode here, and eval mode is checked before every sampling run (S18).
+        put in eval mode here, and eval mode is checked before every sampling run
+        (docs/soundness-notes.md#s18).
     noise:
         anything :func:`unicr.noise` accepts; joint noises are built for d = prod(input_shape).
     num_classes, input_shape:
@@ -491,9 +440,10 @@ class Smooth:
     def ceiling(self, n: int, alpha: float, norms: Sequence[Any], *, mode: str = "binary",
                 alpha_split: float | None = None, grid: Sequence[float] | None = None,
                 runner_up: str = "plain") -> dict[float, float]:
-        """Largest radius any input can receive with n draws: all n on one class (S31).
+        """Largest radius any input can receive with n draws: all n on one class
+        (docs/soundness-notes.md#s31).
 
-        Binary: R(alpha^(1/n)) (Cohen et al. 2019's ceiling; CERTIFICATES.md §10.6).
+        Binary: R(alpha^(1/n)) (Cohen et al. 2019's ceiling; docs/certificate-notes.md#c10-6).
         """
         counts = np.zeros(self.num_classes, dtype=np.int64)
         counts[0] = int(n)
