@@ -454,11 +454,21 @@ def compose(parts: list[tuple[LatticeLaw, int]], eta: float = 1e-15,
     if fin_tot <= 0:
         return LatticeLaw(h, 0, np.zeros(1), m_minus=m_minus, m_plus=m_plus, err=err, shift=shift)
     c_lo, c_hi = _chernoff_window(parts, eta)
+    if not (math.isfinite(c_lo) and math.isfinite(c_hi)):
+        raise LatticeError(f"compose: Chernoff window [{c_lo}, {c_hi}] is not finite")
+    if c_lo > c_hi:
+        # the bounds cross when the finite part itself has mass <= 2 eta (e.g. a small
+        # finite mass raised to a large k): mass above c_hi <= eta and below c_hi <= mass
+        # below c_lo <= eta, so a window around c_hi keeps the same wrap-around budget
+        c_lo = c_hi
+    if abs(c_lo / h) > MAX_INDEX or abs(c_hi / h) > MAX_INDEX:
+        raise LatticeError(f"compose: window [{c_lo:.3g}, {c_hi:.3g}] is beyond 2^52 lattice "
+                           f"steps of {h:.3g}")
     s_lo = math.floor(c_lo / h) - 2
     s_hi = math.ceil(c_hi / h) + 2
     length = s_hi - s_lo + 1
     if length > max_len:
-        raise OverflowError(f"composition window of {length} points exceeds {max_len}")
+        raise LatticeError(f"composition window of {length} points exceeds {max_len}")
     n = sfft.next_fast_len(length, real=True)
     spec = None
     for law, k in parts:
