@@ -59,6 +59,11 @@ CASES: dict[str, tuple[list[str], tuple[int, ...], str]] = {
                                (0, 2), ""),
     "mc-laplace-pa-half": (["laplace", "--method", "mc", "--n-mc", "1000", "--pa",
                             "0.500000000001", "--norm", "3", "--d", "10"], (0, 2), ""),
+    # sizes from user input checked before allocation (7 TiB / 8 TB arrays before)
+    "uniform-d1e12": (["uniform", "--pa", "0.9", "--norm", "3", "--d", "1000000000000"], (0,),
+                      ""),
+    "mc-d1e12": (["laplace", "--method", "mc", "--n-mc", "1000", "--pa", "0.9", "--norm", "2",
+                  "--d", "1000000000000"], (2,), "memory_budget"),
     # engine options the chosen engine does not take (TypeError / ValueError before)
     "auto-gauss-n-mc": (["gaussian", "--n-mc", "1000", "--pa", "0.9", "--norm", "2", "--d",
                          "10"], (2,), "n_mc"),
