@@ -154,3 +154,19 @@ def test_valid_exact_options_still_reach_the_engine():
                      two_level=[(2, 3, 0.5)], rtol=1e-4)
     assert 0 < c.lower <= c.upper
     assert "k in [1, 10]" in " ".join(c.assumptions)
+
+
+def test_yang_laplace_linf_at_huge_d_is_bounded_in_size():
+    """Yang et al.'s Laplace l_inf integral allocated O(d) binomial atoms (MemoryError at
+    d = 10^12); only the O(sqrt(d log(1/(1-pA)))) atoms that meet the integration range are
+    built now, and the value approaches its Gaussian limit Phi^-1(pA) / sqrt(d) from below."""
+    from scipy import special
+
+    from unicr.closed_form.yang import yang_laplace_linf
+
+    r = yang_laplace_linf(0.9, 1.0, 10**10)
+    g = float(special.ndtri(0.9)) / 1e5
+    assert r <= g and r == pytest.approx(g, rel=1e-4)
+    assert yang_laplace_linf(0.9, 1.0, 1) == pytest.approx(-math.log(0.2), rel=1e-9)  # Teng
+    with pytest.raises(InvalidParameterError, match="binomial atoms"):
+        yang_laplace_linf(0.9, 1.0, 10**12)

@@ -86,8 +86,9 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
             others = [m for m in ENGINES if m != method and name in engine_options(m)]
             where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"
                      if others else "no engine takes it")
+            what = "engine option" if others else "unknown option"
             raise InvalidParameterError(
-                f"engine option {name!r} does not apply: {chosen_by} runs the {method} engine "
+                f"{what} {name!r} does not apply: {chosen_by} runs the {method} engine "
                 f"for {noise_name}, which takes: {', '.join(sorted(takes)) or 'no options'}; "
                 f"{where}"
             )
