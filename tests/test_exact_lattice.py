@@ -131,3 +131,101 @@ def test_no_searched_direction_beats_the_lower_bound(name, p):
         norm = ((k * a**p + m * (ratio * a) ** p) ** (1 / p) if math.isfinite(p)
                 else max(a, ratio * a))
         assert norm >= lower * (1 - 1e-9), (k, m, ratio, norm, lower)
+
+
+# -- memory safety of the lattice (issue #11, item 3) ------------------------------------------
+
+
+def _guarded(n: int, pad: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A zeroed window of ``n`` cells inside a buffer of sentinels (detects stray writes)."""
+    buf = np.full(n + 2 * pad, 7.25)
+    buf[pad:pad + n] = 0.0
+    return buf, buf[pad:pad + n]
+
+
+def test_chord_sweep_refuses_a_block_outside_its_window():
+    """The segfault of ``laplace --pa 0.500000000001 --norm 2 --d 2``: spacing 3.8e-29 far below
+    the ratio tolerance put the first block 2.6e15 cells below the window."""
+    from unicr.exact.lattice import CHORD_TOL, _sweep
+
+    buf, out = _guarded(5)
+    x, w = np.zeros(1), np.ones(1)
+    for sgn, start, stop in ((1, 0, 1), (-1, 0, -1)):
+        _, _, ok = _sweep(x, w, 3.8e-29, -1, CHORD_TOL, start, stop, sgn, out)
+        assert not ok
+    # indices outside x are refused too
+    assert not _sweep(x, w, 0.1, -1, CHORD_TOL, 0, 5, 1, out)[2]
+    assert not _sweep(x, w, 0.1, -1, CHORD_TOL, 3, -1, -1, out)[2]
+    assert np.all(buf[:64] == 7.25) and np.all(buf[-64:] == 7.25)
+
+
+def test_chord_sweep_fuzz_never_writes_outside_out():
+    """Random atoms, spacings, windows and tolerances (many deliberately inconsistent): every
+    write stays in ``out``; where the sweep succeeds it conserves the X-mass."""
+    from unicr.exact.lattice import _sweep
+
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        n = int(rng.integers(1, 40))
+        x = np.sort(rng.normal(0, 10 ** rng.uniform(-3, 2), n))
+        w = rng.random(n)
+        h = 10 ** rng.uniform(-30, 0)
+        tau = 10 ** rng.uniform(-16, -1)
+        jmin = int(rng.integers(-50, 50))
+        m = int(rng.integers(1, 30))
+        buf, out = _guarded(m)
+        sgn = 1 if rng.random() < 0.5 else -1
+        start, stop = (0, n) if sgn > 0 else (n - 1, -1)
+        bx, _, ok = _sweep(x, w, h, jmin, tau, start, stop, sgn, out)
+        assert np.all(buf[:64] == 7.25) and np.all(buf[-64:] == 7.25)
+        if ok:
+            assert out.sum() + bx == pytest.approx(w.sum(), rel=1e-9)
+
+
+def test_chord_lattice_refuses_unresolvable_spacing():
+    from unicr.exact.lattice import MIN_SPACING, LatticeError
+
+    x, w = np.array([-1e-20, 0.0, 1e-20]), np.array([0.3, 0.4, 0.3])
+    with pytest.raises(LatticeError, match="spacing"):
+        chord_lattice(x, w, MIN_SPACING / 2, -3, 3)
+    assert issubclass(LatticeError, OverflowError)  # the engines' "leave it out" path
+
+
+def test_lattice_sizes_checked_before_allocation():
+    from unicr.exact.lattice import MAX_FFT, LatticeError, lattice_range
+
+    x, w = np.array([0.0, 1.0]), np.array([0.5, 0.5])
+    with pytest.raises(LatticeError, match="exceeds"):
+        split_lattice(x, w, 1e-9, 0, MAX_FFT + 10)
+    with pytest.raises(LatticeError):
+        chord_lattice(x, w, 1e-9, -(1 << 60), 1 << 60)
+    with pytest.raises(LatticeError, match="2\\^52"):
+        lattice_range(np.array([-1e300, 1e300]), w, 1e-300, 0.0)
+    for h in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(LatticeError, match="spacing"):
+            split_lattice(x, w, h, 0, 4)
+
+
+def test_compose_with_crossed_chernoff_bounds():
+    """A finite mass of 0.99995 composed 10^6 times (finite part e^-50 < eta): the Chernoff
+    bounds cross; the result keeps the exact atoms at -inf and loses at most 2 eta."""
+    w = np.array([0.2, 0.3, 0.3, 0.2]) * (1 - 5e-5)
+    law = LatticeLaw(0.05, -2, w, m_minus=5e-5)
+    k = 10**6
+    c = compose([(law, k)], eta=1e-15)
+    fin = math.exp(k * math.log1p(-5e-5))
+    assert c.m_minus == pytest.approx(-math.expm1(k * math.log1p(-5e-5)), rel=1e-12)
+    assert abs(c.w.sum() - fin) <= c.err
+    assert len(c.w) < 64 and c.err >= 2e-15
+
+
+def test_radius_at_pa_a_hair_above_half_is_bracketed():
+    """Laplace (sigma 1, b = 1/sqrt 2), pA = 1/2 + 1e-12: R* = -b log(2(1 - pA)) ~ 2b 1e-12
+    along e_1 in every l_p (the old segfault); the band must hold it."""
+    import unicr
+
+    c = unicr.radius("laplace", pa=0.5 + 1e-12, norm=2, d=2, method="exact")
+    pa = 0.5 + 1e-12
+    r1 = -math.log(2 * (1 - pa)) / math.sqrt(2)
+    assert c.lower <= r1 * (1 + 1e-3) and c.upper >= r1 * (1 - 1e-3)
+    assert 0 < c.lower <= c.upper <= r1 * 1.01

@@ -273,3 +273,38 @@ def test_nan_and_impossible_values_move_to_the_safe_side():
     assert np.all(np.isfinite(m))
     assert m[PASS] <= base[PASS] + 1e-12  # harder to pass
     assert m[FAIL] >= base[FAIL] - 1e-12  # harder to prove a failure
+
+
+def test_kernels_refuse_arrays_they_would_index_past():
+    """Issue #11 item 3: every compiled kernel checks its sizes on entry (a wrong call raises
+    instead of reading or writing past an array); the wrappers refuse probabilities that
+    would become positions."""
+    from unicr.montecarlo.kernels import LAPLACE, product_losses, uniform_row_thresholds
+    from unicr.montecarlo.models import _csr_row_sums, _laplace_kequal_row_losses
+
+    lx = np.linspace(-1, 1, 11)
+    for bad in (math.nan, -0.1, 1.5, "x"):
+        with pytest.raises(InvalidParameterError, match="pa"):
+            margins(lx, None, bad, None)
+    with pytest.raises(InvalidParameterError, match="pb"):
+        margins(lx, None, 0.9, math.nan)
+    with pytest.raises(InvalidParameterError, match="at least one loss"):
+        margins_batch(np.zeros((3, 0)), None, 0.9, None)
+    e = np.ones((4, 6))
+    out, mag = np.zeros((2, 4)), np.zeros((2, 4))
+    with pytest.raises(ValueError, match="vals shorter"):  # 3 values for 6 coordinates
+        product_losses(e, np.ones(3), np.array([0.1, 0.2]), 1.0, (LAPLACE, 0.0), out, 0, None,
+                       mag)
+    with pytest.raises(ValueError, match="rows outside"):  # rows 2..5 of a 4-row output
+        product_losses(e, np.ones(6), np.array([0.1, 0.2]), 1.0, (LAPLACE, 0.0), out, 2, None,
+                       mag)
+    product_losses(e, np.ones(6), np.array([0.1, 0.2]), 1.0, (LAPLACE, 0.0), out, 0, None, mag)
+    assert np.allclose(out, [[0.6] * 4, [1.2] * 4])  # sum over 6 coords of |1| - |1 - lam|
+    with pytest.raises(ValueError, match="t_row"):
+        uniform_row_thresholds(e, np.ones(6), 1.0, np.full(3, np.inf), 0)
+    with pytest.raises(ValueError, match="CSR"):
+        _csr_row_sums(np.array([0, 2, 9]), np.ones(4))
+    with pytest.raises(ValueError):
+        _laplace_kequal_row_losses(0.5, np.ones(3, dtype=np.int64), np.zeros(3, dtype=np.int64),
+                                   np.zeros(3), np.array([0, 1, 2, 7]), np.ones(3), np.zeros(3),
+                                   np.zeros(3))

@@ -7,10 +7,21 @@ abstention); the engines themselves receive validated values:
   (:mod:`unicr.exact`), proven ``lower`` and ``upper``;
 * ``method="mc"`` -- the UniCR Monte Carlo engine (:mod:`unicr.montecarlo`), any noise;
 * ``method="auto"`` -- ``exact`` for product noise, ``mc`` otherwise.
+
+Engine options (keyword arguments) are checked here against the engine that will run, before
+any work: an option that engine does not take is an :class:`InvalidParameterError` naming the
+option, the engine that was chosen and the engine that takes it.  One exception: ``seed`` is
+accepted by every method -- the exact engine is deterministic, so a seed cannot change its
+result and is only validated, then dropped (scripts that pass ``seed=0`` everywhere keep
+working under ``method="auto"``).  Every other Monte Carlo option (``n_mc``, ``alpha_np``, ...)
+under ``method="auto"`` on a product noise is refused rather than silently ignored: the exact
+engine would not use it, so the caller asks for ``method="mc"`` explicitly.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +50,118 @@ ENGINES: dict[str, Callable[[], Callable[..., Certificate]]] = {
     "exact": _exact_engine,
     "mc": _mc_engine,
 }
+
+#: options every method accepts; engines that have no use for them drop them (module doc)
+_UNIVERSAL = ("seed",)
+
+
+def engine_options(method: str) -> frozenset[str]:
+    """Names of the keyword options the engine behind ``method`` ("exact" or "mc") takes."""
+    if method == "mc":
+        from unicr.montecarlo.engine import DEFAULTS
+
+        return frozenset(DEFAULTS)
+    fn = ENGINES[method]()
+    return frozenset(n for n, prm in inspect.signature(fn).parameters.items()
+                     if prm.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` checked against the engine of ``method``; universal options it lacks dropped.
+
+    ``chosen_by``: how the method was chosen (for the message), e.g. "method auto".
+    """
+    takes = engine_options(method)
+    out = {}
+    for name, value in kwargs.items():
+        if name in takes:
+            out[name] = value
+        elif name in _UNIVERSAL:
+            if name == "seed":
+                from unicr.montecarlo.engine import _seed
+
+                _seed(value)  # a bad seed is refused even where it is not used
+        else:
+            others = [m for m in ENGINES if m != method and name in engine_options(m)]
+            where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"
+                     if others else "no engine takes it")
+            what = "engine option" if others else "unknown option"
+            raise InvalidParameterError(
+                f"{what} {name!r} does not apply: {chosen_by} runs the {method} engine "
+                f"for {noise_name}, which takes: {', '.join(sorted(takes)) or 'no options'}; "
+                f"{where}"
+            )
+    return out
+
+
+def _int_in(v: Any, lo: int, hi: int) -> int | None:
+    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        i = int(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(v, float) and v != i:
+        return None
+    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
+        return None
+    return i if lo <= i <= hi else None
+
+
+def _check_exact_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
+    """Types and ranges of the exact engine's options, checked before any work."""
+    out = dict(kw)
+    if out.get("directions") is not None:
+        ks = out["directions"]
+        bad = InvalidParameterError(
+            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
+            f"k-equal directions searched, got {ks!r}"
+            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
+               "(choose method mc)" if isinstance(ks, str) else ""))
+        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+            raise bad
+        ks = list(ks)
+        vals = [_int_in(k, 1, d) for k in ks]
+        if not ks or any(v is None for v in vals):
+            raise bad
+        out["directions"] = vals
+    if out.get("two_level"):
+        tl = out["two_level"]
+        items = []
+        try:
+            for it in tl:
+                k, m, r = it
+                items.append((k, m, r))
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
+        clean = []
+        for k, m, r in items:
+            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
+            try:
+                rf = float(r)
+            except (TypeError, ValueError):
+                rf = math.nan
+            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
+                raise InvalidParameterError(
+                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
+                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
+            clean.append((ki, mi, rf))
+        out["two_level"] = clean
+    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
+        if name in out:
+            try:
+                v = float(out[name])
+            except (TypeError, ValueError):
+                v = math.nan
+            if not (math.isfinite(v) and 0.0 < v <= hi):
+                raise InvalidParameterError(
+                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
+                    f"got {out[name]!r}")
+            out[name] = v
+    return out
 
 
 def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
@@ -73,13 +196,19 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
         raise InvalidParameterError(
             f"unknown method {method!r}; choose one of: auto, {', '.join(ENGINES)}"
         )
+    chosen_by = f"method {method}"
     if method == "auto":
         method = "exact" if nz.is_product else "mc"
+        chosen_by = ("method auto (exact for product noise)" if nz.is_product
+                     else "method auto (mc for a joint noise)")
     if method == "exact" and not nz.is_product:
         raise NotProductNoiseError(
             f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
             "use method='mc' (the Monte Carlo engine) or method='auto'"
         )
+    kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
+    if method == "exact":
+        kwargs = _check_exact_options(kwargs, dim)
     if pb_f is None and pa_f <= 0.5:
         return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
                                      reason="binary: pA <= 1/2, no certificate",

@@ -240,6 +240,10 @@ def yang_laplace_linf_approx(pa: float, lam: float = 1.0, d: int = 1) -> float:
     return s * float(special.ndtri(a)) / math.sqrt(dim)
 
 
+#: most binomial atoms :func:`yang_laplace_linf` evaluates (scipy's binomial at huge d costs ~20 us each)
+_MAX_ATOMS = 1 << 18
+
+
 def yang_laplace_linf(pa: float, lam: float = 1.0, d: int = 1) -> float:
     """Yang et al. 2020's "integrate" mode: the differential-method Laplace l_inf certificate.
 
@@ -263,7 +267,18 @@ def yang_laplace_linf(pa: float, lam: float = 1.0, d: int = 1) -> float:
         return 0.0
     p, s = st
     lo_u = 1.0 - p
-    j = np.arange(dim, (dim - 1) // 2, -1)  # atoms with 2j - d >= 0, from the top
+    # atoms with 2j - d >= 0, from the top; those with P(K >= j) <= 1 - pA never meet the
+    # integration range, and Hoeffding (P(K >= j) <= exp(-2 (j - d/2)^2 / d)) bounds where
+    # they start, so the arrays are O(sqrt(d log(1/(1-pA)))) long instead of O(d)
+    top = dim
+    if lo_u > 0.0:
+        top = min(dim, math.ceil(0.5 * dim + math.sqrt(0.5 * dim * math.log(1.0 / lo_u))) + 1)
+    n_atoms = top - (dim - 1) // 2
+    if n_atoms > _MAX_ATOMS:
+        raise InvalidParameterError(
+            f"yang_laplace_linf: d={dim} at pA={pa!r} needs {n_atoms} binomial atoms, more than "
+            f"the {_MAX_ATOMS} this closed form evaluates")
+    j = np.arange(top, (dim - 1) // 2, -1)
     slope = 2.0 * j - dim
     t_start = stats.binom.sf(j, dim, 0.5)  # P(K >= j + 1): mass before atom j
     t_end = stats.binom.sf(j - 1, dim, 0.5)  # P(K >= j)

@@ -275,8 +275,17 @@ def _kequal(k: int, a: float) -> dict:
 
 
 def _pf(model: ExactModel, k: int, a: float) -> float:
-    """Verified lower bound on p*(a) of the k-equal direction (binary test)."""
-    return float(model.evaluate([(k, a)], pessimistic=False).p_star_fail(0.5)[0])
+    """Verified lower bound on p*(a) of the k-equal direction (binary test).
+
+    Where the lattice cannot represent the direction (:class:`~unicr.exact.lattice.LatticeError`
+    and other overflows) nothing is verified and the trivial bound 0 is returned: the point then
+    proves no failure, and the direction is not used at that scale (sound for an upper bound).
+    """
+    try:
+        return float(model.evaluate([(k, a)], pessimistic=False).p_star_fail(0.5)[0])
+    except OverflowError as e:
+        log.info("exact curve: direction k=%d at scale %.3g left out: %s", k, a, e)
+        return 0.0
 
 
 def _upper_all(model: ExactModel, ps: list[float], pa: np.ndarray,

@@ -200,6 +200,8 @@ def linf_rate(atoms: ScoreAtoms, d: int, c_h: float = 0.02, eta: float = 1e-30) 
     tot = float(w.sum())
     if d == 1:
         return rate_from_law(v, w, atoms.slack_plus, atoms.slack_minus, True, "1-D score law")
+    if len(v) == 0 or not tot > 0:  # the whole score law is slack (e.g. gennorm, beta=1e50)
+        raise OverflowError("score law has no finite atoms to compose")
     slack_p1, slack_m1 = atoms.slack_plus, atoms.slack_minus
     # heavy-tailed scores: truncate at +-c, the removed part goes to the slacks
     # ((S - t)^+ <= (S_kept - t)^+ + (S_removed)^+, and E(S_removed)^+ <= d E[s^+; |s| > c])

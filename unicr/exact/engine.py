@@ -501,14 +501,21 @@ class ExactModel:
 
     def _uniform_upper(self, p: float, pa: float, pb: float | None, w: float) -> UpperResult:
         c = float(self._uniform_c(np.array([pa]), None if pb is None else np.array([pb]))[0])
-        ks = np.arange(1, self.d + 1, dtype=float)
+        # every k for d <= 2^20; beyond, a subset (k <= 2^20, then a geometric grid of ratio
+        # 1 + 1e-4 up to d): a minimum over fewer directions is still an upper bound
+        m = min(self.d, 1 << 20)
+        ks = np.arange(1, m + 1, dtype=float)
+        if self.d > m:
+            ks = np.unique(np.concatenate([ks, np.round(np.geomspace(
+                m, self.d, int(math.log(self.d / m) / 1e-4) + 2))]))
         ak = -w * np.expm1(math.log(c) / ks)
         norms = ak * _norm_factor(ks, p)
         i = int(np.argmin(norms))
         a = float(ak[i]) * (1 + _CF_MARGIN)
         k = int(ks[i])
         return UpperResult(a * float(_norm_factor(k, p)) * self.scale, k, a, "k-equal",
-                           {"set": "neyman-pearson (overlap, exact)", "k_scanned": "1..d"})
+                           {"set": "neyman-pearson (overlap, exact)",
+                            "k_scanned": "1..d" if self.d == m else "1..2^20, ratio 1e-4 to d"})
 
 
 def reconcile(lower: float, upper: float, tol: float, what: str) -> tuple[float, str]:

@@ -44,10 +44,34 @@ except ImportError:  # pragma: no cover
             return f
         return deco if not (args and callable(args[0])) else args[0]
 
-__all__ = ["LatticeLaw", "split_lattice", "chord_lattice", "compose", "lattice_range"]
+__all__ = ["LatticeLaw", "LatticeError", "split_lattice", "chord_lattice", "compose",
+           "lattice_range", "MIN_SPACING"]
 
 #: largest FFT length (2^23 doubles = 64 MB)
 MAX_FFT = 1 << 23
+
+#: largest lattice index magnitude: indices and ``j h`` stay exact in int64 / float64
+MAX_INDEX = 1 << 52
+
+
+class LatticeError(OverflowError):
+    """A lattice that cannot represent the law: window too long, spacing too fine, indices too large.
+
+    A subclass of :class:`OverflowError` so that the callers' existing handling applies: the
+    exact engine leaves the direction out of its upper-bound search (sound: fewer searched
+    directions can only make the upper bound larger).
+    """
+
+
+def _check_window(h: float, jmin: int, jmax: int, what: str) -> None:
+    """Validate a lattice window *before* anything is allocated or a kernel indexes it."""
+    if not (math.isfinite(h) and h > 0.0):
+        raise LatticeError(f"{what}: lattice spacing h={h!r} is not a finite positive number")
+    if not (-MAX_INDEX <= jmin <= jmax <= MAX_INDEX):
+        raise LatticeError(f"{what}: lattice window [{jmin}, {jmax}] (spacing {h:.3g}) is out of "
+                           f"the representable range +-2^52")
+    if jmax - jmin + 1 > MAX_FFT:
+        raise LatticeError(f"{what}: lattice window of {jmax - jmin + 1} points exceeds {MAX_FFT}")
 
 
 @dataclass
@@ -97,14 +121,20 @@ class LatticeLaw:
 def lattice_range(x: np.ndarray, w: np.ndarray, h: float, tail: float,
                   max_points: int = 1 << 21) -> tuple[int, int]:
     """Lattice indices ``[jmin, jmax]`` covering the points except ``tail`` mass on each side."""
+    if not (math.isfinite(h) and h > 0.0):
+        raise LatticeError(f"lattice_range: spacing h={h!r} is not a finite positive number")
     c = np.cumsum(w)
     tot = c[-1]
     i_lo = int(np.searchsorted(c, tail, side="left"))
     i_hi = int(np.searchsorted(c, tot - tail, side="left"))
     i_lo = min(max(i_lo, 0), len(x) - 1)
     i_hi = min(max(i_hi, i_lo), len(x) - 1)
-    jmin = math.floor(x[i_lo] / h) - 1
-    jmax = math.ceil(x[i_hi] / h) + 1
+    lo, hi = float(x[i_lo]) / h, float(x[i_hi]) / h
+    if not (abs(lo) <= MAX_INDEX and abs(hi) <= MAX_INDEX):
+        raise LatticeError(f"lattice_range: points [{x[i_lo]:.3g}, {x[i_hi]:.3g}] span more "
+                           f"than 2^52 lattice steps of {h:.3g}")
+    jmin = math.floor(lo) - 1
+    jmax = math.ceil(hi) + 1
     if jmax - jmin > max_points:
         mid = (jmax + jmin) // 2
         jmin, jmax = mid - max_points // 2, mid + max_points // 2
@@ -130,6 +160,7 @@ def split_lattice(v: np.ndarray, w: np.ndarray, h: float, jmin: int, jmax: int,
     and rounds high points down to ``jmax``; ``clip="spread"`` (mean mode) is not
     allowed to move points and raises if any fall outside.
     """
+    _check_window(h, jmin, jmax, "split_lattice")
     v, w, n, below, above = _window(v, w, h, jmin, jmax)
     if clip == "spread" and (below.any() or above.any()):
         raise ValueError("split_lattice: points outside the lattice window in spread mode")
@@ -157,27 +188,55 @@ def split_lattice(v: np.ndarray, w: np.ndarray, h: float, jmin: int, jmax: int,
 CHORD_TOL = 1e-13
 
 
+#: smallest lattice spacing the chord accepts, in units of its ratio tolerance: below it the
+#: lattice ratios ``exp(j h)`` are not resolved by float64 comparisons of block masses
+MIN_SPACING = 100.0 * CHORD_TOL
+
+
 @njit(cache=True)
 def _sweep(x: np.ndarray, w: np.ndarray, h: float, jmin: int, tau: float, start: int,
-           stop: int, sgn: int, out: np.ndarray) -> tuple[float, float]:
+           stop: int, sgn: int, out: np.ndarray) -> tuple[float, float, bool]:
     """One chord sweep over ``x[start:stop:sgn]`` (``sgn = 1`` bottom-up, ``-1`` top-down).
 
     Bottom-up, a block's ratio rises to the lattice ratio above it; top-down it falls to the
     one below; a block is emitted when its ratio equals ``exp(j h)`` (a fraction ``theta``
     of the next atom completes it) and never exceeds ``exp(j h + tau)``.  Returns the
-    unfinished block ``(X, Y)``.
+    unfinished block ``(X, Y)`` and ``ok``.
+
+    Memory safety: every index is checked (``start``/``stop`` against ``x``, every emitted
+    block against ``out``); a block that would fall outside ``out`` or a non-finite point
+    stops the sweep with ``ok = False`` and nothing written out of bounds.  Each emission
+    moves ``j`` by at least one cell, so the inner loop ends after at most ``len(out)``
+    emissions.
     """
     bx = 0.0
     by = 0.0
     j = 0
+    n_out = out.shape[0]
+    n_x = min(x.shape[0], w.shape[0])
+    if sgn > 0:
+        if start < 0 or stop > n_x:
+            return bx, by, False
+    elif start >= n_x or stop < -1:
+        return bx, by, False
     started = False
     for i in range(start, stop, sgn):
         X = w[i]
         if X <= 0.0:
             continue
-        Y = X * math.exp(x[i])
+        xi = x[i]
+        if not (math.isfinite(xi) and math.isfinite(X)):
+            return bx, by, False
+        # the lattice cell of this atom, checked as a float before any int conversion
+        q = (xi - tau) / h if sgn > 0 else (xi + tau) / h
+        if not (abs(q - jmin) < 4.0 * n_out + 4.0):
+            return bx, by, False
+        jq = math.ceil(q) if sgn > 0 else math.floor(q)
+        Y = X * math.exp(xi)
         if not started:
-            j = math.ceil((x[i] - tau) / h) if sgn > 0 else math.floor((x[i] + tau) / h)
+            if jq - jmin < 0 or jq - jmin >= n_out:
+                return bx, by, False
+            j = jq
             started = True
         while X > 0.0:
             s = math.exp(j * h)
@@ -193,19 +252,20 @@ def _sweep(x: np.ndarray, w: np.ndarray, h: float, jmin: int, tau: float, start:
                 den = Y - s * X
                 theta = (s * bx - by) / den if den * sgn > 0.0 else 0.0
                 theta = min(max(theta, 0.0), 1.0)
+                k = j - jmin
+                if k < 0 or k >= n_out:
+                    return bx, by, False
                 bx += theta * X
-                out[j - jmin] += bx
+                out[k] += bx
                 X -= theta * X
                 Y -= theta * Y
                 bx = 0.0
                 by = 0.0
                 if sgn > 0:
-                    jn = math.ceil((x[i] - tau) / h)
-                    j = jn if jn > j else j + 1
+                    j = jq if jq > j else j + 1
                 else:
-                    jn = math.floor((x[i] + tau) / h)
-                    j = jn if jn < j else j - 1
-    return bx, by
+                    j = jq if jq < j else j - 1
+    return bx, by, True
 
 
 def _chord(x: np.ndarray, w: np.ndarray, h: float, jmin: int, tau: float, i_med: int,
@@ -213,10 +273,15 @@ def _chord(x: np.ndarray, w: np.ndarray, h: float, jmin: int, tau: float, i_med:
     """Two-sided chord: merge sorted atoms into blocks of ratio exactly ``exp(j h)``.
 
     Bottom-up over ``[0, i_med)``, top-down over ``[i_med, n)``; writes masses into ``out``
-    in place and returns the two unfinished blocks merged, ``(X, Y)``.
+    in place and returns the two unfinished blocks merged, ``(X, Y)``.  Raises
+    :class:`LatticeError` if a block would leave ``out`` (then ``out`` is garbage).
     """
-    lx, ly = _sweep(x, w, h, jmin, tau, 0, i_med, 1, out)
-    ux, uy = _sweep(x, w, h, jmin, tau, len(x) - 1, i_med - 1, -1, out)
+    i_med = min(max(int(i_med), 0), len(x))
+    lx, ly, ok1 = _sweep(x, w, h, jmin, tau, 0, i_med, 1, out)
+    ux, uy, ok2 = _sweep(x, w, h, jmin, tau, len(x) - 1, i_med - 1, -1, out)
+    if not (ok1 and ok2):
+        raise LatticeError(f"chord lattice: a block leaves the window of {len(out)} points "
+                           f"(spacing {h:.3g}, ratio tolerance {tau:.3g})")
     return lx + ux, ly + uy
 
 
@@ -290,6 +355,10 @@ def chord_lattice(x: np.ndarray, w: np.ndarray, h: float, jmin: int, jmax: int,
     nothing is rounded (:func:`_close_leftover`).
     Every finite value of the result is to be read ``+ CHORD_TOL`` (field ``shift``).
     """
+    _check_window(h, jmin, jmax, "chord_lattice")
+    if h < MIN_SPACING:
+        raise LatticeError(f"chord_lattice: spacing {h:.3g} is below {MIN_SPACING:.3g}, where "
+                           "float64 cannot resolve the lattice ratios exp(j h)")
     x, w, n, below, above = _window(x, w, h, jmin, jmax)
     base = np.zeros(n + 2)
     base[0] += float(w[below].sum())  # rounded up to the bottom
@@ -385,11 +454,21 @@ def compose(parts: list[tuple[LatticeLaw, int]], eta: float = 1e-15,
     if fin_tot <= 0:
         return LatticeLaw(h, 0, np.zeros(1), m_minus=m_minus, m_plus=m_plus, err=err, shift=shift)
     c_lo, c_hi = _chernoff_window(parts, eta)
+    if not (math.isfinite(c_lo) and math.isfinite(c_hi)):
+        raise LatticeError(f"compose: Chernoff window [{c_lo}, {c_hi}] is not finite")
+    if c_lo > c_hi:
+        # the bounds cross when the finite part itself has mass <= 2 eta (e.g. a small
+        # finite mass raised to a large k): mass above c_hi <= eta and below c_hi <= mass
+        # below c_lo <= eta, so a window around c_hi keeps the same wrap-around budget
+        c_lo = c_hi
+    if abs(c_lo / h) > MAX_INDEX or abs(c_hi / h) > MAX_INDEX:
+        raise LatticeError(f"compose: window [{c_lo:.3g}, {c_hi:.3g}] is beyond 2^52 lattice "
+                           f"steps of {h:.3g}")
     s_lo = math.floor(c_lo / h) - 2
     s_hi = math.ceil(c_hi / h) + 2
     length = s_hi - s_lo + 1
     if length > max_len:
-        raise OverflowError(f"composition window of {length} points exceeds {max_len}")
+        raise LatticeError(f"composition window of {length} points exceeds {max_len}")
     n = sfft.next_fast_len(length, real=True)
     spec = None
     for law, k in parts:

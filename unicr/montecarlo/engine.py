@@ -235,6 +235,15 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
     if n_search is not None:
         n_search = _int("n_search", n_search, 100)
     device, backend = _device(o["device"], o["backend"])
+    budget = _int("memory_budget", o["memory_budget"], 2**20)
+    # sizes from user input are checked before anything is allocated: a direction is a dense
+    # d-vector and a block of draws holds at least one row of d coordinates
+    if 8 * d > budget:
+        raise InvalidParameterError(
+            f"d={d} is too large for the Monte Carlo engine: one d-dimensional draw or "
+            f"direction takes {8 * d:.3g} bytes, beyond memory_budget={budget} bytes; raise "
+            "memory_budget, or use the exact engine (method exact) for product noise"
+        )
     return _Settings(
         mode=mode,
         n_mc=_int("n_mc", o["n_mc"], 100),
@@ -250,7 +259,7 @@ def _settings(d: int, kw: dict[str, Any]) -> _Settings:
         dtype=_dtype(o["dtype"]),
         device=device,
         backend=backend,
-        memory_budget=_int("memory_budget", o["memory_budget"], 2**20),
+        memory_budget=budget,
         n_search=n_search,
         n_pso=_int("n_pso", o["n_pso"], 100),
         pso_space=space,

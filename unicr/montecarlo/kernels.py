@@ -93,6 +93,8 @@ def _accumulate_one(e: np.ndarray, vals: np.ndarray, lam: float, inv_s: float, c
     logq(e[r,j] / s)``, ``mag[r0 + r] +=`` the terms' magnitudes; scalar accumulators per
     row (sequential sums of k terms, the order the rounding bound assumes)."""
     rows, k = e.shape
+    if vals.shape[0] < k or r0 < 0 or r0 + rows > out.shape[0] or r0 + rows > mag.shape[0]:
+        raise ValueError("_accumulate_one: vals shorter than the block, or rows outside out/mag")
     for r in range(rows):
         acc = 0.0
         g = 0.0
@@ -131,6 +133,11 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
     """
     rows, k = e.shape
     m = lams.shape[0]
+    if vals.shape[0] < k or r0 < 0 or out.shape[0] < m or mag.shape[0] < m \
+            or r0 + rows > out.shape[1] or r0 + rows > mag.shape[1]:
+        raise ValueError("_accumulate: vals shorter than the block, or rows outside out/mag")
+    if with_y and (out_y.shape[0] < m or r0 + rows > out_y.shape[1]):
+        raise ValueError("_accumulate: rows outside out_y")
     if not with_y:
         ratio = code == CAUCHY or code == STUDENT
         for t in range(m):
@@ -226,6 +233,9 @@ def uniform_row_thresholds(e: np.ndarray, vals: np.ndarray, b: float, t_row: np.
     """``t_row[r0 + r] = min(t_row[r0 + r], min_j (b + sign(v_j) e[r, j]) / |v_j|)`` over
     ``v_j != 0`` (uniform noise on ``[-b, b]``: the largest ``lam`` with ``|e - lam v| <= b``)."""
     rows, k = e.shape
+    if vals.shape[0] < k or r0 < 0 or r0 + rows > t_row.shape[0]:
+        raise ValueError("uniform_row_thresholds: vals shorter than the block, or rows outside "
+                         "t_row")
     for r in range(rows):
         t = t_row[r0 + r]
         for j in range(k):

@@ -199,6 +199,9 @@ def _beta_clusters(k: int, lo: np.ndarray, hi: np.ndarray, cx: np.ndarray, cy: n
     ``e^t (pa - F(t)) <= e^t`` almost everywhere, so T in the zone is at most its value at the
     zone's left end plus ``e^(hi + eta) - e^(lo - eta)``.  (Needed for an upper bound.)
     """
+    if k <= 0 or k > lo.shape[0] or k > hi.shape[0] or k > cx.shape[0] or k > cy.shape[0] \
+            or n <= 0 or m <= 0:
+        raise ValueError("_beta_clusters: cluster arrays shorter than k, or no losses")
     best = -np.inf
     # (-inf, lo[0] - eta): F = G = 0
     if lo[0] > -np.inf:
@@ -235,6 +238,9 @@ def _gamma_clusters(k: int, lo: np.ndarray, hi: np.ndarray, cx: np.ndarray, cy: 
     """``inf_t [J(t) + c1 + e^t (pb - H(t) + c2)]`` over the gaps between clusters
     (``J``, ``H``: probabilities of ``L >= t`` under Y, X).  With ``zones`` also a lower bound
     inside the zones (derivative ``e^t (pb - H) >= -e^t``)."""
+    if k <= 0 or k > lo.shape[0] or k > hi.shape[0] or k > cx.shape[0] or k > cy.shape[0] \
+            or n <= 0 or m <= 0:
+        raise ValueError("_gamma_clusters: cluster arrays shorter than k, or no losses")
     # (-inf, lo[0] - eta): H = J = 1
     w = pb - 1.0 + c2
     if w > 0.0:
@@ -354,6 +360,10 @@ def _margins_sorted(lx: np.ndarray, ly: np.ndarray, pa: float, pb: float, binary
     out = np.empty(3)
     n = lx.shape[0]
     m = ly.shape[0]
+    if n <= 0 or m <= 0:
+        raise ValueError("margins: no X- or Y-losses")
+    if not (0.0 <= pa <= 1.0 and 0.0 <= pb <= 1.0):
+        raise ValueError("margins: pa and pb must lie in [0, 1]")
     # no +inf/NaN among X-losses and no -inf/NaN among Y-losses: nothing to sanitise
     clean = lx[n - 1] < np.inf and ly[0] > -np.inf and not np.isnan(ly[m - 1])
     if clean:
@@ -424,6 +434,8 @@ def _margins_batch(lxs: np.ndarray, lys: np.ndarray, pa: float, pb: float, binar
                    d_pass: np.ndarray, d_fail: np.ndarray, ly_is_neg_lx: bool,
                    eta: np.ndarray) -> np.ndarray:
     m = lxs.shape[0]
+    if lys.shape[0] < m or d_pass.shape[0] < m or d_fail.shape[0] < m or eta.shape[0] < m:
+        raise ValueError("margins_batch: lys, d_pass, d_fail and eta need one entry per row")
     out = np.empty((m, 3))
     for r in range(m):
         out[r] = _margins(lxs[r], lys[r], pa, pb, binary, d_pass[r], d_fail[r], ly_is_neg_lx,
@@ -465,6 +477,7 @@ def margins(lx: np.ndarray, ly: np.ndarray | None, pa: float, pb: float | None,
     confidence iff <= 0).
     """
     lx = _as_losses(lx, "lx")
+    _check_probs(pa, pb)
     neg = ly is None
     ly = lx if neg else _as_losses(ly, "ly")
     binary = pb is None
@@ -481,6 +494,9 @@ def margins_batch(lxs: np.ndarray, lys: np.ndarray | None, pa: float, pb: float 
     lys = lxs if neg else np.ascontiguousarray(lys, dtype=np.float64)
     if lxs.ndim != 2 or lys.ndim != 2 or lxs.shape[0] != lys.shape[0]:
         raise InvalidParameterError("margins_batch: lxs and lys must be 2-D with the same rows")
+    if lxs.shape[1] == 0 or lys.shape[1] == 0:
+        raise InvalidParameterError("margins_batch: lxs and lys need at least one loss per row")
+    _check_probs(pa, pb)
     m = lxs.shape[0]
     dp = np.broadcast_to(np.asarray(d_pass, dtype=np.float64), (m,)).copy()
     df = np.broadcast_to(np.asarray(d_fail, dtype=np.float64), (m,)).copy()
@@ -490,6 +506,19 @@ def margins_batch(lxs: np.ndarray, lys: np.ndarray | None, pa: float, pb: float 
     binary = pb is None
     return _margins_batch(lxs, lys, float(pa), 0.0 if binary else float(pb), binary, dp, df, neg,
                           et)
+
+
+def _check_probs(pa: float, pb: float | None) -> None:
+    """``pa`` (and ``pb``) in [0, 1], before they become array positions in the kernels."""
+    for name, v in (("pa", pa), ("pb", pb)):
+        if v is None and name == "pb":
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = math.nan
+        if not 0.0 <= f <= 1.0:
+            raise InvalidParameterError(f"{name} must be a probability in [0, 1], got {v!r}")
 
 
 def _eta(eta: float) -> float:

@@ -245,6 +245,8 @@ def _gauss_eval(lam: float, state: tuple) -> np.ndarray:
     z_sorted, coef, pa, pb, binary, d_pass, d_fail = state
     s = lam * coef
     n = z_sorted.shape[0]
+    if n <= 0:
+        raise ValueError("_gauss_eval: no draws")
     lx = np.empty(n)
     ly = np.empty(n)
     h = 0.5 * s * s
@@ -742,6 +744,8 @@ def _uniform_min_gap(n: int, k: int, b: float, rng: np.random.Generator) -> np.n
 @numba.njit(cache=True)
 def _threshold_losses(t_row: np.ndarray, lams: np.ndarray, out: np.ndarray) -> None:
     """``out[t, r] = 0`` if ``lams[t] <= t_row[r]`` else ``-inf`` (uniform noise)."""
+    if out.shape[0] < lams.shape[0] or out.shape[1] < t_row.shape[0]:
+        raise ValueError("_threshold_losses: out smaller than (len(lams), len(t_row))")
     for t in range(lams.shape[0]):
         lam = lams[t]
         for r in range(t_row.shape[0]):
@@ -760,10 +764,16 @@ def _laplace_kequal_row_losses(x: float, base_int: np.ndarray, cum_c: np.ndarray
     bound); returns the largest count ``C``.
     """
     n = base_int.shape[0]
+    nv = values.shape[0]
+    if cum_c.shape[0] < n or cum_s.shape[0] < n or offsets.shape[0] < n + 1 \
+            or out.shape[0] < n or mag.shape[0] < n:
+        raise ValueError("_laplace_kequal_row_losses: per-row arrays shorter than base_int")
     cmax = 0
     for r in range(n):
         c = cum_c[r]
         s = cum_s[r]
+        if offsets[r] < 0 or offsets[r + 1] > nv:
+            raise ValueError("_laplace_kequal_row_losses: CSR offsets outside values")
         for q in range(offsets[r], offsets[r + 1]):
             v = values[q]
             if v < x:
@@ -779,9 +789,12 @@ def _laplace_kequal_row_losses(x: float, base_int: np.ndarray, cum_c: np.ndarray
 
 @numba.njit(cache=True)
 def _csr_row_sums(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
-    n = offsets.shape[0] - 1
+    n = max(offsets.shape[0] - 1, 0)
+    nv = values.shape[0]
     out = np.zeros(n)
     for r in range(n):
+        if offsets[r] < 0 or offsets[r + 1] > nv:
+            raise ValueError("_csr_row_sums: CSR offsets outside values")
         s = 0.0
         for q in range(offsets[r], offsets[r + 1]):
             s += values[q]
