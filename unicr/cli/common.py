@@ -130,9 +130,17 @@ def cli_spelling(message: str, options: dict[str, str]) -> str:
         opt = options.get(m.group(1))
         return f"{opt} {m.group(3)}" if opt else m.group(0)
 
-    text = _CALL.sub(lambda m: m.group(1) if _KWARG.fullmatch(m.group(1).strip()) else m.group(0),
-                     message)
-    text = _KWARG.sub(kwarg, text)
+    def quoted(m: re.Match[str]) -> str:
+        # outside a call only quoted values (method='mc') are suggestions to rewrite; bare
+        # ``d=1`` or ``sigma=1`` are values quoted in the message (a repr, a context list)
+        return kwarg(m) if m.group(2) else m.group(0)
+
+    def call(m: re.Match[str]) -> str:
+        inner = m.group(1).strip()
+        return _KWARG.sub(kwarg, inner) if _KWARG.fullmatch(inner) else m.group(0)
+
+    text = _CALL.sub(call, message)
+    text = _KWARG.sub(quoted, text)
     for dest, opt in options.items():
         if "_" in dest:
             text = re.sub(rf"(?<![-\w']){re.escape(dest)}(?![\w=])", opt, text)

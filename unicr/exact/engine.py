@@ -644,7 +644,8 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
         _upper_note(up, pn, dim, directions, two_level),
         *([crossed] if crossed else []),
         f"numerical tolerances: scale search rtol={rtol:g}; lattice c_h={c_h:g}; FFT wrap-around "
-        f"eta={eta:g}; float rounding of CDFs and FFTs bounded and moved to the safe side",
+        f"eta={eta:g}; CDF error {model.std.cdf_err:g} per value and float rounding of FFTs "
+        "bounded and moved to the safe side",
     ]
     return Certificate(lower=max(lower, 0.0), upper=upper, estimate=upper, confidence=1.0,
                        method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
