@@ -158,6 +158,16 @@ def _shape_tuple(shape: Any) -> tuple[int, ...]:
     return t
 
 
+def _finite_scale(scale: float, given: str, value: float, owner: str) -> float:
+    """The native scale computed from ``sigma``, or an error if it left the float64 range."""
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise InvalidParameterError(
+            f"{owner}: {given} = {value:g} gives a native scale {scale!r} outside the float64 range "
+            f"(0, {np.finfo(float).max:g}); choose a {given} closer to 1"
+        )
+    return scale
+
+
 # ---------------------------------------------------------------------------
 # common base
 # ---------------------------------------------------------------------------
@@ -266,6 +276,11 @@ class ProductNoise(Noise):
             raise InvalidParameterError(
                 f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
             )
+        if not (v1 > 0.0):  # NaN or zero: a law this class cannot represent
+            raise InvalidParameterError(
+                f"{self.name}: the variance of the standardised law is {v1!r}; this noise cannot "
+                "be represented in float64 with these parameters"
+            )
         if sigma is not None:
             s = check_positive(sigma, "sigma", self.name)
             if not math.isfinite(v1):
@@ -273,11 +288,12 @@ class ProductNoise(Noise):
                     f"{self.name}: this noise has infinite variance, so sigma (per-coordinate RMS) "
                     f"is undefined; build it from its native scale instead (scale=...)"
                 )
-            self.scale = s / math.sqrt(v1)
+            self.scale = _finite_scale(s / math.sqrt(v1), "sigma", s, self.name)
         elif scale is not None:
             self.scale = check_positive(scale, "scale", self.name)
         else:
-            self.scale = 1.0 / math.sqrt(v1) if math.isfinite(v1) else 1.0
+            self.scale = (_finite_scale(1.0 / math.sqrt(v1), "sigma", 1.0, self.name)
+                          if math.isfinite(v1) else 1.0)
 
     # hook for subclasses that precompute things from self.params
     def _setup(self) -> None:
@@ -492,11 +508,12 @@ class JointNoise(Noise):
                     f"{self.name}: this noise has infinite variance for d={self.d}; "
                     "build it from its native scale instead (scale=...)"
                 )
-            self.scale = s / r1
+            self.scale = _finite_scale(s / r1, "sigma", s, self.name)
         elif scale is not None:
             self.scale = check_positive(scale, "scale", self.name)
         else:
-            self.scale = 1.0 / r1 if math.isfinite(r1) else 1.0
+            self.scale = (_finite_scale(1.0 / r1, "sigma", 1.0, self.name)
+                          if math.isfinite(r1) else 1.0)
 
     def _setup(self) -> None:
         pass
