@@ -449,15 +449,38 @@ class ProductNoise(Noise):
 
         Default: numerical quadrature over the support; families override with closed forms.
         """
+        import warnings
+
         from scipy import integrate
 
         lo, hi = self.support1
+        bad = False
 
         def f(z: float) -> float:
-            s = float(self._score1(np.array(z)))
-            return s * s * math.exp(float(self._logpdf1(np.array(z))))
+            # only finite numbers may reach scipy's quad (a NaN integrand crashed it natively):
+            # a point with mass whose score is infinite or undefined makes the integral infinite
+            nonlocal bad
+            with np.errstate(all="ignore"):
+                lp = float(self._logpdf1(np.array(z)))
+                if not lp > -math.inf:  # no mass here (or NaN density: not counted)
+                    return 0.0
+                s = float(self._score1(np.array(z)))
+                val = s * s * math.exp(lp) if math.isfinite(s) else math.nan
+            if not math.isfinite(val):
+                bad = True
+                return 0.0
+            return val
 
-        val, _ = integrate.quad(f, lo, hi, limit=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", integrate.IntegrationWarning)
+            try:
+                val, _ = integrate.quad(f, lo, hi, limit=400)
+            except integrate.IntegrationWarning:
+                # quad could not reach its tolerance: a divergent integral (e.g. |x|^-1.8 near a
+                # cusp); infinite is the conservative answer (it only weakens score-based bounds)
+                return math.inf
+        if bad or not math.isfinite(val):
+            return math.inf
         return val / self.scale**2
 
     def interval(self, confidence: float) -> tuple[float, float]:

@@ -910,6 +910,14 @@ class NumericTable:
         """(log cdf, log sf) at ``z``."""
         z = np.asarray(z, dtype=float)
         lo, hi = self.support
+        # z = +-inf: the limits 0 and 1, exactly (the tail formulas are not evaluated there)
+        ninf, pinf = z == -math.inf, z == math.inf
+        if np.any(ninf | pinf):
+            inner = np.where(ninf | pinf, self.m, z)
+            lc, ls = self.log_tails(inner)
+            lc = np.where(ninf, -math.inf, np.where(pinf, 0.0, lc))
+            ls = np.where(pinf, -math.inf, np.where(ninf, 0.0, ls))
+            return lc, ls
         left = z < self.m
         lc = np.empty(z.shape)
         ls = np.empty(z.shape)
