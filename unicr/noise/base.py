@@ -449,11 +449,15 @@ class ProductNoise(Noise):
 
         Default: numerical quadrature over the support; families override with closed forms.
         """
+        lo, hi = self.support1
+        return self._fisher_quad([lo, hi]) / self.scale**2
+
+    def _fisher_quad(self, edges: list[float]) -> float:
+        """``int score1^2 q1`` over consecutive ``edges`` (native scale 1); ``inf`` if infinite."""
         import warnings
 
         from scipy import integrate
 
-        lo, hi = self.support1
         bad = False
 
         def f(z: float) -> float:
@@ -471,17 +475,22 @@ class ProductNoise(Noise):
                 return 0.0
             return val
 
+        val = 0.0
         with warnings.catch_warnings():
             warnings.simplefilter("error", integrate.IntegrationWarning)
-            try:
-                val, _ = integrate.quad(f, lo, hi, limit=400)
-            except integrate.IntegrationWarning:
-                # quad could not reach its tolerance: a divergent integral (e.g. |x|^-1.8 near a
-                # cusp); infinite is the conservative answer (it only weakens score-based bounds)
-                return math.inf
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                if not lo < hi:
+                    continue
+                try:
+                    part, _ = integrate.quad(f, lo, hi, limit=400)
+                except integrate.IntegrationWarning:
+                    # quad could not reach its tolerance: a divergent integral (|x|^-1.8 near a
+                    # cusp); infinite is the conservative answer (it only weakens score bounds)
+                    return math.inf
+                val += part
         if bad or not math.isfinite(val):
             return math.inf
-        return val / self.scale**2
+        return val
 
     def interval(self, confidence: float) -> tuple[float, float]:
         a = (1.0 - confidence) / 2

@@ -691,7 +691,11 @@ class Pareto(SymmetricProductNoise):
     description = "Pareto (1 + |x|/lambda)^-(a+1) (two-sided Lomax)"
     source = "Yang et al. 2020; UniCR (Hong et al. 2022) Table 7"
     scale_name = "lambda"
-    param_info = (Param("a", 3.0, low=0.0, doc="tail index; variance finite for a > 2"),)
+    #: a >= 0.05: the mass beyond the float64 range, (1 + 1.8e308)^-a, is then <= 4e-16 (a few
+    #: float64 uniform steps); at a = 1e-3 it is half the mass, so no float64 sampler or cdf can
+    #: represent the law; a <= 1e100: beyond, the variance 2/((a-1)(a-2)) underflows
+    param_info = (Param("a", 3.0, low=0.05, high=1e100, low_open=False, high_open=False,
+                        doc="tail index in [0.05, 1e100]; variance finite for a > 2"),)
 
     def _setup(self) -> None:
         self._sh = self.params["a"]
@@ -754,7 +758,11 @@ class StudentT(SymmetricProductNoise):
     description = "Student t with nu degrees of freedom"
     source = "classical; heavy-tailed baseline for randomized smoothing"
     scale_name = "s"
-    param_info = (Param("nu", 3.0, low=0.0, doc="degrees of freedom; variance finite for nu > 2"),)
+    #: nu >= 0.05: the mass beyond the float64 range is then <= 4e-16 (a few float64 uniform
+    #: steps; half the mass at nu = 1e-3); nu <= 1e6: beyond, scipy's incomplete beta function
+    #: loses digits (cdf error 1e-8 at nu = 1e10, 1e-5 at 1e12) -- use the Gaussian there
+    param_info = (Param("nu", 3.0, low=0.05, high=1e6, low_open=False, high_open=False,
+                        doc="degrees of freedom in [0.05, 1e6]; variance finite for nu > 2"),)
 
     def _setup(self) -> None:
         nu = self.params["nu"]
