@@ -43,6 +43,16 @@ a second (typically 20-150 ms):
    variance is infinite when the second-moment integrand is not negligible there
    and ``k <= 3``.
 
+6.  **What float64 cannot represent is refused**, never normalised as an artefact: a
+   log-density beyond ``1e10`` in magnitude at its peak (a constant offset that rounding has
+   already flattened, ``-x**2 + 1e300``), an isolated point value (``where(x == 0, 1e300,
+   ...)``), a support end produced by overflow where the density is not negligible
+   (``0*x**2`` is NaN beyond ``1e154``); an overflow cliff far out in core widths is a tail
+   cut by float64 and measured as a tail (``-log1p((x/1e-200)**2)`` is Cauchy, infinite
+   variance); a variance outside ``e^-700 .. e^700`` is refused (the width must be moderate;
+   ``scale=`` sets it).  Finally the sampler is checked against the tabulated cdf
+   (Kolmogorov-Smirnov on 2048 fixed-seed draws) so that the law sampled is the law certified.
+
 Sampling uses the inverse CDF: a side is chosen with its mass and the tail mass
 within the side is ``p_side * U`` (``U`` in ``(0, 1]``), so no ``1 - u``
 cancellation occurs.  ``s`` is read by linear interpolation from a two-level table
