@@ -158,6 +158,16 @@ def _shape_tuple(shape: Any) -> tuple[int, ...]:
     return t
 
 
+def _finite_scale(scale: float, given: str, value: float, owner: str) -> float:
+    """The native scale computed from ``sigma``, or an error if it left the float64 range."""
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise InvalidParameterError(
+            f"{owner}: {given} = {value:g} gives a native scale {scale!r} outside the float64 range "
+            f"(0, {np.finfo(float).max:g}); choose a {given} closer to 1"
+        )
+    return scale
+
+
 # ---------------------------------------------------------------------------
 # common base
 # ---------------------------------------------------------------------------
@@ -266,6 +276,11 @@ class ProductNoise(Noise):
             raise InvalidParameterError(
                 f"{self.name}: give either sigma (per-coordinate RMS) or scale (native), not both"
             )
+        if not (v1 > 0.0):  # NaN or zero: a law this class cannot represent
+            raise InvalidParameterError(
+                f"{self.name}: the variance of the standardised law is {v1!r}; this noise cannot "
+                "be represented in float64 with these parameters"
+            )
         if sigma is not None:
             s = check_positive(sigma, "sigma", self.name)
             if not math.isfinite(v1):
@@ -273,11 +288,12 @@ class ProductNoise(Noise):
                     f"{self.name}: this noise has infinite variance, so sigma (per-coordinate RMS) "
                     f"is undefined; build it from its native scale instead (scale=...)"
                 )
-            self.scale = s / math.sqrt(v1)
+            self.scale = _finite_scale(s / math.sqrt(v1), "sigma", s, self.name)
         elif scale is not None:
             self.scale = check_positive(scale, "scale", self.name)
         else:
-            self.scale = 1.0 / math.sqrt(v1) if math.isfinite(v1) else 1.0
+            self.scale = (_finite_scale(1.0 / math.sqrt(v1), "sigma", 1.0, self.name)
+                          if math.isfinite(v1) else 1.0)
 
     # hook for subclasses that precompute things from self.params
     def _setup(self) -> None:
@@ -433,16 +449,48 @@ class ProductNoise(Noise):
 
         Default: numerical quadrature over the support; families override with closed forms.
         """
+        lo, hi = self.support1
+        return self._fisher_quad([lo, hi]) / self.scale**2
+
+    def _fisher_quad(self, edges: list[float]) -> float:
+        """``int score1^2 q1`` over consecutive ``edges`` (native scale 1); ``inf`` if infinite."""
+        import warnings
+
         from scipy import integrate
 
-        lo, hi = self.support1
+        bad = False
 
         def f(z: float) -> float:
-            s = float(self._score1(np.array(z)))
-            return s * s * math.exp(float(self._logpdf1(np.array(z))))
+            # only finite numbers may reach scipy's quad (a NaN integrand crashed it natively):
+            # a point with mass whose score is infinite or undefined makes the integral infinite
+            nonlocal bad
+            with np.errstate(all="ignore"):
+                lp = float(self._logpdf1(np.array(z)))
+                if not lp > -math.inf:  # no mass here (or NaN density: not counted)
+                    return 0.0
+                s = float(self._score1(np.array(z)))
+                val = s * s * math.exp(lp) if math.isfinite(s) else math.nan
+            if not math.isfinite(val):
+                bad = True
+                return 0.0
+            return val
 
-        val, _ = integrate.quad(f, lo, hi, limit=400)
-        return val / self.scale**2
+        val = 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", integrate.IntegrationWarning)
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                if not lo < hi:
+                    continue
+                try:
+                    part, _ = integrate.quad(f, lo, hi, limit=400)
+                except integrate.IntegrationWarning:
+                    # quad could not reach its tolerance: a divergent integral (|x|^-1.8 near a
+                    # cusp); infinite is the conservative answer (it only weakens score bounds)
+                    return math.inf
+                val += part
+        if bad or not math.isfinite(val):
+            return math.inf
+        return val
 
     def interval(self, confidence: float) -> tuple[float, float]:
         a = (1.0 - confidence) / 2
@@ -492,11 +540,12 @@ class JointNoise(Noise):
                     f"{self.name}: this noise has infinite variance for d={self.d}; "
                     "build it from its native scale instead (scale=...)"
                 )
-            self.scale = s / r1
+            self.scale = _finite_scale(s / r1, "sigma", s, self.name)
         elif scale is not None:
             self.scale = check_positive(scale, "scale", self.name)
         else:
-            self.scale = 1.0 / r1 if math.isfinite(r1) else 1.0
+            self.scale = (_finite_scale(1.0 / r1, "sigma", 1.0, self.name)
+                          if math.isfinite(r1) else 1.0)
 
     def _setup(self) -> None:
         pass

@@ -907,6 +907,21 @@ class BoundExpression:
             out = np.broadcast_to(out, xa.shape).copy()
         return out
 
+    def overflows(self, x: Any) -> bool:
+        """Whether evaluating at ``x`` overflows float64 anywhere in the expression tree.
+
+        Used by the normalisation to tell a support end written by the author
+        (``where(abs(x) < 1, ..., -inf)``) from one produced by overflow
+        (``-log1p((x/1e-200)**2)`` is ``-inf`` beyond ``x ~ 1e-46``).
+        """
+        xa = np.asarray(x, dtype=float)
+        try:
+            with np.errstate(all="ignore", over="raise"):
+                self.expr._evaluator()(xa, self.values)
+        except FloatingPointError:
+            return True
+        return False
+
     def __repr__(self) -> str:
         vals = ", ".join(f"{k}={v:g}" for k, v in zip(self.expr.params, self.values))
         return f"BoundExpression({self.expr.text!r}{', ' if vals else ''}{vals})"

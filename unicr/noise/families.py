@@ -532,69 +532,146 @@ class GeneralizedNormal(SymmetricProductNoise):
 
     sigma = alpha sqrt(Gamma(3/beta)/Gamma(1/beta)) (C§0.4, C§5.1); the same law as Yang et al.
     2020's Expp, UniCR's General Normal (Table 7), Hayes 2020 GN (Eq. 13) and scipy's gennorm.
-    beta = 1 is Laplace(alpha), beta = 2 is a Gaussian of std alpha/sqrt(2).
-    Sampling: |Z|^beta ~ Gamma(1/beta, 1) with an independent random sign (C§5.1).
+    beta = 1 is Laplace(alpha), beta = 2 is a Gaussian of std alpha/sqrt(2); beta -> inf is
+    the uniform law on [-alpha, alpha].
+
+    Every formula is written so that it stays exact for any beta in range, with
+    ``a = 1/beta``:
+
+    * normalisation and moments through ``Gamma(1 + a)`` (no ``log beta - log Gamma(1/beta)``
+      cancellation at huge beta);
+    * the cdf near the centre (``|z| <= 1``) through ``P(a, |z|^beta) = |z| K(a, |z|^beta) /
+      Gamma(1 + a)`` with ``K(a, x) = 1F1(a; a + 1; -x) = sum_k a/(a + k) (-x)^k / k!``
+      (DLMF 8.5.1), which needs ``|z|^beta`` only inside ``K`` where its underflow is harmless;
+      beyond ``|z| = 1`` the upper incomplete gamma function of ``|z|^beta >= 1``;
+    * sampling by ``|Z| = U G^a`` with ``G ~ Gamma(1 + a)``, ``U ~ Uniform(0, 1]``
+      independent: ``G U^(1/a) ~ Gamma(a)`` (Stuart 1962; Marsaglia & Tsang 2000, Sec. 6), so
+      ``|Z|^beta ~ Gamma(1/beta)`` exactly, and nothing underflows (the classical
+      ``Gamma(1/beta)^(1/beta)`` draw underflows to 0 for beta >~ 300).
+
+    The lower end of ``beta`` is where the law leaves float64: at beta = 0.02 the variance
+    is ``e^455`` and the quantiles reach ``1e145``; below ~0.015 the variance overflows.
     """
 
     description = "Generalized normal exp(-|x/alpha|^beta)"
     source = "Yang et al. 2020 (Expp); UniCR (Hong et al. 2022) Table 7; Hayes 2020 Eq. 13"
     scale_name = "alpha"
     param_info = (
-        Param("beta", 1.5, low=0.0, doc="shape: 1 = Laplace, 2 = Gaussian, large -> uniform"),
+        Param("beta", 1.5, low=0.02, low_open=False,
+              doc="shape: 1 = Laplace, 2 = Gaussian, large -> uniform; >= 0.02 (smaller "
+                  "shapes have a variance beyond the float64 range)"),
     )
 
     def _setup(self) -> None:
         b = self.params["beta"]
         self._b = b
         self._a = 1.0 / b
-        self._lognorm = math.log(b) - _LN2 - special.gammaln(1.0 / b)
+        self._lg1a = float(special.gammaln(1.0 + self._a))  # log Gamma(1 + 1/beta)
+        # beta / (2 Gamma(1/beta)) = 1 / (2 Gamma(1 + 1/beta))
+        self._lognorm = -_LN2 - self._lg1a
+        # Q(a, 1): twice the cdf at z = -1, where the centre and tail formulas meet
+        self._q1 = float(special.gammaincc(self._a, 1.0))
 
     def variance1(self) -> float:
-        return math.exp(special.gammaln(3.0 * self._a) - special.gammaln(self._a))
+        # Gamma(3a)/Gamma(a) = Gamma(1 + 3a) / (3 Gamma(1 + a))
+        return math.exp(special.gammaln(1.0 + 3.0 * self._a) - self._lg1a) / 3.0
 
     def _pow(self, z: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
             return np.abs(np.asarray(z, dtype=float)) ** self._b
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         return self._lognorm - self._pow(z)
 
+    def _kummer(self, x: np.ndarray) -> np.ndarray:
+        """``K(a, x) = 1F1(a; a+1; -x)`` for ``0 <= x <= 1`` by its series (30 terms: < 1e-32)."""
+        a = self._a
+        out = np.ones_like(x)
+        term = np.ones_like(x)
+        for k in range(1, 30):
+            term = term * (-x) / k
+            out = out + term * (a / (a + k))
+        return out
+
+    def _lower_p(self, t: np.ndarray) -> np.ndarray:
+        """``P(a, t^beta)`` (mass of ``|Z| <= t``) for ``0 <= t <= 1``."""
+        return t * self._kummer(self._pow(t)) * math.exp(-self._lg1a)
+
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
-        return 0.5 * special.gammaincc(self._a, self._pow(z))
+        t = np.abs(np.asarray(z, dtype=float))
+        inner = t <= 1.0
+        ti = np.where(inner, t, 0.0)
+        with np.errstate(invalid="ignore"):
+            centre = 0.5 * (1.0 - self._lower_p(ti))
+            tail = 0.5 * special.gammaincc(self._a, self._pow(np.where(inner, 1.0, t)))
+        return np.where(inner, centre, tail)
 
     def _left_logcdf1(self, z: np.ndarray) -> np.ndarray:
-        return -_LN2 + log_gammaincc(self._a, self._pow(z))
+        t = np.abs(np.asarray(z, dtype=float))
+        inner = t <= 1.0
+        ti = np.where(inner, t, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = -_LN2 + np.log1p(-self._lower_p(ti))
+            tail = -_LN2 + log_gammaincc(self._a, self._pow(np.where(inner, 1.0, t)))
+        return np.where(inner, centre, tail)
 
     def _left_ppf1(self, u: np.ndarray) -> np.ndarray:
-        # tail: Q^{-1}(a, 2u); centre: P^{-1}(a, 1 - 2u) with 1 - 2u exact
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(u < 0.25, special.gammainccinv(self._a, 2.0 * u),
-                         special.gammaincinv(self._a, 1.0 - 2.0 * u))
-            return -(x ** self._a)
+        u = np.asarray(u, dtype=float)
+        a = self._a
+        # tail (|z| > 1, i.e. 2u < Q(a, 1)): x = Q^{-1}(a, 2u) >= 1 is representable
+        outer = 2.0 * u < self._q1
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x = special.gammainccinv(a, np.where(outer, 2.0 * u, self._q1))
+            tail = x**a
+        # centre: solve t K(a, t^beta) = (1 - 2u) Gamma(1 + a) for t in [0, 1] by Newton;
+        # the left side is concave increasing in t, so Newton from t0 = y (<= root) increases
+        # monotonically to the root.  d/dt = exp(-t^beta).
+        y = np.where(outer, 0.0, (1.0 - 2.0 * u) * math.exp(self._lg1a))
+        t = np.clip(y, 0.0, 1.0)
+        for _ in range(100):
+            with np.errstate(over="ignore", invalid="ignore"):
+                g = t * self._kummer(self._pow(t)) - y
+                step = g * np.exp(self._pow(t))
+            tn = np.clip(np.nan_to_num(t - step, nan=1.0), t, 1.0)  # monotone from the left
+            done = np.all(np.abs(tn - t) <= 2e-16 * np.maximum(tn, 1e-300))
+            t = tn
+            if done:
+                break
+        return -_saturate(np.where(outer, tail, t))
 
     def _score1(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float)
         a = np.abs(z)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             s = self._b * a ** (self._b - 1.0)
         return np.where(z == 0, 0.0, np.sign(z) * s)
 
     def fisher_information(self) -> float:
-        """beta^2 Gamma(2 - 1/beta) / Gamma(1/beta) / alpha^2, infinite for beta <= 1/2."""
+        """beta^2 Gamma(2 - 1/beta) / Gamma(1/beta) / alpha^2, infinite for beta <= 1/2.
+
+        Written as beta Gamma(2 - 1/beta) / Gamma(1 + 1/beta) (exact at huge beta).
+        """
         b = self._b
         if b <= 0.5:
             return math.inf
-        val = b * b * math.exp(special.gammaln(2.0 - 1.0 / b) - special.gammaln(1.0 / b))
+        val = b * math.exp(special.gammaln(2.0 - self._a) - self._lg1a)
         return val / self.scale**2
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        g = rng.standard_gamma(self._a, shape)
-        return _random_sign(g**self._a, rng)
+        g = rng.standard_gamma(1.0 + self._a, shape)
+        u = 1.0 - rng.random(shape)  # (0, 1]
+        with np.errstate(over="ignore", divide="ignore"):
+            m = np.exp(self._a * np.log(g) + np.log(u))
+        return _saturate(_random_sign(m, rng))
 
     def _sample1_torch(self, shape: tuple[int, ...], generator: Any, device: Any,
                        dtype: Any) -> Any:
-        g = _torch_gamma(shape, self._a, generator, device)
-        return _torch_cast(_torch_random_sign(g**self._a, generator), dtype)
+        import torch
+
+        g = _torch_gamma(shape, 1.0 + self._a, generator, device)
+        u = 1.0 - torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
+        m = torch.exp(self._a * torch.log(g) + torch.log(u))
+        return _torch_cast(_torch_random_sign(m, generator), dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -614,7 +691,11 @@ class Pareto(SymmetricProductNoise):
     description = "Pareto (1 + |x|/lambda)^-(a+1) (two-sided Lomax)"
     source = "Yang et al. 2020; UniCR (Hong et al. 2022) Table 7"
     scale_name = "lambda"
-    param_info = (Param("a", 3.0, low=0.0, doc="tail index; variance finite for a > 2"),)
+    #: a >= 0.05: the mass beyond the float64 range, (1 + 1.8e308)^-a, is then <= 4e-16 (a few
+    #: float64 uniform steps); at a = 1e-3 it is half the mass, so no float64 sampler or cdf can
+    #: represent the law; a <= 1e100: beyond, the variance 2/((a-1)(a-2)) underflows
+    param_info = (Param("a", 3.0, low=0.05, high=1e100, low_open=False, high_open=False,
+                        doc="tail index in [0.05, 1e100]; variance finite for a > 2"),)
 
     def _setup(self) -> None:
         self._sh = self.params["a"]
@@ -677,7 +758,11 @@ class StudentT(SymmetricProductNoise):
     description = "Student t with nu degrees of freedom"
     source = "classical; heavy-tailed baseline for randomized smoothing"
     scale_name = "s"
-    param_info = (Param("nu", 3.0, low=0.0, doc="degrees of freedom; variance finite for nu > 2"),)
+    #: nu >= 0.05: the mass beyond the float64 range is then <= 4e-16 (a few float64 uniform
+    #: steps; half the mass at nu = 1e-3); nu <= 1e6: beyond, scipy's incomplete beta function
+    #: loses digits (cdf error 1e-8 at nu = 1e10, 1e-5 at 1e12) -- use the Gaussian there
+    param_info = (Param("nu", 3.0, low=0.05, high=1e6, low_open=False, high_open=False,
+                        doc="degrees of freedom in [0.05, 1e6]; variance finite for nu > 2"),)
 
     def _setup(self) -> None:
         nu = self.params["nu"]

@@ -43,6 +43,16 @@ a second (typically 20-150 ms):
    variance is infinite when the second-moment integrand is not negligible there
    and ``k <= 3``.
 
+6.  **What float64 cannot represent is refused**, never normalised as an artefact: a
+   log-density beyond ``1e10`` in magnitude at its peak (a constant offset that rounding has
+   already flattened, ``-x**2 + 1e300``), an isolated point value (``where(x == 0, 1e300,
+   ...)``), a support end produced by overflow where the density is not negligible
+   (``0*x**2`` is NaN beyond ``1e154``); an overflow cliff far out in core widths is a tail
+   cut by float64 and measured as a tail (``-log1p((x/1e-200)**2)`` is Cauchy, infinite
+   variance); a variance outside ``e^-700 .. e^700`` is refused (the width must be moderate;
+   ``scale=`` sets it).  Finally the sampler is checked against the tabulated cdf
+   (Kolmogorov-Smirnov on 2048 fixed-seed draws) so that the law sampled is the law certified.
+
 Sampling uses the inverse CDF: a side is chosen with its mass and the tail mass
 within the side is ``p_side * U`` (``U`` in ``(0, 1]``), so no ``1 - u``
 cancellation occurs.  ``s`` is read by linear interpolation from a two-level table
@@ -69,7 +79,7 @@ from scipy import special
 
 from unicr.checks import check_positive
 from unicr.errors import InfiniteVarianceError, NormalisationError, UnicrError
-from unicr.noise.base import Param, ProductNoise
+from unicr.noise.base import Param, ProductNoise, _finite_scale
 
 __all__ = ["NumericNoise", "NumericTable", "tabulate"]
 
@@ -99,6 +109,14 @@ _ESCAPE_TOL = 1e-9
 _LOG_NEGLIGIBLE = -1000.0
 #: |x| beyond which NaN values are treated as float overflow (zero density)
 _FAR = 1e100
+#: |log-density| beyond which float64 rounding (spacing 2e-6 at 1e10) erases the shape of the
+#: density: a constant offset this large must be removed by the author, it cannot be recovered
+_MAX_ABS_LOGPDF = 1e10
+#: a point value this far (in log units) above both neighbouring floats is isolated (no mass)
+_ISOLATED = 30.0
+#: log of the largest / smallest second moment (native scale 1) that float64 can hold
+_LOG_M2_MAX = 700.0
+_LOG_M2_MIN = -700.0
 
 
 def _asinh_ratio(w: float, c: float) -> float:
@@ -114,17 +132,20 @@ def _csinh(c: float, s: Any) -> Any:
     """``c sinh(s)`` for ``s >= 0`` without overflow of ``sinh`` when ``c`` is tiny."""
     s = np.asarray(s, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        small = c * np.sinh(np.minimum(s, 700.0))
-        big = np.exp(math.log(c) + s - math.log(2.0))
-    out = np.where(s < 700.0, small, big)
+        small = c * np.sinh(np.minimum(s, 20.0))
+        # sinh(s) = e^s (1 - e^-2s) / 2: in log space, so that c * sinh(s) only overflows when
+        # the result itself does (c = 1e200 and s = 300 is 1e200 * 1e130 / 2 = inf, but
+        # c = 1e-200 and s = 800 is finite)
+        big = np.exp(math.log(c) + s - math.log(2.0)) * -np.expm1(-2.0 * s)
+    out = np.where(s < 20.0, small, big)
     return out if out.ndim else float(out)
 
 
 def _csinh_torch(c: float, s: Any) -> Any:
     import torch
 
-    return torch.where(s < 700.0, c * torch.sinh(torch.clamp(s, max=700.0)),
-                       torch.exp(math.log(c) + s - math.log(2.0)))
+    return torch.where(s < 20.0, c * torch.sinh(torch.clamp(s, max=20.0)),
+                       torch.exp(math.log(c) + s - math.log(2.0)) * -torch.expm1(-2.0 * s))
 
 
 def _dist_to_s(d: Any, c: float) -> Any:
@@ -355,6 +376,7 @@ class NumericTable:
                 self._integrate()
                 self._moments()
                 self._sampling_table()
+                self._self_check()
         except UnicrError:
             raise
         except (ArithmeticError, ValueError, IndexError, MemoryError) as exc:
@@ -430,6 +452,44 @@ class NumericTable:
         self.m = m
         signs = (1.0,) if self.symmetric else (1.0, -1.0)
         self.side_specs = {sg: self._side_spec(sg, z, fz) for sg in signs}
+        self._check_peak(float(z[imax]))
+
+    def _check_peak(self, z_max: float) -> None:
+        """Refuse log-densities whose values float64 cannot resolve, and isolated point values.
+
+        ``-x**2 + 1e300`` is the constant 1e300 for every ``|x| < 1e142`` (the shape is lost
+        in rounding, not recoverable); ``where(x == 0, 1e300, -x**2)`` has a maximum that is a
+        single point, which carries no mass but would set the normalising constant.
+        """
+        what = "pdf" if self.kind == "pdf" else "log-density"
+        if abs(self.fmax) > _MAX_ABS_LOGPDF:
+            ulp = float(np.spacing(abs(self.fmax)))
+            raise self.fail(
+                f"the {what} reaches log-value {self.fmax:.6g} at x = {z_max:.6g}: a constant "
+                f"offset this large erases the shape of the density in float64 rounding (values "
+                f"there are spaced {ulp:.3g} apart); |log-density| must stay below "
+                f"{_MAX_ABS_LOGPDF:g} near its maximum (drop the constant, the density need not "
+                "be normalised)")
+        nb = self._eval(np.array([np.nextafter(z_max, -math.inf), np.nextafter(z_max, math.inf)]))
+        if np.all(np.isfinite(nb) | (nb == -math.inf)) and self.fmax - float(np.max(nb)) > _ISOLATED:
+            raise self.fail(
+                f"the {what} has an isolated value at x = {z_max:.6g} (log-value {self.fmax:.6g}, "
+                f"{self.fmax - float(np.max(nb)):.3g} above the neighbouring floats): a single point "
+                "carries no mass; remove it (e.g. a where(x == ..., ...) branch)")
+
+    def _overflows(self, z: float) -> bool:
+        """Whether evaluating f at ``z`` overflows float64 (an artefact, not a support end)."""
+        probe = getattr(self.f, "overflows", None)
+        if callable(probe):
+            return bool(probe(np.array([z])))
+        try:
+            with np.errstate(all="ignore", over="raise"):
+                np.asarray(self.f(np.array([z])), dtype=float)
+        except FloatingPointError:
+            return True
+        except Exception:  # noqa: BLE001 - evaluation errors are reported by _eval elsewhere
+            return False
+        return False
 
     def _side_spec(self, sign: float, z: np.ndarray, fz: np.ndarray) -> _SideSpec:
         m = self.m
@@ -470,6 +530,15 @@ class NumericTable:
         c = min(max(c, 1e-300), W) if W > 0 else 1.0
         if end == "support" and abs(end_z) >= _FAR and W / c > _OPEN_RATIO:
             end = "open"  # f overflowed to -inf far out (e.g. x**2 beyond 1e154): a real tail
+        if end == "support" and self._overflows(float(np.nextafter(end_z, sign * math.inf))):
+            f_end = float(self._eval(np.array([end_z]))[0])
+            if W / c > _OPEN_RATIO:
+                end = "open"  # a tail cut by overflow far out in core widths: measured as a tail
+            elif f_end - self.fmax > -700.0:
+                raise self.fail(
+                    f"the log-density overflows float64 just beyond x = {end_z:.6g}, where the "
+                    f"density is still e^{f_end - self.fmax:.4g} of its maximum: it must be "
+                    "evaluated without overflow over its support (rescale the expression)")
         # light tails: cut where even the second-moment integrand is negligible
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             crit = fo - self.fmax + 3.0 * np.log1p(dist / c)
@@ -790,6 +859,7 @@ class NumericTable:
         log_neg: list[np.ndarray] = []
         infinite_var = False
         infinite_mean = False
+        open_ends: list[tuple[_SideSpec, float, float, float]] = []
         for sg, panels in self._panels.items():
             sp = self.side_specs[sg]
             a, b = panels["a"], panels["b"]
@@ -809,26 +879,38 @@ class NumericTable:
                 zl = abs(sp.m + sg * _csinh(sp.c, s_last))
                 _, g_end = self._g(sp, np.array([s_last]))
                 l2 = float(g_end[0]) + 2 * math.log(zl) - self.log_tot
-                if l2 > -40.0:
-                    k = self._tail_exponent(sp, s_last)
-                    if k <= 3.0 + 1e-6:
-                        infinite_var = True
-                    else:
-                        log_pos[2].append(np.array([l2 - math.log(k - 3.0)]))
-                    l1 = l2 - math.log(zl)
-                    if l1 > -40.0 and k <= 2.0 + 1e-6:
-                        infinite_mean = True
+                open_ends.append((sp, s_last, zl, l2))
+        # the integrand at an open end, relative to the tabulated moment (not in absolute terms:
+        # a law of width 1e-200 has a second moment of 1e-400 and a Cauchy tail all the same)
+        log_m2_tab = float(special.logsumexp(np.concatenate(log_pos[2])))
+        log_m1_tab = float(special.logsumexp(np.concatenate(log_pos[1] + log_neg)))
+        for sp, s_last, zl, l2 in open_ends:
+            if l2 - log_m2_tab > -40.0:
+                k = self._tail_exponent(sp, s_last)
+                if k <= 3.0 + 1e-6:
+                    infinite_var = True
+                else:
+                    log_pos[2].append(np.array([l2 - math.log(k - 3.0)]))
+                l1 = l2 - math.log(zl)
+                if l1 - log_m1_tab > -40.0 and k <= 2.0 + 1e-6:
+                    infinite_mean = True
         factor = 2.0 if self.symmetric else 1.0
-        with np.errstate(over="ignore"):
-            m2 = factor * math.exp(min(float(special.logsumexp(np.concatenate(log_pos[2]))), 709.0))
-        self.second_moment = math.inf if infinite_var or not math.isfinite(m2) else m2
+        log_m2 = float(special.logsumexp(np.concatenate(log_pos[2]))) + math.log(factor)
+        if not infinite_var and not (_LOG_M2_MIN < log_m2 < _LOG_M2_MAX):
+            size = "too wide" if log_m2 >= _LOG_M2_MAX else "too narrow"
+            raise self.fail(
+                f"the density is {size} for float64: its variance at native scale 1 is "
+                f"e^{log_m2:.6g} (outside e^{_LOG_M2_MIN:g} .. e^{_LOG_M2_MAX:g}); rescale the "
+                "expression so that its width is moderate (scale= sets the width at build time)")
+        self.second_moment = math.inf if infinite_var else math.exp(log_m2)
         if self.symmetric:
             self.mean = 0.0
         elif infinite_mean:
             self.mean = math.nan
         else:
-            mp = math.exp(float(special.logsumexp(np.concatenate(log_pos[1]))))
-            mn = math.exp(float(special.logsumexp(np.concatenate(log_neg))))
+            with np.errstate(over="ignore"):
+                mp = math.exp(min(float(special.logsumexp(np.concatenate(log_pos[1]))), 709.0))
+                mn = math.exp(min(float(special.logsumexp(np.concatenate(log_neg))), 709.0))
             self.mean = mp - mn
 
     # -- evaluation of the law --------------------------------------------------------
@@ -839,6 +921,14 @@ class NumericTable:
         """(log cdf, log sf) at ``z``."""
         z = np.asarray(z, dtype=float)
         lo, hi = self.support
+        # z = +-inf: the limits 0 and 1, exactly (the tail formulas are not evaluated there)
+        ninf, pinf = z == -math.inf, z == math.inf
+        if np.any(ninf | pinf):
+            inner = np.where(ninf | pinf, self.m, z)
+            lc, ls = self.log_tails(inner)
+            lc = np.where(ninf, -math.inf, np.where(pinf, 0.0, lc))
+            ls = np.where(pinf, -math.inf, np.where(ninf, 0.0, ls))
+            return lc, ls
         left = z < self.m
         lc = np.empty(z.shape)
         ls = np.empty(z.shape)
@@ -906,6 +996,24 @@ class NumericTable:
                 self.sample_tables[sg] = self.sample_tables[1.0]
                 continue
             self.sample_tables[sg] = _SampleTable.build(side)
+
+    def _self_check(self) -> None:
+        """The sampler must follow the tabulated cdf: a Kolmogorov-Smirnov check at build time.
+
+        2048 draws with a fixed seed; the KS distance of a correct sampler exceeds 0.07 with
+        probability ~2e-9 (DKW: 2 exp(-2 n t^2)).  A failure means that float64 could not
+        represent this law faithfully (it would smooth with one law and certify another).
+        """
+        n = 2048
+        x = np.sort(self.sample((n,), np.random.default_rng(20261207)))
+        cdf = np.exp(self.log_tails(x)[0])
+        i = np.arange(1, n + 1)
+        dist = float(np.max(np.maximum(i / n - cdf, cdf - (i - 1) / n)))
+        if not dist <= 0.07:
+            raise self.fail(
+                f"the tabulated law is not consistent in float64: its sampler deviates from its "
+                f"cdf by a Kolmogorov-Smirnov distance {dist:.3g} (> 0.07); the density is too "
+                "extreme to tabulate faithfully (rescale it or smooth it)")
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Inverse-CDF sampling (side by its mass, then tail mass ``p_side * U``)."""
@@ -1167,7 +1275,7 @@ class NumericNoise(ProductNoise):
                 f"{self.name}: this noise has infinite variance, so sigma (per-coordinate RMS) "
                 "is undefined; build it from its native scale instead (scale=...)")
         new = copy.copy(self)
-        new.scale = s / math.sqrt(v1)
+        new.scale = _finite_scale(s / math.sqrt(v1), "sigma", s, self.name)
         return new
 
     def definition(self) -> dict[str, Any]:

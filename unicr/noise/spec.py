@@ -458,6 +458,10 @@ def parse_spec(data: dict[str, Any], path: str | os.PathLike[str], mtime_ns: int
 _SPEC_CACHE: dict[tuple[str, int], NoiseSpec] = {}
 
 
+#: largest spec file read (the catalogue's files are < 1 kB)
+_MAX_SPEC_BYTES = 1 << 20
+
+
 def load_spec(path: str | os.PathLike[str]) -> NoiseSpec:
     """Read and validate a spec file; cached by (resolved path, modification time)."""
     p = Path(path).expanduser()
@@ -474,9 +478,17 @@ def load_spec(path: str | os.PathLike[str]) -> NoiseSpec:
         return cached
     try:
         with open(resolved, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(_MAX_SPEC_BYTES + 1)
+        if len(raw) > _MAX_SPEC_BYTES:
+            raise SpecError(f"the file is larger than {_MAX_SPEC_BYTES} bytes; a noise spec is a "
+                            "few lines of TOML", file=str(p))
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"invalid TOML: {exc}", file=str(p)) from None
+    except RecursionError:
+        # tomllib parses nested arrays/tables recursively (x = [[[[...]]]] 10000 deep)
+        raise SpecError("invalid TOML: arrays or inline tables nested too deeply",
+                        file=str(p)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the file: {exc}", file=str(p)) from None
     try:
