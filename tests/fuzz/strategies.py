@@ -1,0 +1,557 @@
+"""Hypothesis strategies: density expressions, spec files (TOML) and ``unicr`` command lines.
+
+Each strategy mixes sensible input (so that the deep code paths run) with hostile input
+(so that the refusals are exercised): extreme constants, forbidden Python constructs that
+would run code if they were ever evaluated, deep nesting, huge strings, wrong types,
+unknown options, unwritable paths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from fuzz.cases import SENTINEL
+
+# ---------------------------------------------------------------------------
+# density expressions
+# ---------------------------------------------------------------------------
+
+#: accepted one-argument functions (unicr/noise/expr.py FUNCTIONS) and two-argument ones
+FUNCS1 = ("exp", "log", "log1p", "expm1", "sqrt", "abs", "sin", "cos", "tan", "sinh", "cosh",
+          "tanh", "arctan", "atan", "sech", "erf", "erfc", "log_ndtr", "ndtr", "gammaln", "sign",
+          "floor")
+FUNCS2 = ("min", "max", "pow", "logaddexp")
+PARAM_NAMES = ("alpha", "beta", "k")
+
+#: numbers as text, ordinary and extreme (1e309 and 9**9**9 overflow to inf)
+NUMBERS = ("0", "1", "2", "3", "0.5", "1.5", "10", "0.1", "1e-3", "1e3", "1e300", "1e-300",
+           "1e308", "1e309", "1e-320", "5e-324", "-0.0", "0.0", "100", "1e10", "1e-10", "1e200",
+           "1e-200", "9**9**9", "2**1023", "2**-1074", "0x10", "1_000", "1j", "nan", "inf", "pi",
+           "e")
+
+#: constructs that must be refused; several would create the sentinel file if evaluated
+HOSTILE = (
+    f"__import__('os').system('touch {SENTINEL}')",
+    f"open('{SENTINEL}', 'w').write('x')",
+    f"exec(\"open('{SENTINEL}','w')\")",
+    f"eval(\"open('{SENTINEL}','w')\")",
+    f"(lambda: open('{SENTINEL}', 'w'))()",
+    f"[open('{SENTINEL}', 'w') for _ in (1,)]",
+    "x.__class__.__bases__[0].__subclasses__()",
+    "().__class__.__mro__[1].__subclasses__()",
+    "__builtins__",
+    "__import__",
+    "globals()",
+    "getattr(x, 'real')",
+    "breakpoint()",
+    "x.real",
+    "x[0]",
+    "x @ x",
+    "x % 2",
+    "x // 2",
+    "x ^ 2",
+    "x | 1",
+    "~x",
+    "not x",
+    "x and 1",
+    "x or 1",
+    "x if x > 0 else -x",
+    "x is x",
+    "x in (1,)",
+    "(x := 1)",
+    "*x",
+    "f'{x}'",
+    "'abc'",
+    "b'abc'",
+    "...",
+    "None",
+    "True",
+    "import os",
+    "x; import os",
+    "x\nimport os",
+    "def f(): pass",
+    "exp(x=1)",
+    "exp(*x)",
+    "unknown_function(x)",
+    "np.exp(x)",
+    "math.exp(x)",
+    "os",
+    "sys",
+    "y",
+    "r",
+    "d",
+    "X",
+    "\uff58",  # fullwidth x: NFKC-normalised to x by Python's parser
+    "\U0001d465",  # mathematical italic x
+    "x\x00",
+    "exp(x, x)",
+    "where(x)",
+    "where(x, 1)",
+    "exp()",
+    "digamma(x)",
+    "cmp(x, 1)",
+    "yield x",
+    "await x",
+    "{x}",
+    "{'a': x}",
+    "[x]",
+    "(x, x)",
+    "x[::2]",
+    "",
+    "   ",
+    "#",
+    "x # comment",
+    "(",
+    ")",
+    "x +",
+    "\\",
+)
+
+_LEAF = st.one_of(
+    st.sampled_from(("x", "x", "x", "pi", "e", "inf") + PARAM_NAMES),
+    st.sampled_from(NUMBERS),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+    st.integers(-10**30, 10**30).map(str),
+)
+
+
+def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    def binop(t: tuple[str, str, str]) -> str:
+        return f"({t[0]} {t[1]} {t[2]})"
+
+    return st.one_of(
+        st.tuples(children, st.sampled_from(("+", "-", "*", "/", "**", "<", "<=", ">", ">=",
+                                             "==", "!=")), children).map(binop),
+        children.map(lambda a: f"-{a}"),
+        children.map(lambda a: f"+{a}"),
+        st.tuples(st.sampled_from(FUNCS1), children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(FUNCS2), children, children).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(children, children, children).map(lambda t: f"where({t[0]}, {t[1]}, {t[2]})"),
+        st.tuples(children, children, children).map(lambda t: f"{t[0]} < {t[1]} <= {t[2]}"),
+    )
+
+
+#: arithmetic over the whitelist (mostly accepted)
+ARITHMETIC = st.recursive(_LEAF, _extend, max_leaves=12)
+
+#: log-densities that are (mostly) normalisable, with shapes and constants drawn at random
+_SHAPE = st.sampled_from(("0.1", "0.5", "1", "1.5", "2", "3", "8", "50", "300", "1e3", "1e-3"))
+_CONST = st.sampled_from(("1", "2", "0.5", "1e-3", "1e3", "1e-20", "1e20", "1e-200", "1e200",
+                          "1e300", "1e-300", "0"))
+DENSITY = st.one_of(
+    st.tuples(_CONST, _SHAPE).map(lambda t: f"-abs(x/{t[0]})**{t[1]}"),
+    _CONST.map(lambda c: f"-(x/{c})**2"),
+    _CONST.map(lambda c: f"-log1p((x/{c})**2)"),
+    st.tuples(_SHAPE, _CONST).map(lambda t: f"-{t[0]}*log1p(abs(x)/{t[1]})"),
+    st.tuples(_CONST, _CONST).map(lambda t: f"where(abs(x) <= {t[0]}, 0, -inf) + 0*{t[1]}"),
+    _CONST.map(lambda c: f"where(x >= 0, -x*{c}, -inf)"),
+    _CONST.map(lambda c: f"where(x > 0, -x**2, -inf) + {c}"),
+    _CONST.map(lambda c: f"-x**2 + {c}"),
+    _CONST.map(lambda c: f"{c}*x**2"),
+    st.tuples(_CONST, _SHAPE).map(lambda t: f"logaddexp(-abs(x), -(x - {t[0]})**2*{t[1]})"),
+    st.tuples(_CONST, _CONST).map(lambda t: f"where(x == 0, {t[0]}, -x**2*{t[1]})"),
+    _SHAPE.map(lambda s: f"-abs(x)**{s} + sin(x)"),
+    _SHAPE.map(lambda s: f"-cosh(x)**{s}"),
+    _SHAPE.map(lambda s: f"log(sech(x)**{s})"),
+    _SHAPE.map(lambda s: f"-x**2 + where(abs(x) < 1, {s}, 0)"),
+    st.just("tan(x**2)"),
+    st.just("-abs(x)*floor(abs(x) + 1)"),
+)
+
+#: a density with random noise terms added, so near-valid inputs are common
+PERTURBED_DENSITY = st.tuples(DENSITY, st.sampled_from(("+", "-", "*")), ARITHMETIC).map(
+    lambda t: f"{t[0]} {t[1]} 1e-6*({t[2]})")
+
+
+def _nest(depth: int, inner: str, kind: str) -> str:
+    if kind == "paren":
+        return "(" * depth + inner + ")" * depth
+    if kind == "abs":
+        return "abs(" * depth + inner + ")" * depth
+    if kind == "neg":
+        return "-" * depth + inner
+    if kind == "pow":
+        return "**".join([inner] * depth)
+    return "+".join([inner] * depth)
+
+
+DEEP = st.builds(_nest, st.integers(1, 3000), st.sampled_from(("x", "1", "abs(x)")),
+                 st.sampled_from(("paren", "abs", "neg", "pow", "sum")))
+
+#: everything: hostile constructs, deep nesting, arithmetic, densities, junk text
+EXPRESSION = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.tuples(st.sampled_from(HOSTILE), ARITHMETIC).map(lambda t: f"{t[1]} + {t[0]}"),
+    DEEP,
+    ARITHMETIC,
+    DENSITY,
+    PERTURBED_DENSITY,
+    st.text(max_size=40),
+    st.text(alphabet="x()+-*/.e0123456789 ,<=>!abspqrtwhinlog_", max_size=60),
+)
+
+#: expressions for spec files: mostly density-like so that building and sanity checks run
+SPEC_EXPRESSION = st.one_of(DENSITY, DENSITY, DENSITY, PERTURBED_DENSITY, ARITHMETIC,
+                            st.sampled_from(HOSTILE), DEEP)
+
+
+# ---------------------------------------------------------------------------
+# spec files (TOML)
+# ---------------------------------------------------------------------------
+
+
+def toml_value(v: Any) -> str:
+    """A TOML literal for ``v`` (this harness's own tiny writer)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(a) for a in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(a)}" for k, a in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def toml_document(top: dict[str, Any], tables: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in top.items()]
+    for name, table in tables.items():
+        lines.append(f"[params.{json.dumps(str(name))}]")
+        lines += [f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+_SCALAR = st.one_of(
+    st.booleans(), st.integers(-10**20, 10**20),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.sampled_from((0, 1, -1, 0.5, 1e300, -1e300, 1e-300, math.inf, -math.inf, math.nan)),
+)
+_ANY_VALUE = st.recursive(_SCALAR, lambda c: st.one_of(st.lists(c, max_size=3),
+                                                       st.dictionaries(st.text(max_size=5), c,
+                                                                       max_size=3)),
+                          max_leaves=6)
+_NAME = st.one_of(st.sampled_from(("fuzz", "my_noise", "a-b", "x1")), st.text(max_size=12),
+                  st.just("1bad"), st.just("a" * 5000))
+_NUMLIKE = st.one_of(st.sampled_from((0, 1, 2, -1, 0.5, 10, 1e300, 1e-300, math.inf, -math.inf,
+                                      math.nan, 300, 1e6)), _ANY_VALUE)
+
+_PARAM_TABLE = st.fixed_dictionaries(
+    {},
+    optional={"default": _NUMLIKE, "min": _NUMLIKE, "max": _NUMLIKE, "min_open": _ANY_VALUE,
+              "max_open": _ANY_VALUE, "integer": _ANY_VALUE, "doc": _ANY_VALUE,
+              "bogus": _ANY_VALUE},
+)
+
+_BUILTINS = st.sampled_from(("gennorm", "gaussian", "laplace", "cauchy", "uniform", "exp2",
+                             "uniform_ball", "student_t", "nosuch", "__init__"))
+
+
+@st.composite
+def spec_document(draw: st.DrawFn) -> str:
+    """A spec file: a mostly well-formed structure with random, missing and wrong fields."""
+    if draw(st.integers(0, 9)) < 6:  # a well-formed file, so that building and the checks run
+        expr = draw(st.one_of(DENSITY, DENSITY, PERTURBED_DENSITY, ARITHMETIC))
+        top: dict[str, Any] = {"name": "fuzz", "logpdf": expr}
+        used = [p for p in PARAM_NAMES if p in expr]
+        tables = {p: {"default": draw(st.sampled_from((1, 2, 0.5, 1.5, 1e-3, 1e3)))} for p in used}
+        if used and draw(st.booleans()):
+            top["scale"] = used[0]
+            tables.pop(used[0])
+        if draw(st.integers(0, 3)) == 0:
+            top["symmetric"] = draw(st.booleans())
+        if draw(st.integers(0, 3)) == 0:
+            top = {"name": "fuzz", "pdf": f"exp({expr})", **{k: v for k, v in top.items()
+                                                          if k not in ("name", "logpdf")}}
+        return toml_document(top, tables)
+    top = {}
+    if draw(st.integers(0, 9)) > 0:
+        top["name"] = draw(_NAME) if draw(st.booleans()) else "fuzz"
+    field = draw(st.sampled_from(("logpdf", "logpdf", "logpdf", "pdf", "both", "none")))
+    expr = draw(SPEC_EXPRESSION)
+    if field in ("logpdf", "both"):
+        top["logpdf"] = expr
+    if field in ("pdf", "both"):
+        top["pdf"] = draw(st.sampled_from(("exp(-x**2)", "1/(1+x**2)", "exp(-abs(x))", expr)))
+    params: dict[str, dict[str, Any]] = {}
+    used = [p for p in PARAM_NAMES if p in expr]
+    for p in used:
+        if draw(st.integers(0, 4)) > 0:
+            table: dict[str, Any] = {"default": draw(st.sampled_from((1, 2, 0.5, 1.5)))}
+            if draw(st.booleans()):
+                table = draw(_PARAM_TABLE)
+            params[p] = table
+    if used and draw(st.booleans()):
+        top["scale"] = draw(st.sampled_from(used))
+        params.pop(top["scale"], None)
+    for key in ("aliases", "description", "source", "kind", "builtin", "symmetric", "norm",
+                "bogus_key", "sigma"):
+        if draw(st.integers(0, 7)) == 0:
+            if key == "builtin":
+                top[key] = draw(_BUILTINS)
+            elif key == "kind":
+                top[key] = draw(st.sampled_from(("product", "joint", "other", 1)))
+            elif key == "symmetric":
+                top[key] = draw(st.one_of(st.booleans(), _ANY_VALUE))
+            elif key == "description":
+                top[key] = draw(st.one_of(st.text(max_size=50), st.just("\u00e9" * 100000)))
+            else:
+                top[key] = draw(_ANY_VALUE)
+    if draw(st.integers(0, 9)) == 0:
+        params[draw(st.sampled_from(("x", "exp", "pi", "__class__", "gamma", "d")))] = \
+            {"default": 1}
+    text = toml_document(top, params)
+    if draw(st.integers(0, 14)) == 0:  # a deeply nested array (RecursionError in the parser?)
+        depth = draw(st.integers(10, 5000))
+        text += "junk = " + "[" * depth + "]" * depth + "\n"
+    if draw(st.integers(0, 14)) == 0:  # a params value that is not a table
+        text = text.replace("[params.", "[paramz.", 1) + f"params = {toml_value(draw(_ANY_VALUE))}\n"
+    if draw(st.integers(0, 14)) == 0:  # raw mutation: cut, duplicate keys, junk bytes
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.text(max_size=10)) + text[cut:]
+    return text
+
+
+# ---------------------------------------------------------------------------
+# command lines
+# ---------------------------------------------------------------------------
+
+#: numbers as the user might type them, hostile ones included
+NUM_TEXT = ("nan", "inf", "-inf", "-1", "0", "1", "1e308", "1e-320", "0.5", "0.9", "0.99",
+            "0.999999", "0.500000000001", "1e-12", "abc", "", "1e999", "-0", "2", "0.1", "10")
+INT_TEXT = ("0", "-1", "1", "2", "3", "10", "100", "1000000", "1000000000000", "nan", "1.5",
+            "1e3", "abc", "")
+PROB_TEXT = ("0.5", "0.6", "0.75", "0.9", "0.99", "0.999", "0.9999999", "0.500000000001", "1",
+             "0", "nan", "-0.5", "1.5", "inf", "0.51")
+NOISES = ("gaussian", "laplace", "gennorm", "cauchy", "uniform", "logistic", "student_t",
+          "exp_mix", "hsecant", "huber", "pareto", "exp2", "expinf", "exp1", "pow2",
+          "uniform_ball", "normal_uniform", "laplace_gaussian_mix", "cubic_exp", "gaussian ",
+          "GAUSSIAN", "laplacian", "nosuch", "", "spec.toml", "missing.toml", "sub", "/dev/null",
+          "garbage.toml", "../../etc/passwd")
+PARAMS = ("beta=1.5", "beta=300", "beta=1e6", "beta=0.01", "beta=nan", "beta=-1", "beta=inf",
+          "nu=1.2", "nu=3", "nu=0", "a=3", "alpha=1", "bogus=1", "beta", "=1", "beta=abc",
+          "1x=2")
+NORMS = ("1", "2", "inf", "0.5", "3", "0", "-1", "nan", "abc", "1e308", "l2", "INF", "1.0")
+OUT_PATHS = ("out.png", "out.svg", "out.pdf", "out.txt", "out.csv", "/nonexistent/dir/out.png",
+             "/proc/out.png", "sub", "", ".", "out", "x" * 300 + ".png")
+_files_for_noise = {"spec.toml": 'name = "spec"\nlogpdf = "-abs(x)**3"\n',
+                    "garbage.toml": b"\x00\xff\xfe not toml [[[",
+                    "sub/keep": ""}
+
+
+def _opt(flag: str, values: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.one_of(st.just([]), st.sampled_from(values).map(lambda v: [flag, v]))
+
+
+def _opts(*parts: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
+    return st.tuples(*parts).map(lambda t: [a for part in t for a in part])
+
+
+_HOSTILE_EXTRA = st.one_of(
+    st.just([]), st.just([]), st.just([]),
+    st.sampled_from((["--bogus"], ["--pa"], ["-x"], ["--"], ["--d=3"], ["--json", "--json"],
+                     ["\x00"], ["--help"], ["-vv"], ["--version"])),
+)
+_NOISE_OPTS = _opts(
+    st.lists(st.sampled_from(PARAMS), max_size=2).map(lambda ps: [a for p in ps for a in ("--param", p)]),
+    st.one_of(st.just([]), _opt("--sigma", NUM_TEXT), _opt("--scale", NUM_TEXT)),
+)
+_D = st.sampled_from(("1", "2", "3", "10", "100", "1000000", "1000000000000", "0", "-1", "nan",
+                      "1.5"))
+_MC = _opts(_opt("--n-mc", ("100", "1000", "0", "-1", "nan", "1e9")),
+            _opt("--seed", ("0", "1", "-1", "abc", "99999999999999999999")),
+            _opt("--alpha-np", ("0.001", "0", "1", "nan", "0.5")),
+            _opt("--directions", ("structured", "pso", "both", "bogus")),
+            _opt("--mode", ("sound", "estimate", "bogus")),
+            _opt("--backend", ("numpy", "torch", "auto", "bogus")),
+            _opt("--device", ("cpu", "cuda", "bogus", "cuda:99")))
+
+
+@st.composite
+def radius_argv(draw: st.DrawFn) -> list[str]:
+    argv = ["radius", draw(st.sampled_from(NOISES))]
+    if draw(st.integers(0, 9)):
+        argv += ["--pa", draw(st.sampled_from(PROB_TEXT))]
+    if draw(st.integers(0, 9)):
+        argv += ["--d", draw(_D)]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--pb", PROB_TEXT + ("0.01", "0.1", "0.4")),
+                       _opt("--norm", NORMS), _opt("--method", ("auto", "exact", "mc", "bogus"))))
+    if "mc" in argv or draw(st.integers(0, 5)) == 0:
+        mc = draw(_MC)
+        if "--n-mc" not in mc and "mc" in argv:
+            mc += ["--n-mc", "200"]
+        argv += mc
+    if draw(st.booleans()):
+        argv.append("--json")
+    return argv + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def curve_argv(draw: st.DrawFn) -> list[str]:
+    argv = ["curve"]
+    if draw(st.integers(0, 5)):
+        argv.append(draw(st.sampled_from(NOISES)))
+    else:
+        argv += ["--compare", *draw(st.lists(st.sampled_from(NOISES + ("gennorm:beta=1",
+                                                                        "gennorm:beta=nan",
+                                                                        "laplace:bogus", "all")),
+                                             min_size=1, max_size=3))]
+    argv += ["--points", draw(st.sampled_from(("2", "3", "1", "0", "-1", "nan")))]
+    argv += ["--d", draw(st.sampled_from(("1", "2", "10", "0", "1000000", "nan")))]
+    argv += draw(_opts(_NOISE_OPTS, st.one_of(st.just([]), st.lists(
+        st.sampled_from(NORMS), min_size=1, max_size=2).map(lambda ns: ["--norm", *ns])),
+        _opt("--pa-min", PROB_TEXT), _opt("--pa-max", PROB_TEXT), _opt("--pb", PROB_TEXT),
+        _opt("--spacing", ("probit", "linear", "bogus")),
+        _opt("--method", ("auto", "exact", "mc")),
+        _opt("--overlay", ("auto", "none", "cohen", "bogus")),
+        _opt("-o", OUT_PATHS), _opt("--csv", OUT_PATHS), _opt("--title", ("t", "\u00e9\u4e2d", "$\\frac$"))))
+    if "mc" in argv or "exp2" in argv or "uniform_ball" in argv:
+        argv += ["--n-mc", "200"]
+    argv += ["--no-cache"] if draw(st.booleans()) else []
+    argv += ["--json"] if draw(st.booleans()) else []
+    argv += ["--logy"] if draw(st.integers(0, 4)) == 0 else []
+    argv += ["-q"]
+    return argv + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def validate_argv(draw: st.DrawFn) -> list[str]:
+    if draw(st.integers(0, 19)) == 0:
+        return ["validate", "--list"] + draw(st.sampled_from(([], ["--json"], ["gaussian"])))
+    argv = ["validate", draw(st.sampled_from(NOISES))]
+    argv += draw(st.sampled_from((
+        ["--formula", "cohen"], ["--formula", "teng"], ["--formula", "hayes_tv"],
+        ["--formula", "pixeldp_gaussian"], ["--formula", "bogus"], ["--formula", "yang_l1"],
+        ["--claimed", "1.5"], ["--claimed", "nan"], ["--claimed", "inf"], ["--claimed", "-1"],
+        ["--claimed", "0"], ["--claimed", "1e308"], ["--claimed", "1", "2"], [])))
+    argv += ["--d", draw(st.sampled_from(("1", "3", "10", "3072", "0", "nan")))]
+    argv += draw(_opts(
+        _NOISE_OPTS, _opt("--norm", NORMS),
+        st.one_of(st.just([]), st.lists(st.sampled_from(PROB_TEXT), min_size=1, max_size=3).map(
+            lambda ps: ["--pa", *ps]), st.just(["--pa-grid", "0.6", "0.9", "3"]),
+            st.just(["--pa-grid", "0.9", "0.6", "-3"]), st.just(["--pa-grid", "nan", "1", "2"])),
+        _opt("--pb", PROB_TEXT), _opt("--rtol", NUM_TEXT), _opt("--method", ("auto", "exact", "mc")),
+        _opt("--witness-n", ("0", "100", "-1", "nan")),
+        _opt("--option", ("convention=gn", "bogus=1", "x")),
+        _opt("-o", OUT_PATHS), _opt("--csv", OUT_PATHS)))
+    if "mc" in argv or "exp2" in argv or "uniform_ball" in argv or draw(st.integers(0, 3)) == 0:
+        argv += ["--n-mc", "200"]
+    argv += ["--json"] if draw(st.booleans()) else []
+    return argv + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def pdfs_argv(draw: st.DrawFn) -> list[str]:
+    if draw(st.integers(0, 4)) == 0:
+        return ["pdfs", draw(st.sampled_from(("list", "bogus", "")))] + \
+            draw(st.sampled_from(([], ["--json"], ["--d", "3"])))
+    argv = ["pdfs", "show", draw(st.sampled_from(NOISES))]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--d", ("1", "3", "10", "0", "-1", "1000000", "nan"))))
+    argv += ["--json"] if draw(st.booleans()) else []
+    return argv + draw(_HOSTILE_EXTRA)
+
+
+#: a tiny valid results file for ``analyze`` (format of ``unicr certify``)
+ANALYZE_TSV = ("# unicr-certify\t1\nidx\tlabel\tpredict\tradius\tcorrect\ttime\n"
+               "0\t1\t1\t0.5\t1\t-\n1\t2\t0\t-1\t0\t-\n2\t3\t3\t0.1\t1\t-\n")
+
+
+@st.composite
+def analyze_argv(draw: st.DrawFn) -> list[str]:
+    files = draw(st.lists(st.sampled_from(("ok.tsv", "empty.tsv", "garbage.tsv", "missing.tsv",
+                                           "sub", "nan.tsv", "real.tsv")), min_size=1, max_size=2))
+    argv = ["analyze", *files]
+    argv += draw(_opts(_opt("-o", OUT_PATHS),
+                       st.one_of(st.just([]), st.lists(st.sampled_from(NUM_TEXT), min_size=1,
+                                                       max_size=3).map(lambda r: ["--radii", *r])),
+                       _opt("--rho", NUM_TEXT), _opt("--title", ("t", "\u00e9"))))
+    argv += ["--json"] if draw(st.booleans()) else []
+    return argv + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def certify_argv(draw: st.DrawFn) -> list[str]:
+    model = draw(st.sampled_from(("model.pt", "model.pt", "garbage.pt", "missing.pt", "sub")))
+    argv = ["certify", "--model", model, "--data",
+            draw(st.sampled_from(("fashion-mnist", "fashion-mnist", "cifar10", "image-folder"))),
+            "--noise", draw(st.sampled_from(NOISES[:12] + ("spec.toml", "nosuch"))),
+            "--out", draw(st.sampled_from(("res.tsv", "res.tsv", "/nonexistent/res.tsv", "sub",
+                                           "res.png")))]
+    argv += ["--n0", draw(st.sampled_from(("10", "0", "-1", "nan"))),
+             "--n", draw(st.sampled_from(("50", "100", "0", "1"))),
+             "--max", draw(st.sampled_from(("1", "2", "0", "-1")))]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--alpha", ("0.001", "0", "1", "nan", "0.5")),
+                       st.one_of(st.just([]), st.lists(st.sampled_from(NORMS), min_size=1,
+                                                       max_size=2).map(lambda n: ["--norms", *n])),
+                       _opt("--skip", ("1", "0", "-1", "1000000")),
+                       _opt("--batch", ("16", "0", "-1")),
+                       _opt("--mode", ("binary", "two-sided")),
+                       _opt("--alpha-split", ("0.5", "0", "1", "nan")),
+                       _opt("--runner-up", ("plain", "generalized")),
+                       _opt("--data-dir", ("/nonexistent", "sub", "/usr/share/datasets/fashion-mnist")),
+                       _opt("--radius-method", ("auto", "exact", "mc"))))
+    return argv + ["--no-progress"] + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def train_argv(draw: st.DrawFn) -> list[str]:
+    argv = ["train", "--data", draw(st.sampled_from(("fashion-mnist", "cifar10", "bogus"))),
+            "--arch", draw(st.sampled_from(("mlp", "cnn", "bogus", "resnet50"))),
+            "--noise", draw(st.sampled_from(("none", "gaussian", "laplace", "nosuch", "spec.toml",
+                                             "gennorm"))),
+            "--epochs", draw(st.sampled_from(("1", "0", "-1", "nan"))),
+            "--out", draw(st.sampled_from(("m.pt", "/nonexistent/m.pt", "sub", "m.png"))),
+            "--max-train", draw(st.sampled_from(("64", "0", "-1"))),
+            "--eval-max", draw(st.sampled_from(("0", "16", "-1")))]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--batch", ("32", "0", "-1")),
+                       _opt("--lr", ("1e-3", "nan", "-1", "inf", "0")),
+                       _opt("--optimizer", ("adam", "sgd", "bogus")),
+                       _opt("--data-dir", ("/nonexistent", "sub"))))
+    return argv + ["--no-progress"] + draw(_HOSTILE_EXTRA)
+
+
+@st.composite
+def misc_argv(draw: st.DrawFn) -> list[str]:
+    return draw(st.one_of(
+        st.sampled_from(([], ["--help"], ["--version"], ["bogus"], ["-v"], ["-vvv", "pdfs", "list"],
+                         ["figures", "--only", "bogus"], ["figures", "--bogus"],
+                         ["figures", "--only"], ["docgen"], [""], ["\x00"], ["--", "radius"])),
+        st.lists(st.text(max_size=12), max_size=4),
+    ))
+
+
+#: (name, strategy, weight): relative share of the CLI budget
+CLI_COMMANDS = (
+    ("radius", radius_argv(), 6),
+    ("curve", curve_argv(), 3),
+    ("validate", validate_argv(), 3),
+    ("pdfs", pdfs_argv(), 3),
+    ("analyze", analyze_argv(), 2),
+    ("certify", certify_argv(), 1),
+    ("train", train_argv(), 1),
+    ("misc", misc_argv(), 1),
+)
+
+
+def cli_files(argv: list[str], model_path: str | None, results_tsv: str | None) -> dict[str, Any]:
+    """The input files a command line refers to (written into the case folder)."""
+    files: dict[str, Any] = dict(_files_for_noise)
+    files.update({"ok.tsv": ANALYZE_TSV, "empty.tsv": "", "garbage.tsv": b"\x00\x01junk\tjunk\n",
+                  "nan.tsv": ANALYZE_TSV.replace("0.5", "nan"), "garbage.pt": b"not a checkpoint"})
+    if model_path is not None and "model.pt" in argv:
+        files["model.pt"] = {"copy": model_path}
+    if results_tsv is not None and "real.tsv" in argv:
+        files["real.tsv"] = {"copy": results_tsv}
+    return files

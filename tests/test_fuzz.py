@@ -1,0 +1,258 @@
+"""Fuzz harness (issue #11 item 8): hostile expressions, spec files and command lines.
+
+Invariants checked on every generated case (see docs/fuzzing.md):
+
+* no code execution: a hostile expression never creates the sentinel file;
+* expressions are refused with an ExpressionError only; spec files with a UnicrError only;
+* the CLI exits with 0 or 2 only (never 1, never a signal), prints no traceback, prints no
+  NaN, and every JSON radius has lower <= upper;
+* no case runs longer than its bound (``TIMEOUTS``);
+* an accepted product noise is sane: cdf monotone in [0, 1], cdf(ppf(u)) ~ u, finite draws
+  that pass a KS test against the cdf, logpdf finite at the draws, sigma not contradicted.
+
+Budgets: by default a fixed, derandomized number of examples (about one minute in total).
+``UNICR_FUZZ_EXAMPLES=N`` runs about N cases in total, split by ``SHARES``;
+``UNICR_FUZZ_SEED=S`` explores randomly from seed S instead of the fixed derandomized
+sequence; ``UNICR_FUZZ_COLLECT=path.jsonl`` records every failure to that file instead of
+stopping at the first one (summarise it with ``python tests/fuzz/summarize.py path.jsonl``);
+``UNICR_FUZZ_ONLY=spec,cli`` runs only some groups; ``UNICR_FUZZ_SHRINK=1`` lets hypothesis
+shrink a failing case (off by default: shrinking re-runs slow cases many times).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fuzz import strategies as S
+from fuzz.cases import SENTINEL, check_cli_result
+from fuzz.sandbox import Sandbox
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: per-case time bounds (seconds): a case running longer is a "hang" failure
+TIMEOUTS = {"expression": 10.0, "spec": 30.0, "cli": 60.0, "subprocess": 90.0}
+
+#: examples per test in the default (CI) run
+CI_EXAMPLES = {"expression": 300, "spec": 12, "cli": 2, "subprocess": 2}
+
+#: share of UNICR_FUZZ_EXAMPLES per group (the CLI share is split by command weight)
+SHARES = {"expression": 0.45, "spec": 0.20, "cli": 0.33, "subprocess": 0.02}
+
+_TOTAL = int(os.environ["UNICR_FUZZ_EXAMPLES"]) if os.environ.get("UNICR_FUZZ_EXAMPLES") else None
+_SEED = os.environ.get("UNICR_FUZZ_SEED")
+_COLLECT = os.environ.get("UNICR_FUZZ_COLLECT")
+_ONLY = set(filter(None, os.environ.get("UNICR_FUZZ_ONLY", "").split(",")))
+_CLI_WEIGHT = sum(w for _, _, w in S.CLI_COMMANDS)
+
+
+def _examples(group: str, weight: int = 1) -> int:
+    if _TOTAL is None:
+        return CI_EXAMPLES[group] * (weight if group == "cli" else 1)
+    n = _TOTAL * SHARES[group]
+    if group == "cli":
+        n = n * weight / _CLI_WEIGHT
+    return max(1, round(n))
+
+
+def _settings(group: str, weight: int = 1) -> Any:
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    if os.environ.get("UNICR_FUZZ_SHRINK") == "1":
+        phases.append(Phase.shrink)
+    return settings(max_examples=_examples(group, weight), deadline=None,
+                    derandomize=_SEED is None, database=None, phases=phases,
+                    suppress_health_check=list(HealthCheck), print_blob=True)
+
+
+def _maybe_seed(fn: Any) -> Any:
+    return seed(int(_SEED))(fn) if _SEED is not None else fn
+
+
+def _skip_unless(group: str) -> None:
+    if _ONLY and group not in _ONLY:
+        pytest.skip(f"UNICR_FUZZ_ONLY={','.join(sorted(_ONLY))}")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    box = Sandbox(tmp_path_factory.mktemp("fuzz-cases"))
+    yield box
+    box.close()
+
+
+def _report(test: str, kind: str, payload: dict[str, Any], result: dict[str, Any],
+            repro: str) -> None:
+    """Collector mode: append the failures; otherwise fail the example with all of them."""
+    fails = result.get("failures", [])
+    if not fails:
+        return
+    if _COLLECT:
+        with open(_COLLECT, "a", encoding="utf-8") as fh:
+            for f in fails:
+                rec = {"test": test, "kind": kind, "repro": repro, **f,
+                       "payload": {k: v for k, v in payload.items() if k != "dir"},
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                fh.write(json.dumps(rec, default=repr) + "\n")
+        return
+    text = "\n\n".join(f"[{f['check']}] {f['signature']}\n{f['message']}" for f in fails)
+    pytest.fail(f"reproducer: {repro}\n\n{text}", pytrace=False)
+
+
+def _run(box: Sandbox, kind: str, payload: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    case_dir = box.new_case_dir()
+    payload = {**payload, "dir": str(case_dir)}
+    result = box.run(kind, payload, TIMEOUTS[kind])
+    if (case_dir / SENTINEL).exists() or (Path.cwd() / SENTINEL).exists():
+        result.setdefault("failures", []).append(
+            {"check": "code-execution", "signature": "code-execution",
+             "message": f"{SENTINEL} appeared: the input ran code"})
+    return result, case_dir
+
+
+# ---------------------------------------------------------------------------
+# (a) density expressions
+# ---------------------------------------------------------------------------
+
+
+@_maybe_seed
+@_settings("expression")
+@given(text=S.EXPRESSION, numba=st.integers(0, 19).map(lambda k: k == 0),
+       values=st.fixed_dictionaries({p: st.sampled_from((0.0, 1.0, 2.5, -1.0, 1e300, 1e-300))
+                                     for p in S.PARAM_NAMES}))
+def test_fuzz_expressions(sandbox: Sandbox, text: str, numba: bool,
+                          values: dict[str, float]) -> None:
+    """Compile any text: refused with ExpressionError (and nothing runs) or evaluable."""
+    _skip_unless("expression")
+    payload = {"text": text, "params": list(S.PARAM_NAMES), "values": values, "numba": numba}
+    result, _ = _run(sandbox, "expression", payload)
+    _report("test_fuzz_expressions", "expression", payload, result,
+            f"compile_expression({text!r}, params={list(S.PARAM_NAMES)})")
+
+
+def test_hostile_expressions_never_run(sandbox: Sandbox) -> None:
+    """Every hostile construct of the corpus is refused and never creates the sentinel."""
+    _skip_unless("expression")
+    for text in S.HOSTILE:
+        payload = {"text": text, "params": [], "values": {}}
+        result, case_dir = _run(sandbox, "expression", payload)
+        assert not (case_dir / SENTINEL).exists(), text
+        _report("test_hostile_expressions_never_run", "expression", payload, result, repr(text))
+
+
+# ---------------------------------------------------------------------------
+# (b) spec files
+# ---------------------------------------------------------------------------
+
+
+@_maybe_seed
+@_settings("spec")
+@given(content=S.spec_document(),
+       build=st.sampled_from(({}, {}, {"sigma": 0.5}, {"scale": 2.0}, {"sigma": 1e-20},
+                              {"scale": 1e20}, {"d": 3})))
+def test_fuzz_spec_files(sandbox: Sandbox, content: str, build: dict[str, Any]) -> None:
+    """Load any spec file: refused with a UnicrError, or a noise that passes the sanity checks."""
+    _skip_unless("spec")
+    payload = {"content": content, "build": build}
+    result, _ = _run(sandbox, "spec", payload)
+    _report("test_fuzz_spec_files", "spec", payload, result,
+            f"unicr.noise('fuzz.toml', **{build!r}) with fuzz.toml = {content[:3000]!r}")
+
+
+# ---------------------------------------------------------------------------
+# (c) command lines, in-process in the sandbox worker
+# ---------------------------------------------------------------------------
+
+
+def _model_path() -> str | None:
+    p = REPO / "results" / "fashion-mnist" / "cnn-sigma0.12.pt"
+    return str(p) if p.is_file() else None
+
+
+def _results_tsv() -> str | None:
+    p = REPO / "results" / "fashion-mnist" / "certify-sigma0.12.tsv"
+    return str(p) if p.is_file() else None
+
+
+def _cli_repro(argv: list[str]) -> str:
+    return "unicr " + shlex.join(argv)
+
+
+def _make_cli_test(name: str, strategy: Any, weight: int) -> Any:
+    @_maybe_seed
+    @_settings("cli", weight)
+    @given(argv=strategy)
+    def test(sandbox: Sandbox, argv: list[str]) -> None:
+        _skip_unless("cli")
+        payload = {"argv": argv, "files": S.cli_files(argv, _model_path(), _results_tsv())}
+        result, _ = _run(sandbox, "cli", payload)
+        _report(f"test_fuzz_cli_{name}", "cli", payload, result, _cli_repro(argv))
+
+    test.__name__ = f"test_fuzz_cli_{name}"
+    test.__doc__ = f"`unicr {name}` on fuzzed arguments: exit 0/2, no traceback, no NaN radius."
+    return test
+
+
+for _name, _strategy, _weight in S.CLI_COMMANDS:
+    globals()[f"test_fuzz_cli_{_name}"] = _make_cli_test(_name, _strategy, _weight)
+
+
+# ---------------------------------------------------------------------------
+# the real executable in a subprocess (signals, exit codes, wall-clock bound)
+# ---------------------------------------------------------------------------
+
+
+def _run_subprocess(argv: list[str], cwd: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    files = S.cli_files(argv, _model_path(), _results_tsv())
+    for fname, content in files.items():
+        p = cwd / fname
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            p.write_text(content, encoding="utf-8")
+        elif isinstance(content, bytes):
+            p.write_bytes(content)
+        elif isinstance(content, dict) and Path(content["copy"]).is_file():
+            p.write_bytes(Path(content["copy"]).read_bytes())
+    try:
+        proc = subprocess.run([sys.executable, "-m", "unicr.cli", *argv], cwd=cwd, env=env,
+                              capture_output=True, text=True, errors="replace",
+                              timeout=TIMEOUTS["subprocess"])
+    except subprocess.TimeoutExpired:
+        return {"failures": [{"check": "hang", "signature": f"subprocess:{argv[0]}:hang",
+                              "message": f"no exit within {TIMEOUTS['subprocess']:g} s"}]}
+    code: Any = proc.returncode
+    if code < 0:
+        import signal as _signal
+
+        try:
+            code = f"signal-{_signal.Signals(-code).name}"
+        except ValueError:
+            code = f"signal-{-code}"
+    fails = check_cli_result(argv, code, proc.stdout, proc.stderr)
+    if (cwd / SENTINEL).exists():
+        fails.append({"check": "code-execution", "signature": "code-execution",
+                      "message": f"{SENTINEL} appeared"})
+    return {"failures": fails}
+
+
+@_maybe_seed
+@_settings("subprocess")
+@given(argv=st.one_of(S.radius_argv(), S.pdfs_argv(), S.validate_argv()))
+def test_fuzz_cli_subprocess(tmp_path_factory: pytest.TempPathFactory, argv: list[str]) -> None:
+    """A few command lines through the real executable: exit 0/2, never a signal."""
+    _skip_unless("subprocess")
+    if any("\x00" in a for a in argv):  # the OS refuses NUL in argv before unicr sees it
+        argv = [a.replace("\x00", "") for a in argv]
+    cwd = tmp_path_factory.mktemp("fuzz-subprocess")
+    result = _run_subprocess(argv, cwd)
+    _report("test_fuzz_cli_subprocess", "subprocess", {"argv": argv}, result, _cli_repro(argv))
