@@ -15,6 +15,7 @@ Budgets: by default a fixed, derandomized number of examples (about one minute i
 ``UNICR_FUZZ_SEED=S`` explores randomly from seed S instead of the fixed derandomized
 sequence; ``UNICR_FUZZ_COLLECT=path.jsonl`` records every failure to that file instead of
 stopping at the first one (summarise it with ``python tests/fuzz/summarize.py path.jsonl``);
+``UNICR_FUZZ_STATS=path.jsonl`` logs every case (kind, seconds, exit code, accepted);
 ``UNICR_FUZZ_ONLY=spec,cli`` runs only some groups; ``UNICR_FUZZ_SHRINK=1`` lets hypothesis
 shrink a failing case (off by default: shrinking re-runs slow cases many times).
 """
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 from fuzz import strategies as S
 from fuzz.cases import SENTINEL, check_cli_result
-from fuzz.sandbox import Sandbox
+from fuzz.sandbox import Sandbox, limit_memory
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
@@ -46,11 +47,12 @@ TIMEOUTS = {"expression": 10.0, "spec": 30.0, "cli": 60.0, "subprocess": 90.0}
 CI_EXAMPLES = {"expression": 300, "spec": 12, "cli": 2, "subprocess": 2}
 
 #: share of UNICR_FUZZ_EXAMPLES per group (the CLI share is split by command weight)
-SHARES = {"expression": 0.45, "spec": 0.20, "cli": 0.33, "subprocess": 0.02}
+SHARES = {"expression": 0.60, "spec": 0.12, "cli": 0.26, "subprocess": 0.02}
 
 _TOTAL = int(os.environ["UNICR_FUZZ_EXAMPLES"]) if os.environ.get("UNICR_FUZZ_EXAMPLES") else None
 _SEED = os.environ.get("UNICR_FUZZ_SEED")
 _COLLECT = os.environ.get("UNICR_FUZZ_COLLECT")
+_STATS = os.environ.get("UNICR_FUZZ_STATS")
 _ONLY = set(filter(None, os.environ.get("UNICR_FUZZ_ONLY", "").split(",")))
 _CLI_WEIGHT = sum(w for _, _, w in S.CLI_COMMANDS)
 
@@ -110,7 +112,15 @@ def _report(test: str, kind: str, payload: dict[str, Any], result: dict[str, Any
 def _run(box: Sandbox, kind: str, payload: dict[str, Any]) -> tuple[dict[str, Any], Path]:
     case_dir = box.new_case_dir()
     payload = {**payload, "dir": str(case_dir)}
+    t0 = time.monotonic()
     result = box.run(kind, payload, TIMEOUTS[kind])
+    if _STATS:
+        info = result.get("info", {})
+        with open(_STATS, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"kind": kind, "seconds": round(time.monotonic() - t0, 3),
+                                 "argv": payload.get("argv"), "accepted": info.get("accepted"),
+                                 "code": info.get("code"), "failures": len(result.get("failures", []))},
+                                default=repr) + "\n")
     if (case_dir / SENTINEL).exists() or (Path.cwd() / SENTINEL).exists():
         result.setdefault("failures", []).append(
             {"check": "code-execution", "signature": "code-execution",
@@ -226,7 +236,7 @@ def _run_subprocess(argv: list[str], cwd: Path) -> dict[str, Any]:
     try:
         proc = subprocess.run([sys.executable, "-m", "unicr.cli", *argv], cwd=cwd, env=env,
                               capture_output=True, text=True, errors="replace",
-                              timeout=TIMEOUTS["subprocess"])
+                              timeout=TIMEOUTS["subprocess"], preexec_fn=limit_memory)
     except subprocess.TimeoutExpired:
         return {"failures": [{"check": "hang", "signature": f"subprocess:{argv[0]}:hang",
                               "message": f"no exit within {TIMEOUTS['subprocess']:g} s"}]}

@@ -23,9 +23,21 @@ _WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THR
                "NUMBA_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
+def limit_memory() -> None:
+    """Cap the address space (``UNICR_FUZZ_MEMORY_GB``, default 4): a case asking for a huge
+    array gets a MemoryError instead of pushing the shared machine into the OOM killer."""
+    import resource
+
+    gb = float(os.environ.get("UNICR_FUZZ_MEMORY_GB", "4"))
+    if gb > 0:
+        cap = int(gb * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 def _worker_main(conn: Connection) -> None:
     """Loop of the worker: receive a case, run it, send its result dict back."""
     os.environ.update(_WORKER_ENV)
+    limit_memory()
     from fuzz import cases  # imported here: the heavy imports happen in the worker only
 
     while True:

@@ -277,7 +277,7 @@ def spec_document(draw: st.DrawFn) -> str:
                                                           if k not in ("name", "logpdf")}}
         return toml_document(top, tables)
     top = {}
-    if draw(st.integers(0, 9)) > 0:
+    if draw(st.integers(0, 9)) < 9:
         top["name"] = draw(_NAME) if draw(st.booleans()) else "fuzz"
     field = draw(st.sampled_from(("logpdf", "logpdf", "logpdf", "pdf", "both", "none")))
     expr = draw(SPEC_EXPRESSION)
@@ -288,7 +288,7 @@ def spec_document(draw: st.DrawFn) -> str:
     params: dict[str, dict[str, Any]] = {}
     used = [p for p in PARAM_NAMES if p in expr]
     for p in used:
-        if draw(st.integers(0, 4)) > 0:
+        if draw(st.integers(0, 4)) < 4:
             table: dict[str, Any] = {"default": draw(st.sampled_from((1, 2, 0.5, 1.5)))}
             if draw(st.booleans()):
                 table = draw(_PARAM_TABLE)
@@ -298,7 +298,7 @@ def spec_document(draw: st.DrawFn) -> str:
         params.pop(top["scale"], None)
     for key in ("aliases", "description", "source", "kind", "builtin", "symmetric", "norm",
                 "bogus_key", "sigma"):
-        if draw(st.integers(0, 7)) == 0:
+        if draw(st.integers(0, 7)) == 7:
             if key == "builtin":
                 top[key] = draw(_BUILTINS)
             elif key == "kind":
@@ -309,16 +309,16 @@ def spec_document(draw: st.DrawFn) -> str:
                 top[key] = draw(st.one_of(st.text(max_size=50), st.just("\u00e9" * 100000)))
             else:
                 top[key] = draw(_ANY_VALUE)
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 9)) == 9:
         params[draw(st.sampled_from(("x", "exp", "pi", "__class__", "gamma", "d")))] = \
             {"default": 1}
     text = toml_document(top, params)
-    if draw(st.integers(0, 14)) == 0:  # a deeply nested array (RecursionError in the parser?)
+    if draw(st.integers(0, 14)) == 14:  # a deeply nested array (RecursionError in the parser?)
         depth = draw(st.integers(10, 5000))
         text += "junk = " + "[" * depth + "]" * depth + "\n"
-    if draw(st.integers(0, 14)) == 0:  # a params value that is not a table
+    if draw(st.integers(0, 14)) == 14:  # a params value that is not a table
         text = text.replace("[params.", "[paramz.", 1) + f"params = {toml_value(draw(_ANY_VALUE))}\n"
-    if draw(st.integers(0, 14)) == 0:  # raw mutation: cut, duplicate keys, junk bytes
+    if draw(st.integers(0, 14)) == 14:  # raw mutation: cut, duplicate keys, junk bytes
         cut = draw(st.integers(0, len(text)))
         text = text[:cut] + draw(st.text(max_size=10)) + text[cut:]
     return text
@@ -328,69 +328,104 @@ def spec_document(draw: st.DrawFn) -> str:
 # command lines
 # ---------------------------------------------------------------------------
 
-#: numbers as the user might type them, hostile ones included
-NUM_TEXT = ("nan", "inf", "-inf", "-1", "0", "1", "1e308", "1e-320", "0.5", "0.9", "0.99",
-            "0.999999", "0.500000000001", "1e-12", "abc", "", "1e999", "-0", "2", "0.1", "10")
-INT_TEXT = ("0", "-1", "1", "2", "3", "10", "100", "1000000", "1000000000000", "nan", "1.5",
-            "1e3", "abc", "")
-PROB_TEXT = ("0.5", "0.6", "0.75", "0.9", "0.99", "0.999", "0.9999999", "0.500000000001", "1",
-             "0", "nan", "-0.5", "1.5", "inf", "0.51")
-NOISES = ("gaussian", "laplace", "gennorm", "cauchy", "uniform", "logistic", "student_t",
-          "exp_mix", "hsecant", "huber", "pareto", "exp2", "expinf", "exp1", "pow2",
-          "uniform_ball", "normal_uniform", "laplace_gaussian_mix", "cubic_exp", "gaussian ",
-          "GAUSSIAN", "laplacian", "nosuch", "", "spec.toml", "missing.toml", "sub", "/dev/null",
-          "garbage.toml", "../../etc/passwd")
-PARAMS = ("beta=1.5", "beta=300", "beta=1e6", "beta=0.01", "beta=nan", "beta=-1", "beta=inf",
-          "nu=1.2", "nu=3", "nu=0", "a=3", "alpha=1", "bogus=1", "beta", "=1", "beta=abc",
-          "1x=2")
-NORMS = ("1", "2", "inf", "0.5", "3", "0", "-1", "nan", "abc", "1e308", "l2", "INF", "1.0")
-OUT_PATHS = ("out.png", "out.svg", "out.pdf", "out.txt", "out.csv", "/nonexistent/dir/out.png",
-             "/proc/out.png", "sub", "", ".", "out", "x" * 300 + ".png")
+def _val(sane: tuple[str, ...], hostile: tuple[str, ...], odds: int = 7) -> st.SearchStrategy[str]:
+    """A sane value, or (one time in ``odds``) a hostile one."""
+    return st.integers(0, odds - 1).flatmap(
+        lambda k: st.sampled_from(hostile) if k == odds - 1 else st.sampled_from(sane))
+
+
+#: numbers as the user might type them: sane, then hostile
+NUM_SANE = ("0.5", "1", "2", "0.25", "0.1", "3")
+NUM_HOSTILE = ("nan", "inf", "-inf", "-1", "0", "1e308", "1e-320", "1e-12", "abc", "", "1e999",
+               "-0", "1e-100", "1e100")
+NUM_TEXT = NUM_SANE + NUM_HOSTILE
+PROB_SANE = ("0.6", "0.75", "0.9", "0.99", "0.999", "0.51", "0.9999")
+PROB_HOSTILE = ("0.500000000001", "0.9999999999", "1", "0", "nan", "-0.5", "1.5", "inf", "0.5")
+PROB_TEXT = PROB_SANE + PROB_HOSTILE
+NOISE_SANE = ("gaussian", "laplace", "gennorm", "cauchy", "uniform", "logistic", "student_t",
+              "exp_mix", "hsecant", "huber", "pareto", "exp2", "expinf", "exp1", "pow2",
+              "uniform_ball", "normal_uniform", "laplace_gaussian_mix", "cubic_exp", "laplacian",
+              "spec.toml", "spec.toml", "spec.toml")
+NOISE_HOSTILE = ("gaussian ", "GAUSSIAN", "nosuch", "", "missing.toml", "sub", "/dev/null",
+                 "garbage.toml", "../../etc/passwd", "half.toml")
+NOISES = NOISE_SANE + NOISE_HOSTILE
+PARAM_SANE = ("beta=1.5", "beta=1", "beta=2", "beta=3", "beta=0.5", "nu=3", "nu=1.2", "a=3",
+              "alpha=1")
+PARAM_HOSTILE = ("beta=300", "beta=1e6", "beta=0.01", "beta=nan", "beta=-1", "beta=inf", "nu=0",
+                 "bogus=1", "beta", "=1", "beta=abc", "1x=2", "beta=1e-300")
+D_SANE = ("1", "2", "3", "10", "100", "784")
+D_HOSTILE = ("1000000", "1000000000000", "0", "-1", "nan", "1.5")
+NORM_SANE = ("1", "2", "inf", "3", "1.5", "0.5")
+NORM_HOSTILE = ("0", "-1", "nan", "abc", "1e308", "l2", "INF", "1e-300", "")
+NORMS = NORM_SANE + NORM_HOSTILE
+OUT_SANE = ("out.png", "out.svg", "out.pdf", "out.csv", "sub/out.png")
+OUT_HOSTILE = ("out.txt", "/nonexistent/dir/out.png", "/proc/out.png", "sub", "", ".", "out",
+               "x" * 300 + ".png")
+OUT_PATHS = OUT_SANE + OUT_HOSTILE
 _files_for_noise = {"spec.toml": 'name = "spec"\nlogpdf = "-abs(x)**3"\n',
+                    "half.toml": 'name = "half"\nlogpdf = "where(x >= 0, -x**2, -inf)"\n',
                     "garbage.toml": b"\x00\xff\xfe not toml [[[",
                     "sub/keep": ""}
 
 
-def _opt(flag: str, values: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
-    return st.one_of(st.just([]), st.sampled_from(values).map(lambda v: [flag, v]))
+def _opt(flag: str, values: tuple[str, ...] | st.SearchStrategy[str],
+         often: bool = False) -> st.SearchStrategy[list[str]]:
+    vals = values if isinstance(values, st.SearchStrategy) else st.sampled_from(values)
+    with_flag = vals.map(lambda v: [flag, v])
+    return st.one_of(st.just([]), with_flag) if not often else st.one_of(st.just([]), with_flag,
+                                                                          with_flag)
 
 
 def _opts(*parts: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
     return st.tuples(*parts).map(lambda t: [a for part in t for a in part])
 
 
-_HOSTILE_EXTRA = st.one_of(
-    st.just([]), st.just([]), st.just([]),
-    st.sampled_from((["--bogus"], ["--pa"], ["-x"], ["--"], ["--d=3"], ["--json", "--json"],
-                     ["\x00"], ["--help"], ["-vv"], ["--version"])),
-)
+_HOSTILE_EXTRA = st.integers(0, 14).flatmap(lambda k: st.just([]) if k < 14 else st.sampled_from((
+    ["--bogus"], ["--pa"], ["-x"], ["--"], ["--d=3"], ["--json", "--json"], ["\x00"], ["--help"],
+    ["-vv"], ["--version"])))
 _NOISE_OPTS = _opts(
-    st.lists(st.sampled_from(PARAMS), max_size=2).map(lambda ps: [a for p in ps for a in ("--param", p)]),
-    st.one_of(st.just([]), _opt("--sigma", NUM_TEXT), _opt("--scale", NUM_TEXT)),
+    st.lists(_val(PARAM_SANE, PARAM_HOSTILE, 4), max_size=2).map(
+        lambda ps: [a for p in ps for a in ("--param", p)]),
+    st.one_of(st.just([]), st.just([]), _opt("--sigma", _val(NUM_SANE, NUM_HOSTILE, 3)),
+              _opt("--scale", _val(NUM_SANE, NUM_HOSTILE, 3))),
 )
-_D = st.sampled_from(("1", "2", "3", "10", "100", "1000000", "1000000000000", "0", "-1", "nan",
-                      "1.5"))
-_MC = _opts(_opt("--n-mc", ("100", "1000", "0", "-1", "nan", "1e9")),
-            _opt("--seed", ("0", "1", "-1", "abc", "99999999999999999999")),
-            _opt("--alpha-np", ("0.001", "0", "1", "nan", "0.5")),
-            _opt("--directions", ("structured", "pso", "both", "bogus")),
-            _opt("--mode", ("sound", "estimate", "bogus")),
-            _opt("--backend", ("numpy", "torch", "auto", "bogus")),
-            _opt("--device", ("cpu", "cuda", "bogus", "cuda:99")))
+_D = _val(D_SANE, D_HOSTILE)
+_MC = _opts(_opt("--n-mc", _val(("100", "200", "500"), ("0", "-1", "nan", "1e9", "1"))),
+            _opt("--seed", _val(("0", "1", "7"), ("-1", "abc", "99999999999999999999"))),
+            _opt("--alpha-np", _val(("0.001", "0.01"), ("0", "1", "nan", "0.5"))),
+            _opt("--directions", _val(("structured", "pso", "both"), ("bogus",))),
+            _opt("--mode", _val(("sound", "estimate"), ("bogus",))),
+            _opt("--backend", _val(("numpy", "torch", "auto"), ("bogus",))),
+            _opt("--device", _val(("cpu",), ("cuda", "bogus", "cuda:99"))))
+
+
+_NOISE = _val(NOISE_SANE, NOISE_HOSTILE)
+_PROB = _val(PROB_SANE, PROB_HOSTILE)
+_NORM = _val(NORM_SANE, NORM_HOSTILE)
+_OUT = _val(OUT_SANE, OUT_HOSTILE, 3)
+_NUM = _val(NUM_SANE, NUM_HOSTILE)
+
+
+def _needs_mc(argv: list[str]) -> bool:
+    return "mc" in argv or any(n in argv for n in ("exp2", "expinf", "exp1", "pow2",
+                                                     "uniform_ball"))
 
 
 @st.composite
 def radius_argv(draw: st.DrawFn) -> list[str]:
-    argv = ["radius", draw(st.sampled_from(NOISES))]
-    if draw(st.integers(0, 9)):
-        argv += ["--pa", draw(st.sampled_from(PROB_TEXT))]
-    if draw(st.integers(0, 9)):
+    argv = ["radius", draw(_NOISE)]
+    if draw(st.integers(0, 19)) < 19:
+        argv += ["--pa", draw(_PROB)]
+    if draw(st.integers(0, 19)) < 19:
         argv += ["--d", draw(_D)]
-    argv += draw(_opts(_NOISE_OPTS, _opt("--pb", PROB_TEXT + ("0.01", "0.1", "0.4")),
-                       _opt("--norm", NORMS), _opt("--method", ("auto", "exact", "mc", "bogus"))))
-    if "mc" in argv or draw(st.integers(0, 5)) == 0:
+    argv += draw(_opts(_NOISE_OPTS,
+                       _opt("--pb", _val(("0.01", "0.1", "0.05", "0.3"), PROB_HOSTILE + ("0.9",)),
+                            ),
+                       _opt("--norm", _NORM, often=True),
+                       _opt("--method", _val(("auto", "exact", "mc"), ("bogus",)))))
+    if _needs_mc(argv) or draw(st.integers(0, 5)) == 0:
         mc = draw(_MC)
-        if "--n-mc" not in mc and "mc" in argv:
+        if "--n-mc" not in mc and _needs_mc(argv):
             mc += ["--n-mc", "200"]
         argv += mc
     if draw(st.booleans()):
@@ -401,23 +436,27 @@ def radius_argv(draw: st.DrawFn) -> list[str]:
 @st.composite
 def curve_argv(draw: st.DrawFn) -> list[str]:
     argv = ["curve"]
-    if draw(st.integers(0, 5)):
-        argv.append(draw(st.sampled_from(NOISES)))
+    if draw(st.integers(0, 5)) < 5:
+        argv.append(draw(_NOISE))
     else:
-        argv += ["--compare", *draw(st.lists(st.sampled_from(NOISES + ("gennorm:beta=1",
-                                                                        "gennorm:beta=nan",
-                                                                        "laplace:bogus", "all")),
-                                             min_size=1, max_size=3))]
-    argv += ["--points", draw(st.sampled_from(("2", "3", "1", "0", "-1", "nan")))]
-    argv += ["--d", draw(st.sampled_from(("1", "2", "10", "0", "1000000", "nan")))]
-    argv += draw(_opts(_NOISE_OPTS, st.one_of(st.just([]), st.lists(
-        st.sampled_from(NORMS), min_size=1, max_size=2).map(lambda ns: ["--norm", *ns])),
-        _opt("--pa-min", PROB_TEXT), _opt("--pa-max", PROB_TEXT), _opt("--pb", PROB_TEXT),
-        _opt("--spacing", ("probit", "linear", "bogus")),
-        _opt("--method", ("auto", "exact", "mc")),
-        _opt("--overlay", ("auto", "none", "cohen", "bogus")),
-        _opt("-o", OUT_PATHS), _opt("--csv", OUT_PATHS), _opt("--title", ("t", "\u00e9\u4e2d", "$\\frac$"))))
-    if "mc" in argv or "exp2" in argv or "uniform_ball" in argv:
+        argv += ["--compare", *draw(st.lists(st.one_of(_NOISE, st.sampled_from((
+            "gennorm:beta=1", "gennorm:beta=nan", "laplace:bogus", "all"))), min_size=1,
+            max_size=3))]
+    argv += ["--points", draw(_val(("2", "3", "4"), ("1", "0", "-1", "nan")))]
+    argv += ["--d", draw(_val(("1", "2", "10", "100"), ("0", "1000000", "nan")))]
+    argv += draw(_opts(
+        _NOISE_OPTS,
+        st.one_of(st.just([]), st.lists(_NORM, min_size=1, max_size=2).map(
+            lambda ns: ["--norm", *ns])),
+        _opt("--pa-min", _val(("0.5", "0.6"), PROB_HOSTILE)),
+        _opt("--pa-max", _val(("0.99", "0.999", "0.9"), PROB_HOSTILE)),
+        _opt("--pb", _val(("0.01", "0.1"), PROB_HOSTILE)),
+        _opt("--spacing", _val(("probit", "linear"), ("bogus",))),
+        _opt("--method", _val(("auto", "exact"), ("mc",))),
+        _opt("--overlay", _val(("auto", "none"), ("cohen", "bogus"))),
+        _opt("-o", _OUT), _opt("--csv", _OUT),
+        _opt("--title", ("t", "\u00e9\u4e2d", "$\\frac$"))))
+    if _needs_mc(argv):
         argv += ["--n-mc", "200"]
     argv += ["--no-cache"] if draw(st.booleans()) else []
     argv += ["--json"] if draw(st.booleans()) else []
@@ -428,25 +467,28 @@ def curve_argv(draw: st.DrawFn) -> list[str]:
 
 @st.composite
 def validate_argv(draw: st.DrawFn) -> list[str]:
-    if draw(st.integers(0, 19)) == 0:
+    if draw(st.integers(0, 19)) == 19:
         return ["validate", "--list"] + draw(st.sampled_from(([], ["--json"], ["gaussian"])))
-    argv = ["validate", draw(st.sampled_from(NOISES))]
+    argv = ["validate", draw(_NOISE)]
     argv += draw(st.sampled_from((
         ["--formula", "cohen"], ["--formula", "teng"], ["--formula", "hayes_tv"],
         ["--formula", "pixeldp_gaussian"], ["--formula", "bogus"], ["--formula", "yang_l1"],
-        ["--claimed", "1.5"], ["--claimed", "nan"], ["--claimed", "inf"], ["--claimed", "-1"],
-        ["--claimed", "0"], ["--claimed", "1e308"], ["--claimed", "1", "2"], [])))
-    argv += ["--d", draw(st.sampled_from(("1", "3", "10", "3072", "0", "nan")))]
+        ["--claimed", "1.5"], ["--claimed", "0.3"], ["--claimed", "nan"], ["--claimed", "inf"],
+        ["--claimed", "-1"], ["--claimed", "0"], ["--claimed", "1e308"], ["--claimed", "1", "2"],
+        [])))
+    argv += ["--d", draw(_val(("1", "3", "10", "100"), ("0", "nan", "1000000")))]
     argv += draw(_opts(
-        _NOISE_OPTS, _opt("--norm", NORMS),
-        st.one_of(st.just([]), st.lists(st.sampled_from(PROB_TEXT), min_size=1, max_size=3).map(
+        _NOISE_OPTS, _opt("--norm", _NORM, often=True),
+        st.one_of(st.just([]), st.lists(_PROB, min_size=1, max_size=3).map(
             lambda ps: ["--pa", *ps]), st.just(["--pa-grid", "0.6", "0.9", "3"]),
             st.just(["--pa-grid", "0.9", "0.6", "-3"]), st.just(["--pa-grid", "nan", "1", "2"])),
-        _opt("--pb", PROB_TEXT), _opt("--rtol", NUM_TEXT), _opt("--method", ("auto", "exact", "mc")),
-        _opt("--witness-n", ("0", "100", "-1", "nan")),
+        _opt("--pb", _val(("0.01", "0.1"), PROB_HOSTILE)),
+        _opt("--rtol", _val(("1e-3", "0.01"), ("-1", "nan", "inf", "0", "abc"))),
+        _opt("--method", _val(("auto", "exact"), ("mc",))),
+        _opt("--witness-n", _val(("0", "100"), ("-1", "nan"))),
         _opt("--option", ("convention=gn", "bogus=1", "x")),
-        _opt("-o", OUT_PATHS), _opt("--csv", OUT_PATHS)))
-    if "mc" in argv or "exp2" in argv or "uniform_ball" in argv or draw(st.integers(0, 3)) == 0:
+        _opt("-o", _OUT), _opt("--csv", _OUT)))
+    if _needs_mc(argv) or draw(st.integers(0, 3)) == 0:
         argv += ["--n-mc", "200"]
     argv += ["--json"] if draw(st.booleans()) else []
     return argv + draw(_HOSTILE_EXTRA)
@@ -454,11 +496,12 @@ def validate_argv(draw: st.DrawFn) -> list[str]:
 
 @st.composite
 def pdfs_argv(draw: st.DrawFn) -> list[str]:
-    if draw(st.integers(0, 4)) == 0:
-        return ["pdfs", draw(st.sampled_from(("list", "bogus", "")))] + \
+    if draw(st.integers(0, 4)) == 4:
+        return ["pdfs", draw(st.sampled_from(("list", "list", "bogus", "")))] + \
             draw(st.sampled_from(([], ["--json"], ["--d", "3"])))
-    argv = ["pdfs", "show", draw(st.sampled_from(NOISES))]
-    argv += draw(_opts(_NOISE_OPTS, _opt("--d", ("1", "3", "10", "0", "-1", "1000000", "nan"))))
+    argv = ["pdfs", "show", draw(_NOISE)]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--d", _val(("1", "3", "10"),
+                                                     ("0", "-1", "1000000", "nan")), often=True)))
     argv += ["--json"] if draw(st.booleans()) else []
     return argv + draw(_HOSTILE_EXTRA)
 
@@ -470,54 +513,58 @@ ANALYZE_TSV = ("# unicr-certify\t1\nidx\tlabel\tpredict\tradius\tcorrect\ttime\n
 
 @st.composite
 def analyze_argv(draw: st.DrawFn) -> list[str]:
-    files = draw(st.lists(st.sampled_from(("ok.tsv", "empty.tsv", "garbage.tsv", "missing.tsv",
-                                           "sub", "nan.tsv", "real.tsv")), min_size=1, max_size=2))
+    files = draw(st.lists(_val(("ok.tsv", "real.tsv"), ("empty.tsv", "garbage.tsv", "missing.tsv",
+                                                         "sub", "nan.tsv"), 3),
+                          min_size=1, max_size=2))
     argv = ["analyze", *files]
-    argv += draw(_opts(_opt("-o", OUT_PATHS),
-                       st.one_of(st.just([]), st.lists(st.sampled_from(NUM_TEXT), min_size=1,
-                                                       max_size=3).map(lambda r: ["--radii", *r])),
-                       _opt("--rho", NUM_TEXT), _opt("--title", ("t", "\u00e9"))))
+    argv += draw(_opts(_opt("-o", _OUT),
+                       st.one_of(st.just([]), st.lists(_NUM, min_size=1, max_size=3).map(
+                           lambda r: ["--radii", *r])),
+                       _opt("--rho", _val(("0.001", "0.01"), NUM_HOSTILE)),
+                       _opt("--title", ("t", "\u00e9"))))
     argv += ["--json"] if draw(st.booleans()) else []
     return argv + draw(_HOSTILE_EXTRA)
 
 
 @st.composite
 def certify_argv(draw: st.DrawFn) -> list[str]:
-    model = draw(st.sampled_from(("model.pt", "model.pt", "garbage.pt", "missing.pt", "sub")))
+    model = draw(_val(("model.pt",), ("garbage.pt", "missing.pt", "sub"), 3))
     argv = ["certify", "--model", model, "--data",
-            draw(st.sampled_from(("fashion-mnist", "fashion-mnist", "cifar10", "image-folder"))),
-            "--noise", draw(st.sampled_from(NOISES[:12] + ("spec.toml", "nosuch"))),
-            "--out", draw(st.sampled_from(("res.tsv", "res.tsv", "/nonexistent/res.tsv", "sub",
-                                           "res.png")))]
-    argv += ["--n0", draw(st.sampled_from(("10", "0", "-1", "nan"))),
-             "--n", draw(st.sampled_from(("50", "100", "0", "1"))),
-             "--max", draw(st.sampled_from(("1", "2", "0", "-1")))]
-    argv += draw(_opts(_NOISE_OPTS, _opt("--alpha", ("0.001", "0", "1", "nan", "0.5")),
-                       st.one_of(st.just([]), st.lists(st.sampled_from(NORMS), min_size=1,
-                                                       max_size=2).map(lambda n: ["--norms", *n])),
-                       _opt("--skip", ("1", "0", "-1", "1000000")),
-                       _opt("--batch", ("16", "0", "-1")),
+            draw(_val(("fashion-mnist",), ("cifar10", "image-folder"), 4)),
+            "--noise", draw(_val(("gaussian", "laplace", "gennorm", "uniform", "spec.toml",
+                                  "cauchy", "half.toml"), ("nosuch", "exp2", "uniform_ball"))),
+            "--out", draw(_val(("res.tsv",), ("/nonexistent/res.tsv", "sub", "res.png"), 4))]
+    argv += ["--n0", draw(_val(("10",), ("0", "-1", "nan"))),
+             "--n", draw(_val(("50", "100"), ("0", "1"))),
+             "--max", draw(_val(("1", "2"), ("0", "-1")))]
+    argv += draw(_opts(_NOISE_OPTS,
+                       _opt("--alpha", _val(("0.001", "0.01"), ("0", "1", "nan", "0.5"))),
+                       st.one_of(st.just([]), st.lists(_NORM, min_size=1, max_size=2).map(
+                           lambda n: ["--norms", *n])),
+                       _opt("--skip", _val(("1", "100"), ("0", "-1", "1000000"))),
+                       _opt("--batch", _val(("16", "50"), ("0", "-1"))),
                        _opt("--mode", ("binary", "two-sided")),
-                       _opt("--alpha-split", ("0.5", "0", "1", "nan")),
+                       _opt("--alpha-split", _val(("0.5", "0.7"), ("0", "1", "nan"))),
                        _opt("--runner-up", ("plain", "generalized")),
-                       _opt("--data-dir", ("/nonexistent", "sub", "/usr/share/datasets/fashion-mnist")),
+                       _opt("--data-dir", _val(("/usr/share/datasets/fashion-mnist",),
+                                               ("/nonexistent", "sub"))),
                        _opt("--radius-method", ("auto", "exact", "mc"))))
     return argv + ["--no-progress"] + draw(_HOSTILE_EXTRA)
 
 
 @st.composite
 def train_argv(draw: st.DrawFn) -> list[str]:
-    argv = ["train", "--data", draw(st.sampled_from(("fashion-mnist", "cifar10", "bogus"))),
-            "--arch", draw(st.sampled_from(("mlp", "cnn", "bogus", "resnet50"))),
-            "--noise", draw(st.sampled_from(("none", "gaussian", "laplace", "nosuch", "spec.toml",
-                                             "gennorm"))),
-            "--epochs", draw(st.sampled_from(("1", "0", "-1", "nan"))),
-            "--out", draw(st.sampled_from(("m.pt", "/nonexistent/m.pt", "sub", "m.png"))),
-            "--max-train", draw(st.sampled_from(("64", "0", "-1"))),
-            "--eval-max", draw(st.sampled_from(("0", "16", "-1")))]
-    argv += draw(_opts(_NOISE_OPTS, _opt("--batch", ("32", "0", "-1")),
-                       _opt("--lr", ("1e-3", "nan", "-1", "inf", "0")),
-                       _opt("--optimizer", ("adam", "sgd", "bogus")),
+    argv = ["train", "--data", draw(_val(("fashion-mnist",), ("cifar10", "bogus"), 4)),
+            "--arch", draw(_val(("mlp", "cnn"), ("bogus", "resnet50"), 4)),
+            "--noise", draw(_val(("none", "gaussian", "laplace", "spec.toml", "gennorm"),
+                                 ("nosuch", "uniform_ball", "half.toml"))),
+            "--epochs", draw(_val(("1",), ("0", "-1", "nan"))),
+            "--out", draw(_val(("m.pt",), ("/nonexistent/m.pt", "sub", "m.png"), 4)),
+            "--max-train", draw(_val(("64", "32"), ("0", "-1"))),
+            "--eval-max", draw(_val(("0", "16"), ("-1",)))]
+    argv += draw(_opts(_NOISE_OPTS, _opt("--batch", _val(("32",), ("0", "-1"))),
+                       _opt("--lr", _val(("1e-3",), ("nan", "-1", "inf", "0"))),
+                       _opt("--optimizer", _val(("adam", "sgd"), ("bogus",))),
                        _opt("--data-dir", ("/nonexistent", "sub"))))
     return argv + ["--no-progress"] + draw(_HOSTILE_EXTRA)
 
