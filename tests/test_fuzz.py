@@ -129,6 +129,51 @@ def _run(box: Sandbox, kind: str, payload: dict[str, Any]) -> tuple[dict[str, An
 
 
 # ---------------------------------------------------------------------------
+# the harness detects what it claims to detect
+# ---------------------------------------------------------------------------
+
+
+def test_harness_detects_crash_hang_and_code_execution(tmp_path: Path) -> None:
+    """A segfault, a hang and a created sentinel each come back as a failure; the worker
+    restarts after each and answers the next case."""
+    box = Sandbox(tmp_path)
+    try:
+        crash = box.run("selftest", {"action": "segv", "dir": str(box.new_case_dir())}, 30)
+        assert [f["signature"] for f in crash["failures"]] == ["selftest:crash:SIGSEGV"]
+        hang = box.run("selftest", {"action": "sleep", "seconds": 30,
+                                    "dir": str(box.new_case_dir())}, 1.0)
+        assert [f["check"] for f in hang["failures"]] == ["hang"]
+        ran = box.run("selftest", {"action": "sentinel", "dir": str(box.new_case_dir())}, 30)
+        assert [f["check"] for f in ran["failures"]] == ["code-execution"]
+        ok = box.run("selftest", {"action": "none", "dir": str(box.new_case_dir())}, 30)
+        assert ok["failures"] == []
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize(("code", "out", "err", "argv", "check"), [
+    (1, "", "ERROR unicr: internal error\nTraceback (most recent call last):\nValueError: x\n",
+     ["radius"], "exit-code"),
+    ("signal-SIGSEGV", "", "", ["radius"], "exit-code"),
+    (2, "", "Traceback (most recent call last):\nKeyError: 1\n", ["pdfs"], "traceback"),
+    (0, "  lower (proven <= R*)  = nan\n", "", ["radius"], "nan-output"),
+    (0, '{"lower": 2.0, "upper": 1.0}', "", ["radius", "--json"], "radius-order"),
+    (0, '{"lower": null, "upper": 1.0, "abstain": false}', "", ["radius", "--json"],
+     "nan-output"),
+])
+def test_cli_invariants_fire(code: Any, out: str, err: str, argv: list[str], check: str) -> None:
+    """Each CLI invariant rejects a synthetic output that breaks it ..."""
+    assert check in [f["check"] for f in check_cli_result(argv, code, out, err)]
+
+
+def test_cli_invariants_accept_good_output() -> None:
+    """... and accepts good ones (an inf upper, a refusal with exit 2, the word 'nandi')."""
+    good = '{"lower": 0.5, "upper": "inf", "abstain": false, "formula": "nandi"}'
+    assert check_cli_result(["radius", "--json"], 0, good, "") == []
+    assert check_cli_result(["radius"], 2, "", "unicr: error: --pa must be in (0, 1)\n") == []
+
+
+# ---------------------------------------------------------------------------
 # (a) density expressions
 # ---------------------------------------------------------------------------
 
@@ -155,6 +200,10 @@ def test_hostile_expressions_never_run(sandbox: Sandbox) -> None:
         payload = {"text": text, "params": [], "values": {}}
         result, case_dir = _run(sandbox, "expression", payload)
         assert not (case_dir / SENTINEL).exists(), text
+        if text in S.DANGEROUS and result.get("info", {}).get("accepted"):
+            result.setdefault("failures", []).append(
+                {"check": "code-execution", "signature": "expression:dangerous-accepted",
+                 "message": f"{text!r} was accepted"})
         _report("test_hostile_expressions_never_run", "expression", payload, result, repr(text))
 
 

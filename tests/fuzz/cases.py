@@ -378,16 +378,35 @@ def case_cli(payload: dict[str, Any]) -> dict[str, Any]:
                      "stderr": err.getvalue()[-1500:]}}
 
 
+def case_selftest(payload: dict[str, Any]) -> dict[str, Any]:
+    """Misbehave on purpose, so the harness's own detection is tested (never used on unicr)."""
+    action = payload["action"]
+    if action == "segv":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif action == "sleep":
+        import time
+
+        time.sleep(float(payload.get("seconds", 60)))
+    elif action == "sentinel":
+        Path(SENTINEL).write_text("ran")
+    return {"failures": sentinel_check(Path(payload["dir"]))}
+
+
 def run_case(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     if kind == "ping":
         import unicr  # noqa: F401 - warm the imports before the first timed case
         import unicr.cli  # noqa: F401
 
         return {"failures": []}
-    if kind == "expression":
-        return case_expression(payload)
-    if kind == "spec":
-        return case_spec(payload)
-    if kind == "cli":
-        return case_cli(payload)
-    raise ValueError(f"unknown case kind {kind!r}")
+    funcs = {"expression": case_expression, "spec": case_spec, "cli": case_cli,
+             "selftest": case_selftest}
+    if kind not in funcs:
+        raise ValueError(f"unknown case kind {kind!r}")
+    old = os.getcwd()
+    os.chdir(payload["dir"])  # relative paths, and the sentinel, land in the case folder
+    try:
+        return funcs[kind](payload)
+    finally:
+        os.chdir(old)

@@ -111,6 +111,10 @@ HOSTILE = (
     "\\",
 )
 
+#: the hostile constructs that would reach Python objects or run code: always refused
+DANGEROUS = tuple(h for h in HOSTILE if SENTINEL in h or "__" in h or "import" in h
+                  or h.split("(")[0] in ("globals", "getattr", "breakpoint", "def f"))
+
 _LEAF = st.one_of(
     st.sampled_from(("x", "x", "x", "pi", "e", "inf") + PARAM_NAMES),
     st.sampled_from(NUMBERS),
