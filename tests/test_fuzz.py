@@ -16,8 +16,9 @@ Budgets: by default a fixed, derandomized number of examples (about one minute i
 sequence; ``UNICR_FUZZ_COLLECT=path.jsonl`` records every failure to that file instead of
 stopping at the first one (summarise it with ``python tests/fuzz/summarize.py path.jsonl``);
 ``UNICR_FUZZ_STATS=path.jsonl`` logs every case (kind, seconds, exit code, accepted);
-``UNICR_FUZZ_ONLY=spec,cli`` runs only some groups; ``UNICR_FUZZ_SHRINK=1`` lets hypothesis
-shrink a failing case (off by default: shrinking re-runs slow cases many times).
+``UNICR_FUZZ_ONLY=spec,cli:certify`` runs only some groups or CLI commands;
+``UNICR_FUZZ_SHRINK=1`` lets hypothesis shrink a failing case (off by default: shrinking
+re-runs slow cases many times).
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def _maybe_seed(fn: Any) -> Any:
     return seed(int(_SEED))(fn) if _SEED is not None else fn
 
 
-def _skip_unless(group: str) -> None:
-    if _ONLY and group not in _ONLY:
+def _skip_unless(group: str, command: str | None = None) -> None:
+    """``UNICR_FUZZ_ONLY`` names groups (``expression``, ``spec``, ``cli``, ``subprocess``) or
+    single CLI commands (``cli:certify``)."""
+    if _ONLY and group not in _ONLY and f"{group}:{command}" not in _ONLY:
         pytest.skip(f"UNICR_FUZZ_ONLY={','.join(sorted(_ONLY))}")
 
 
@@ -114,6 +117,9 @@ def _run(box: Sandbox, kind: str, payload: dict[str, Any]) -> tuple[dict[str, An
     payload = {**payload, "dir": str(case_dir)}
     t0 = time.monotonic()
     result = box.run(kind, payload, TIMEOUTS[kind])
+    for f in result.get("failures", []):
+        if f["check"] in ("hang", "native-crash") and payload.get("argv"):
+            f["signature"] = f"{f['signature']}:{payload['argv'][0]}"
     if _STATS:
         info = result.get("info", {})
         with open(_STATS, "a", encoding="utf-8") as fh:
@@ -250,7 +256,7 @@ def _make_cli_test(name: str, strategy: Any, weight: int) -> Any:
     @_settings("cli", weight)
     @given(argv=strategy)
     def test(sandbox: Sandbox, argv: list[str]) -> None:
-        _skip_unless("cli")
+        _skip_unless("cli", name)
         payload = {"argv": argv, "files": S.cli_files(argv, _model_path(), _results_tsv())}
         result, _ = _run(sandbox, "cli", payload)
         _report(f"test_fuzz_cli_{name}", "cli", payload, result, _cli_repro(argv))
