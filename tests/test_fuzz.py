@@ -166,6 +166,8 @@ def test_harness_detects_crash_hang_and_code_execution(tmp_path: Path) -> None:
     (0, '{"lower": 2.0, "upper": 1.0}', "", ["radius", "--json"], "radius-order"),
     (0, '{"lower": null, "upper": 1.0, "abstain": false}', "", ["radius", "--json"],
      "nan-output"),
+    (0, '{"curves": [{"lower": [0.1, 0.5], "upper": [0.2, 0.4]}]}', "", ["curve", "--json"],
+     "radius-order"),
 ])
 def test_cli_invariants_fire(code: Any, out: str, err: str, argv: list[str], check: str) -> None:
     """Each CLI invariant rejects a synthetic output that breaks it ..."""

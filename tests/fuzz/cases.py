@@ -268,17 +268,22 @@ def _check_radius_json(obj: Any, where: str) -> list[dict[str, str]]:
     def num(v: Any) -> float | None:
         if v == "inf":
             return math.inf
-        if v is None or isinstance(v, str):
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
             return None
         return float(v)
 
     if isinstance(obj, dict) and "lower" in obj and "upper" in obj:
-        lo, up = num(obj.get("lower")), num(obj.get("upper"))
-        if obj.get("lower") is None or obj.get("upper") is None:
+        lows, ups = obj.get("lower"), obj.get("upper")
+        if isinstance(lows, list) and isinstance(ups, list):  # a curve: one pair per pA
+            for i, (a, b) in enumerate(zip(lows, ups)):
+                fails += _check_radius_json({"lower": a, "upper": b}, f"{where}[{i}]")
+            return fails
+        lo, up = num(lows), num(ups)
+        if lows is None or ups is None:
             if not obj.get("abstain"):
                 fails.append(failure("nan-output", "radius:null-bound",
-                                     f"{where}: lower = {obj.get('lower')!r}, "
-                                     f"upper = {obj.get('upper')!r} (NaN prints as null)"))
+                                     f"{where}: lower = {lows!r}, "
+                                     f"upper = {ups!r} (NaN prints as null)"))
         elif lo is not None and up is not None:
             if lo < 0:
                 fails.append(failure("radius-order", "radius:negative-lower",

@@ -388,8 +388,9 @@ _HOSTILE_EXTRA = st.integers(0, 14).flatmap(lambda k: st.just([]) if k < 14 else
     ["--bogus"], ["--pa"], ["-x"], ["--"], ["--d=3"], ["--json", "--json"], ["\x00"], ["--help"],
     ["-vv"], ["--version"])))
 _NOISE_OPTS = _opts(
-    st.lists(_val(PARAM_SANE, PARAM_HOSTILE, 4), max_size=2).map(
-        lambda ps: [a for p in ps for a in ("--param", p)]),
+    st.integers(0, 3).flatmap(lambda k: st.just([]) if k < 3 else st.lists(
+        _val(PARAM_SANE, PARAM_HOSTILE, 4), min_size=1, max_size=2).map(
+        lambda ps: [a for p in ps for a in ("--param", p)])),
     st.one_of(st.just([]), st.just([]), _opt("--sigma", _val(NUM_SANE, NUM_HOSTILE, 3)),
               _opt("--scale", _val(NUM_SANE, NUM_HOSTILE, 3))),
 )
@@ -483,16 +484,17 @@ def validate_argv(draw: st.DrawFn) -> list[str]:
     argv += ["--d", draw(_val(("1", "3", "10", "100"), ("0", "nan", "1000000")))]
     argv += draw(_opts(
         _NOISE_OPTS, _opt("--norm", _NORM, often=True),
-        st.one_of(st.just([]), st.lists(_PROB, min_size=1, max_size=3).map(
-            lambda ps: ["--pa", *ps]), st.just(["--pa-grid", "0.6", "0.9", "3"]),
-            st.just(["--pa-grid", "0.9", "0.6", "-3"]), st.just(["--pa-grid", "nan", "1", "2"])),
+        st.integers(0, 9).flatmap(lambda k: st.lists(_PROB, min_size=1, max_size=3).map(
+            lambda ps: ["--pa", *ps]) if k < 8 else st.sampled_from((
+                ["--pa-grid", "0.6", "0.9", "3"], ["--pa-grid", "0.6", "0.9", "3"], [],
+                ["--pa-grid", "0.9", "0.6", "-3"], ["--pa-grid", "nan", "1", "2"]))),
         _opt("--pb", _val(("0.01", "0.1"), PROB_HOSTILE)),
         _opt("--rtol", _val(("1e-3", "0.01"), ("-1", "nan", "inf", "0", "abc"))),
         _opt("--method", _val(("auto", "exact"), ("mc",))),
         _opt("--witness-n", _val(("0", "100"), ("-1", "nan"))),
         _opt("--option", ("convention=gn", "bogus=1", "x")),
         _opt("-o", _OUT), _opt("--csv", _OUT)))
-    if _needs_mc(argv) or draw(st.integers(0, 3)) == 0:
+    if _needs_mc(argv) or draw(st.integers(0, 9)) == 9:
         argv += ["--n-mc", "200"]
     argv += ["--json"] if draw(st.booleans()) else []
     return argv + draw(_HOSTILE_EXTRA)
