@@ -224,11 +224,16 @@ def test_hostile_expressions_never_run(sandbox: Sandbox) -> None:
 @_settings("spec")
 @given(content=S.spec_document(),
        build=st.sampled_from(({}, {}, {"sigma": 0.5}, {"scale": 2.0}, {"sigma": 1e-20},
-                              {"scale": 1e20}, {"d": 3})))
-def test_fuzz_spec_files(sandbox: Sandbox, content: str, build: dict[str, Any]) -> None:
-    """Load any spec file: refused with a UnicrError, or a noise that passes the sanity checks."""
+                              {"scale": 1e20}, {"d": 3})),
+       radii=st.lists(st.tuples(st.sampled_from((0.9, 0.6, 0.999, 0.500001, 0.99999)),
+                                st.sampled_from((2, 1, "inf", 3)),
+                                st.sampled_from((1, 2, 10, 1000))), max_size=2))
+def test_fuzz_spec_files(sandbox: Sandbox, content: str, build: dict[str, Any],
+                         radii: list[tuple[float, Any, int]]) -> None:
+    """Load any spec file: refused with a UnicrError, or a noise that passes the sanity checks
+    and whose radii are UnicrErrors or 0 <= lower <= upper."""
     _skip_unless("spec")
-    payload = {"content": content, "build": build}
+    payload = {"content": content, "build": build, "radii": radii}
     result, _ = _run(sandbox, "spec", payload)
     _report("test_fuzz_spec_files", "spec", payload, result,
             f"unicr.noise('fuzz.toml', **{build!r}) with fuzz.toml = {content[:3000]!r}")

@@ -254,7 +254,35 @@ def case_spec(payload: dict[str, Any]) -> dict[str, Any]:
             fails += noise_sanity(nz)
         except Exception as exc:
             fails.append(exception_failure("noise-sanity", exc))
+    for pa, norm, d in payload.get("radii", []):
+        fails += radius_sanity(nz, pa, norm, d)
     return {"failures": fails + sentinel_check(case_dir), "info": info}
+
+
+def radius_sanity(nz: Any, pa: float, norm: Any, d: int) -> list[dict[str, str]]:
+    """``unicr.radius`` on an accepted noise: a UnicrError or a certificate with
+    0 <= lower <= upper, no NaN."""
+    import unicr
+    from unicr.errors import UnicrError
+
+    where = f"unicr.radius(noise, {pa!r}, {norm!r}, {d!r})"
+    try:
+        cert = unicr.radius(nz, pa, norm, d)
+    except UnicrError:
+        return []
+    except Exception as exc:
+        f = exception_failure("radius-crash", exc)
+        f["message"] = f"{where}\n{f['message']}"
+        return [f]
+    obj = {"lower": cert.lower, "upper": cert.upper, "abstain": cert.abstain}
+    fails = []
+    for k in ("lower", "upper", "estimate"):
+        v = getattr(cert, k)
+        if isinstance(v, float) and math.isnan(v):
+            fails.append(failure("nan-output", f"radius:nan-{k}", f"{where}: {k} is NaN"))
+    if not fails:
+        fails += _check_radius_json(obj, where)
+    return fails
 
 
 # ---------------------------------------------------------------------------
