@@ -217,6 +217,80 @@ def noise_sanity(nz: Any, seed: int = 0) -> list[dict[str, str]]:
                     bad("sigma", "claim-too-small",
                         f"sigma claims {sig:.4g} but the quantile function already gives a "
                         f"standard deviation of {sd_trunc:.4g} inside [1e-4, 1-1e-4]")
+                elif sd_trunc < 1e-3 * sig:
+                    bad("sigma", "claim-too-large",
+                        f"sigma claims {sig:.4g} but the law inside [1e-4, 1-1e-4] has a "
+                        f"standard deviation of {sd_trunc:.4g}")
+            scale = getattr(nz, "scale", None)
+            if sig == 1.0 and isinstance(scale, float) and not 1e-100 < scale < 1e100:
+                bad("scale", "extreme", f"at sigma = 1 the native scale is {scale:.4g}: the "
+                    "law at native scale spans about 1/scale (overflow taken as a density?)")
+        fails += _pdf_integrates_to_cdf(nz, q)
+        fails += _law_matches_expression(nz, q)
+    return fails
+
+
+def _pdf_integrates_to_cdf(nz: Any, q: np.ndarray) -> list[dict[str, str]]:
+    """The mass of ``exp(logpdf)`` between two points is the cdf difference (within 0.02)."""
+    lo, hi = float(q[1]), float(q[-2])  # ppf(1e-3), ppf(1 - 1e-3)
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return []
+    # an irrational offset keeps the grid off special points such as x = 0
+    xs = lo - 0.5 * span + (np.arange(8001) + 0.5 ** 0.5) * (2.0 * span / 8000)
+    with np.errstate(all="ignore"):
+        pdf = np.exp(np.asarray(nz.logpdf(xs), dtype=float))
+        c = np.asarray(nz.cdf(xs), dtype=float)
+    if not (np.all(np.isfinite(pdf)) and np.all(np.isfinite(c))):
+        return []  # reported by the other checks
+    mass = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * np.diff(xs))])
+    err = np.abs(mass - (c - c[0]))
+    k = int(np.argmax(err))
+    if err[k] > 0.02:
+        return [failure("pdf-vs-cdf", "noise:pdf-vs-cdf:mass",
+                        f"integral of pdf from {xs[0]:.4g} to {xs[k]:.4g} is {mass[k]:.4g} but "
+                        f"cdf difference is {c[k] - c[0]:.4g}")]
+    return []
+
+
+def _law_matches_expression(nz: Any, q: np.ndarray) -> list[dict[str, str]]:
+    """A spec noise's logpdf is its expression at scale ``nz.scale`` plus a constant.
+
+    Checked on the central part of the law (where both are finite the difference must be
+    constant within 0.01 in log space) and far out (the noise must not lack density where
+    the expression's density is within e^-30 of its central maximum).
+    """
+    expr = getattr(nz, "expression", None)
+    scale = getattr(nz, "scale", None)
+    if expr is None or not scale or not math.isfinite(scale):
+        return []
+    fails: list[dict[str, str]] = []
+    with np.errstate(all="ignore"):
+        xs = np.linspace(float(q[2]), float(q[-3]), 201)  # ppf(0.01) .. ppf(0.99)
+        lg = np.asarray(nz.logpdf(xs), dtype=float)
+        ex = np.asarray(expr(xs / scale), dtype=float)
+        both = np.isfinite(lg) & np.isfinite(ex)
+        if np.sum(both) >= 2:
+            diff = lg[both] - ex[both]
+            if float(np.max(diff) - np.min(diff)) > 1e-2:
+                k = int(np.argmax(np.abs(diff - np.median(diff))))
+                fails.append(failure("law-vs-expression", "noise:law-vs-expression:shape",
+                                     f"logpdf - expression(x/scale) varies by "
+                                     f"{float(np.max(diff) - np.min(diff)):.3g} over the central "
+                                     f"98% (e.g. x = {xs[both][k]!r}); scale = {scale!r}"))
+        peak = float(np.max(ex[np.isfinite(ex)])) if np.any(np.isfinite(ex)) else None
+        far = np.concatenate([-np.logspace(-3, 3, 61), np.logspace(-3, 3, 61)]) * scale
+        lf = np.asarray(nz.logpdf(far), dtype=float)
+        ef = np.asarray(expr(far / scale), dtype=float)
+        if peak is not None:
+            missing = (lf == -np.inf) & np.isfinite(ef) & (ef > peak - 30.0)
+            if np.any(missing):
+                k = int(np.argmax(missing))
+                fails.append(failure(
+                    "law-vs-expression", "noise:law-vs-expression:missing-mass",
+                    f"the expression's density at x = {far[k]:.4g} is e^{ef[k] - peak:.3g} times "
+                    f"its central maximum, but the noise's logpdf there is -inf "
+                    f"(scale = {scale!r})"))
     return fails
 
 
