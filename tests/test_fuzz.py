@@ -188,6 +188,7 @@ def test_cli_invariants_accept_good_output() -> None:
     good = '{"lower": 0.5, "upper": "inf", "abstain": false, "formula": "nandi"}'
     assert check_cli_result(["radius", "--json"], 0, good, "") == []
     assert check_cli_result(["radius"], 2, "", "unicr: error: --pa must be in (0, 1)\n") == []
+    assert check_cli_result(["radius", "--json", "--help"], 0, "usage: unicr radius\n", "") == []
 
 
 # ---------------------------------------------------------------------------

@@ -418,7 +418,7 @@ def check_cli_result(argv: Sequence[str], code: Any, out: str, err: str) -> list
         if _NAN_TOKEN.search(out):
             line = next(ln for ln in out.splitlines() if _NAN_TOKEN.search(ln))
             fails.append(failure("nan-output", f"cli:{cmd}:nan-printed", line[:500]))
-        if "--json" in argv:
+        if "--json" in argv and not {"-h", "--help", "--version"} & set(argv):
             try:
                 obj = json.loads(out)
             except ValueError:
