@@ -474,6 +474,21 @@ def curve_argv(draw: st.DrawFn) -> list[str]:
 def validate_argv(draw: st.DrawFn) -> list[str]:
     if draw(st.integers(0, 19)) == 19:
         return ["validate", "--list"] + draw(st.sampled_from(([], ["--json"], ["gaussian"])))
+    if draw(st.booleans()):  # a clean command line: reaches the verdict code
+        noise = draw(st.sampled_from(NOISE_SANE))
+        argv = ["validate", noise, "--d", draw(st.sampled_from(D_SANE)),
+                "--pa", *draw(st.lists(st.sampled_from(PROB_SANE), min_size=1, max_size=3))]
+        if draw(st.booleans()):
+            argv += ["--formula", draw(st.sampled_from(("cohen", "teng", "hayes_tv",
+                                                        "pixeldp_gaussian", "yang_l1")))]
+        else:
+            argv += ["--claimed", draw(st.sampled_from(("0.1", "0.5", "1.5", "0", "10", "inf"))),
+                     "--norm", draw(st.sampled_from(NORM_SANE))]
+        argv += draw(_opts(_opt("--pb", ("0.01", "0.1")), _opt("--rtol", ("1e-3", "0.1")),
+                           _opt("--witness-n", ("0", "200"))))
+        if _needs_mc(argv):
+            argv += ["--n-mc", "200"]
+        return argv + (["--json"] if draw(st.booleans()) else [])
     argv = ["validate", draw(_NOISE)]
     argv += draw(st.sampled_from((
         ["--formula", "cohen"], ["--formula", "teng"], ["--formula", "hayes_tv"],
