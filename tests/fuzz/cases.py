@@ -231,25 +231,26 @@ def noise_sanity(nz: Any, seed: int = 0) -> list[dict[str, str]]:
 
 
 def _pdf_integrates_to_cdf(nz: Any, q: np.ndarray) -> list[dict[str, str]]:
-    """The mass of ``exp(logpdf)`` between two points is the cdf difference (within 0.02)."""
-    lo, hi = float(q[1]), float(q[-2])  # ppf(1e-3), ppf(1 - 1e-3)
-    span = hi - lo
-    if not (math.isfinite(span) and span > 0):
+    """pdf is the derivative of cdf: at 99 quantile points of the law (u = 0.0105 .. 0.9895,
+    off the median), the central difference of cdf matches exp(logpdf) within 5% at 9 points
+    in 10 (a jump or a cusp may spoil a few points, not most)."""
+    u = np.linspace(0.0105, 0.9895, 99)
+    iqr = float(q[5] - q[3])
+    if not (math.isfinite(iqr) and iqr > 0):
         return []
-    # an irrational offset keeps the grid off special points such as x = 0
-    xs = lo - 0.5 * span + (np.arange(8001) + 0.5 ** 0.5) * (2.0 * span / 8000)
     with np.errstate(all="ignore"):
-        pdf = np.exp(np.asarray(nz.logpdf(xs), dtype=float))
-        c = np.asarray(nz.cdf(xs), dtype=float)
-    if not (np.all(np.isfinite(pdf)) and np.all(np.isfinite(c))):
-        return []  # reported by the other checks
-    mass = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * np.diff(xs))])
-    err = np.abs(mass - (c - c[0]))
-    k = int(np.argmax(err))
-    if err[k] > 0.02:
-        return [failure("pdf-vs-cdf", "noise:pdf-vs-cdf:mass",
-                        f"integral of pdf from {xs[0]:.4g} to {xs[k]:.4g} is {mass[k]:.4g} but "
-                        f"cdf difference is {c[k] - c[0]:.4g}")]
+        x = np.asarray(nz.ppf(u), dtype=float)
+        h = 1e-5 * iqr
+        slope = (np.asarray(nz.cdf(x + h), dtype=float) - np.asarray(nz.cdf(x - h), dtype=float)) \
+            / (2 * h)
+        pdf = np.exp(np.asarray(nz.logpdf(x), dtype=float))
+        ok = np.isfinite(slope) & np.isfinite(pdf) & (
+            np.abs(slope - pdf) <= 0.05 * np.maximum(np.abs(slope), np.abs(pdf)) + 1e-300)
+    if np.mean(ok) < 0.9:
+        k = int(np.argmax(~ok))
+        return [failure("pdf-vs-cdf", "noise:pdf-vs-cdf:derivative",
+                        f"at {int(np.sum(~ok))} of 99 quantile points exp(logpdf) is not the "
+                        f"slope of cdf, e.g. x = {x[k]!r}: pdf {pdf[k]!r}, cdf slope {slope[k]!r}")]
     return []
 
 
