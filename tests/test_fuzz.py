@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 TIMEOUTS = {"expression": 10.0, "spec": 30.0, "cli": 60.0, "subprocess": 90.0}
 
 #: examples per test in the default (CI) run
-CI_EXAMPLES = {"expression": 300, "spec": 12, "cli": 2, "subprocess": 2}
+CI_EXAMPLES = {"expression": 1200, "spec": 120, "cli": 6, "subprocess": 4}
 
 #: share of UNICR_FUZZ_EXAMPLES per group (the CLI share is split by command weight)
 SHARES = {"expression": 0.60, "spec": 0.12, "cli": 0.26, "subprocess": 0.02}
