@@ -66,7 +66,7 @@ CASES: dict[str, tuple[list[str], tuple[int, ...], str]] = {
                   "--d", "1000000000000"], (2,), "memory_budget"),
     # engine options the chosen engine does not take (TypeError / ValueError before)
     "auto-gauss-n-mc": (["gaussian", "--n-mc", "1000", "--pa", "0.9", "--norm", "2", "--d",
-                         "10"], (2,), "n_mc"),
+                         "10"], (2,), "--n-mc"),
     "auto-laplace-directions-pso": (["laplace", "--directions", "pso", "--pa", "0.9", "--norm",
                                      "2", "--d", "10"], (2,), "directions"),
     # SIGBUS: a NaN integrand reached scipy's quad in fisher_information (noise side)

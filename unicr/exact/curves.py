@@ -283,7 +283,7 @@ def _pf(model: ExactModel, k: int, a: float) -> float:
     """
     try:
         return float(model.evaluate([(k, a)], pessimistic=False).p_star_fail(0.5)[0])
-    except OverflowError as e:
+    except (OverflowError, ZeroDivisionError, FloatingPointError, ValueError) as e:
         log.info("exact curve: direction k=%d at scale %.3g left out: %s", k, a, e)
         return 0.0
 

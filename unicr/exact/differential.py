@@ -207,6 +207,8 @@ def linf_rate(atoms: ScoreAtoms, d: int, c_h: float = 0.02, eta: float = 1e-30) 
     # ((S - t)^+ <= (S_kept - t)^+ + (S_removed)^+, and E(S_removed)^+ <= d E[s^+; |s| > c])
     c = float(np.max(np.abs(v)))
     sd0 = math.sqrt(float((w * v * v).sum() / tot)) if tot > 0 else 1.0
+    if not (math.isfinite(sd0) and sd0 > 0.0 and math.isfinite(c)):
+        raise OverflowError(f"degenerate score law (sd {sd0:.3g}, range {c:.3g}): no lattice")
     while c / (c_h * sd0) > (1 << 17) and c > 10 * sd0:
         c /= 4.0
     cut = np.abs(v) > c

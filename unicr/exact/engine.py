@@ -27,7 +27,12 @@ import numpy as np
 from scipy import special
 
 from unicr.certificate import Certificate, Witness
-from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
+from unicr.errors import (
+    ConvergenceError,
+    InvalidParameterError,
+    NotProductNoiseError,
+    UnicrError,
+)
 from unicr.exact.differential import (
     RateFunction,
     fisher_radius,
@@ -43,6 +48,11 @@ from unicr.exact.tradeoff import StdNoise
 __all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION"]
 
 log = logging.getLogger(__name__)
+
+#: failures of one direction's or one bound's numerics (a lattice that does not fit, a
+#: degenerate law): leaving a direction out of the upper search, or a bound out of the lower
+#: maximum, keeps both sides sound, so these are logged and skipped, never printed as a radius
+_NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
 
 #: bump when the numbers the engine produces may change (part of the curve cache key)
 ENGINE_VERSION = "exact-1"
@@ -151,7 +161,7 @@ class ExactModel:
             return None
         try:
             return linf_rate(self.score, self.d)
-        except OverflowError as e:
+        except _NUMERIC_FAILURES as e:
             # heavy-tailed score (infinite Fisher information): the d-fold sum does not fit
             # in an FFT window; the l_inf bound then comes from the norm inclusions only
             log.info("l_inf differential bound skipped: %s", e)
@@ -179,7 +189,6 @@ class ExactModel:
               pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
         """Proven lower bounds (native scale) for every pA in ``pa``, and their justification."""
         pa = np.atleast_1d(np.asarray(pa, dtype=float))
-        d = self.d
         if self.is_gaussian:
             return self._gauss(p, pa, pb) * (1 - _CF_MARGIN), [
                 "Gaussian noise: the loss is exactly Gaussian and rotation invariance makes the "
@@ -188,6 +197,19 @@ class ExactModel:
         w = self.uniform_width
         if w is not None:
             return self._uniform_lower(p, pa, pb, w)
+        try:
+            return self._score_lower(p, pa, pb)
+        except _NUMERIC_FAILURES as e:
+            if isinstance(e, UnicrError):
+                raise
+            log.info("differential lower bounds failed numerically: %s", e)
+            return np.zeros_like(pa), [
+                f"the score-based lower bounds failed numerically ({type(e).__name__}: {e}); "
+                "lower = 0 (nothing proven)"]
+
+    def _score_lower(self, p: float, pa: np.ndarray,
+                     pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        d = self.d
         if not self.score_usable:
             low = self._walk_lower(pa, pb) if d == 1 else None
             if low is not None:
@@ -458,7 +480,7 @@ class ExactModel:
                     br = search_scale(lambda a, k=k, sg=sg: self.evaluate([(k, sg * a)]), pa, pb,
                                       a0, rtol=rtol,
                                       a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
-                except OverflowError as e:
+                except _NUMERIC_FAILURES as e:
                     # the lattice for this direction does not fit in memory: leaving a direction
                     # out can only make the upper bound larger (still an upper bound)
                     log.info("exact upper bound: direction k=%d skipped: %s", k, e)
@@ -479,7 +501,7 @@ class ExactModel:
             try:
                 br = search_scale(lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
                                   pa, pb, a0, rtol=rtol)
-            except OverflowError as e:
+            except _NUMERIC_FAILURES as e:
                 log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
                 skipped.append(k + m)
                 continue
