@@ -230,6 +230,17 @@ def check_output(path: str | os.PathLike[str] | None, option: str, *, kind: str 
     text = os.fspath(path)
     if text.strip() == "":
         raise InvalidParameterError(f"{option}: empty path")
+    try:
+        return _check_output(text, option, kind, suffixes, what)
+    except InvalidParameterError:
+        raise
+    except (OSError, ValueError) as exc:  # a name too long, an embedded NUL, ...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidParameterError(f"{option} {text[:80]}: unusable path ({reason})") from None
+
+
+def _check_output(text: str, option: str, kind: str, suffixes: Iterable[str] | None,
+                  what: str) -> Path:
     out = Path(text).expanduser()
     if kind not in ("file", "dir"):
         raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
