@@ -1,4 +1,4 @@
-"""Closed forms against the numbers printed in the papers and in reference/CERTIFICATES.md."""
+"""Closed forms against the numbers printed in the papers and in docs/certificate-notes.md."""
 
 import math
 
@@ -36,7 +36,7 @@ CIFAR = 3 * 32 * 32
 IMAGENET = 3 * 224 * 224
 
 
-# --- Hayes 2020, Sec. 3.2 worked example (C§5.5) -------------------------------------------
+# --- Hayes 2020, Sec. 3.2 worked example (docs/certificate-notes.md#c5-5) ---
 
 
 def test_hayes_worked_constants():
@@ -116,7 +116,7 @@ def test_hayes_volume_ratio_imagenet():
 
 @pytest.mark.parametrize("s", [1, 2, 3, 4])
 def test_hayes_eq14_kl_exact_for_even_upper_bound_for_odd(s):
-    """SOUNDNESS-NOTES S25: Eq. 14 against 1-D quadrature of the KL of shifted GN laws."""
+    """docs/soundness-notes.md#s25: Eq. 14 against 1-D quadrature of the KL of shifted GN laws."""
     logc = math.log(s) - math.log(2) - special.gammaln(1 / s)
     for a in (0.05, 0.7, 2.0):
 
@@ -181,7 +181,7 @@ def test_printed_tv_is_twice_cohen_and_corrected_tv_saturates():
     assert 2 * special.ndtr(r / (2 * 1.3)) - 1 == pytest.approx(0.25, rel=1e-12)
 
 
-# --- ceilings (C§10.6) and UniCR's ExpInf constant (S26) ------------------------------------
+# --- ceilings (docs/certificate-notes.md#c10-6) and UniCR's ExpInf constant (S26) ---
 
 
 @pytest.mark.parametrize("n,expected", [(1_000, 2.4633), (4_000, 2.9244), (10_000, 3.1986),

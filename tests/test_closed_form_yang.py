@@ -84,7 +84,7 @@ def test_laplace_linf_exact_integral():
         r = yang_laplace_linf(rho, 1.0, D)
         # between the trivial l1 conversion and the l1 radius itself
         assert teng_l1(rho) / D <= r <= teng_l1(rho)
-        # in high d it approaches the "approx" estimate (C§2.4)
+        # in high d it approaches the "approx" estimate (docs/certificate-notes.md#c2-4)
         assert r == pytest.approx(yang_laplace_linf_approx(rho, 1.0, D), rel=0.02)
 
 
@@ -127,7 +127,7 @@ def test_uniform_cube_and_ball():
         # tight: the overlap of the cube and its shift by (r, ..., r) is 3/2 - pA
         assert (1 - r / 4) ** D == pytest.approx(1.5 - rho, rel=1e-9)
         rb = yang_uniform_ball_l2(rho, 2.0, D)
-        # overlap condition I_{1 - R^2/(4 lam^2)}((d+1)/2, 1/2) = 3/2 - pA (C§3.4)
+        # overlap condition I_{1 - R^2/(4 lam^2)}((d+1)/2, 1/2) = 3/2 - pA (docs/certificate-notes.md#c3-4)
         assert special.betainc((D + 1) / 2, 0.5, 1 - rb**2 / 16) == pytest.approx(1.5 - rho,
                                                                                 rel=1e-9)
         assert 0 <= rb < 4.0

@@ -1,4 +1,4 @@
-"""Exact engine vs tight closed forms: both bounds within 1e-4 (reference/CERTIFICATES.md)."""
+"""Exact engine vs tight closed forms: both bounds within 1e-4 (docs/certificate-notes.md)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def test_laplace_two_sided_between_known_bounds():
     lam = lap.scale
     pa, pb = 0.8, 0.1
     c = radius_exact(lap, pa, pb, 1.0, D)
-    # Lecuyer and Li two-sided radii are sound (C§2.1-2.3): the band must not fall below them
+    # Lecuyer and Li two-sided radii are sound (docs/certificate-notes.md#c2-1 (to §2.3)): the band must not
+    # fall below them
     li = -lam * math.log(1 - pa + pb)
     lec = lam / 2 * math.log(pa / pb)
     assert c.upper >= max(li, lec) * (1 - 1e-9)

@@ -16,14 +16,15 @@ D = 3072
 
 
 def pareto_yang(rho: float, a: float, lam: float) -> float:
-    """Yang et al. 2020, Pareto l1 (C§6): hypergeometric closed form of the differential method."""
+    """Yang et al. 2020, Pareto l1 (docs/certificate-notes.md#c6): hypergeometric closed form of the
+    differential method."""
     x = 2 * rho - 1
     c = a / (a + 1)
     return lam * x / a * float(special.hyp2f1(1, c, c + 1, x ** (1 + 1 / a)))
 
 
 def gennorm_half_yang(rho: float, lam: float) -> float:
-    """Yang et al. 2020, generalized normal p = 1/2, l1 (C§5.3), dilogarithm form."""
+    """Yang et al. 2020, generalized normal p = 1/2, l1 (docs/certificate-notes.md#c5-3), dilogarithm form."""
     c = float(special.gammaincinv(2, 2 * (1 - rho)))
     li2 = float(special.spence(1 - math.exp(-c)))
     return 2 * lam * (-c * math.log(-math.expm1(-c)) + li2)
@@ -32,7 +33,7 @@ def gennorm_half_yang(rho: float, lam: float) -> float:
 def laplace_linf_yang(rho: float, d: int, lam: float) -> float:
     """Yang et al. 2020, Laplace l_inf "integrate" mode: differential method, binomial Phi.
 
-    reference/CERTIFICATES.md §2.4.
+    docs/certificate-notes.md#c2-4.
     """
     k = np.arange(d + 1)
     pm = stats.binom.pmf(k, d, 0.5)
@@ -82,7 +83,8 @@ KUMAR_CASES = [("gaussian", {}), ("laplace", {}), ("uniform", {}), ("logistic", 
 @pytest.mark.parametrize("name,kw", KUMAR_CASES)
 @pytest.mark.parametrize("pa", [0.6, 0.9, 0.99])
 def test_linf_upper_below_kumar(name, kw, pa):
-    """Kumar et al. 2020 (C§11): R_inf <= sigma / (sqrt(2 (1 - pA)) sqrt(d)), any i.i.d. noise."""
+    """Kumar et al. 2020 (docs/certificate-notes.md#c11): R_inf <= sigma / (sqrt(2 (1 - pA)) sqrt(d)), any
+    i.i.d. noise."""
     nz = build_builtin(name, sigma=1.0, **kw)
     c = radius_exact(nz, pa, None, math.inf, D)
     kumar_any = 1.0 / (math.sqrt(2 * (1 - pa)) * math.sqrt(D))

@@ -185,7 +185,7 @@ def test_sample_rms_matches_sigma(name, params):
 
 
 def test_native_scale_conventions():
-    """Native scales of C§0.4."""
+    """Native scales of docs/certificate-notes.md#c0-4."""
     s = 1.7
     assert build_builtin("laplace", sigma=s).scale == pytest.approx(s / math.sqrt(2))
     assert build_builtin("uniform", sigma=s).scale == pytest.approx(math.sqrt(3) * s)

@@ -179,7 +179,7 @@ def test_per_coordinate_rms_by_sampling(name, params, d, nsamp):
 
 
 def test_expinf_constant_corrected_s26():
-    """SOUNDNESS-NOTES S26: lambda = sigma / sqrt((d+1)((d-1)/3 + 1)); UniCR's is 1.1553x larger."""
+    """docs/soundness-notes.md#s26: lambda = sigma / sqrt((d+1)((d-1)/3 + 1)); UniCR's is 1.1553x larger."""
     d = 3072
     n = build_builtin("expinf", d=d, sigma=1.0, k=1.0)
     correct = 1.0 / math.sqrt((d + 1) * ((d - 1) / 3 + 1))

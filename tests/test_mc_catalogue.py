@@ -9,7 +9,7 @@ Theorem 1 with DKW bands), cross-checked against
   the witness direction, and along the exact engine's own (k-equal) witness direction the
   verified upper is close to the exact one (tolerance from the DKW bands, see
   :func:`test_mc_upper_close_to_exact_along_the_exact_witness`);
-* the closed forms of Yang et al. 2020 for joint noise (reference/CERTIFICATES.md §3.4, §7):
+* the closed forms of Yang et al. 2020 for joint noise (docs/certificate-notes.md#c3-4, §7):
   UniformBall and Exp2 (k = 1) are tight in l2 and, being spherically symmetric, in every
   l_p through ``R_p = R_2 min ||delta||_p / ||delta||_2``; ExpInf (k = 1) l1 / l_inf and Exp1
   (k = 1, i.i.d. Laplace) l1 are proven radii: the mc band must contain them.
@@ -185,7 +185,8 @@ def _tight_l2(name: str) -> float:
 @pytest.mark.parametrize("norm", list(NORMS.values()), ids=list(NORMS))
 @pytest.mark.parametrize("name", ["uniform_ball", "exp2"])
 def test_spherical_joint_noise_brackets_yang_tight_radius(name, norm):
-    """UniformBall (C§3.4) and Exp2 k = 1 (C§7), tight in l2; by rotation invariance the
+    """UniformBall (docs/certificate-notes.md#c3-4) and Exp2 k = 1 (docs/certificate-notes.md#c7), tight in
+    l2; by rotation invariance the
     l_p radius is the l2 one times ``min ||delta||_p / ||delta||_2``.  The mc statements are
     sound, so no tolerance beyond float rounding (1e-9).  Band width upper / lower at
     n_mc = 20000: 1.19 (UniformBall), 1.28 (Exp2); asserted < 1.4."""
@@ -205,7 +206,8 @@ def test_spherical_joint_noise_brackets_yang_tight_radius(name, norm):
 ], ids=["expinf-l1", "expinf-linf", "exp1-l1"])
 def test_joint_noise_band_contains_yang_radius(name, norm, formula):
     """ExpInf k = 1: ``2 d lam (pA - 1/2)`` (l1) and ``lam ln(1/(2(1 - pA)))`` (l_inf), proven
-    lower bounds (C§7); Exp1 k = 1 is i.i.d. Laplace, Teng's ``-lam ln(2(1 - pA))`` (tight).
+    lower bounds (docs/certificate-notes.md#c7); Exp1 k = 1 is i.i.d. Laplace, Teng's ``-lam ln(2(1 - pA))``
+    (tight).
     No reduction theorem applies in the mc engine (lower = 0), so the check is that the
     verified failure is never below these proven radii (float rounding 1e-9)."""
     nz = _noise(name)

@@ -1,4 +1,4 @@
-"""The Monte Carlo engine against closed forms (reference/CERTIFICATES.md), end to end.
+"""The Monte Carlo engine against closed forms (docs/certificate-notes.md), end to end.
 
 Sound mode must bracket every tight closed form (lower <= R* <= upper) and never report an
 upper bound below a proven lower bound; estimate mode reproduces UniCR's point estimate.
@@ -107,7 +107,8 @@ def test_uniform_l1_axis_and_linf_all_ones_bracket_yang():
 
 
 def test_gennorm_l1_axis_brackets_yang_quantile():
-    """Generalised normal, beta >= 1: R_1 = lambda [G^-1_{1/beta}(2 rho - 1)]^(1/beta) (C§5.2)."""
+    """Generalised normal, beta >= 1: R_1 = lambda [G^-1_{1/beta}(2 rho - 1)]^(1/beta)
+    (docs/certificate-notes.md#c5-2)."""
     gn = build_builtin("gennorm", sigma=1.0, beta=1.5)
     exact = gn.scale * special.gammaincinv(1 / 1.5, 2 * PA - 1) ** (1 / 1.5)
     r = directional_bracket(gn, PA, None, 1, 4, n_mc=20_000)
@@ -141,7 +142,7 @@ def test_streaming_equals_cached_draws():
 
 
 # ---------------------------------------------------------------------------
-# joint noises of Yang et al. 2020 (C§3.4, C§7)
+# joint noises of Yang et al. 2020 (docs/certificate-notes.md#c3-4, docs/certificate-notes.md#c7)
 # ---------------------------------------------------------------------------
 
 

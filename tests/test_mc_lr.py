@@ -1,6 +1,6 @@
 """Neyman-Pearson statistics of the Monte Carlo engine (unicr.montecarlo.lr).
 
-Exact identities on discrete laws with atoms (ties: SOUNDNESS-NOTES S14), the Gaussian
+Exact identities on discrete laws with atoms (ties: docs/soundness-notes.md#s14), the Gaussian
 closed forms (Cohen et al. 2019), DKW coverage by simulation, conservative NaN handling and
 the t_B quantile of Eq. 3 (S13).
 """

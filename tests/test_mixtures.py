@@ -168,7 +168,7 @@ def test_laplace_gaussian_mix_kernel_and_sigma(beta):
     kern = beta * np.exp(-np.abs(x / a)) + (1 - beta) * np.exp(-((x / a) ** 2))
     diff = n.logpdf(x) - np.log(kern)
     np.testing.assert_allclose(diff, diff[0], atol=1e-13)
-    # C§0.4 native scale
+    # docs/certificate-notes.md#c0-4 native scale
     sp = math.sqrt(math.pi)
     assert a == pytest.approx(math.sqrt((2 * beta + (1 - beta) * sp)
                                         / (4 * beta + (1 - beta) * sp / 2)), rel=1e-14)

@@ -1,7 +1,7 @@
 """Coverage trials: how often does Smooth.certify print a radius beyond the true one?
 
 Classifiers whose smoothed probability pA is known exactly, and whose smoothed decision
-boundary is known (SOUNDNESS.md, "Tests that guard the contract"):
+boundary is known (docs/concepts.md, "Tests that guard the contract"):
 
 * a linear classifier under Gaussian noise: pA = Phi(margin / (sigma ||w||)); the tight l2
   radius at the true pA is exactly the distance margin / ||w|| to the hyperplane;

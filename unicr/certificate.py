@@ -1,4 +1,4 @@
-"""Result objects: what every radius says about itself (../shared/SOUNDNESS.md).
+"""Result objects: what every radius says about itself (docs/concepts.md).
 
 A :class:`Certificate` is never a bare float.  ``lower`` is proven <= R*,
 ``upper`` is proven >= R* (with a :class:`Witness` perturbation that fails the

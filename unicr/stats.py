@@ -1,6 +1,7 @@
 """Confidence bounds on class probabilities and the statistical tests of smoothing.
 
-* One-sided Clopper-Pearson bounds at level alpha each (CERTIFICATES.md §10.1, SOUNDNESS-NOTES
+* One-sided Clopper-Pearson bounds at level alpha each (docs/certificate-notes.md#c10-1,
+docs/soundness-notes.md
   S2): computed directly from Beta quantiles, not as the end of a two-sided interval.
 * Feng et al. 2020 Eq. 14: the "generalized Clopper-Pearson" upper bound on the runner-up
   probability, by bisection rounded up (the safe side), and the plain Clopper-Pearson bound
@@ -70,7 +71,7 @@ def clopper_pearson_lower(k: Any, n: int, alpha: float = 0.001) -> Any:
     """One-sided (1 - alpha) Clopper-Pearson lower bound on a binomial proportion.
 
     ``B^-1_{k, n-k+1}(alpha)``; 0 at k = 0; ``alpha^(1/n)`` (computed as exp(ln(alpha)/n)) at
-    k = n (CERTIFICATES.md §10.1).  ``k`` may be an array of counts.
+    k = n (docs/certificate-notes.md#c10-1).  ``k`` may be an array of counts.
     """
     a = _alpha(alpha)
     kk, nn = _counts(k, n)
@@ -83,7 +84,7 @@ def clopper_pearson_lower(k: Any, n: int, alpha: float = 0.001) -> Any:
 
 def clopper_pearson_upper(k: Any, n: int, alpha: float = 0.001) -> Any:
     """One-sided (1 - alpha) Clopper-Pearson upper bound: ``B^-1_{k+1, n-k}(1 - alpha)``;
-    1 at k = n; ``1 - alpha^(1/n)`` at k = 0 (CERTIFICATES.md §10.1)."""
+    1 at k = n; ``1 - alpha^(1/n)`` at k = 0 (docs/certificate-notes.md#c10-1)."""
     a = _alpha(alpha)
     kk, nn = _counts(k, n)
     with np.errstate(invalid="ignore"):
@@ -118,7 +119,7 @@ def generalized_cp_upper(counts: Sequence[int] | np.ndarray, n: int, alpha: floa
     ``counts`` are the counts N_j of **every** non-top class, zero counts included (each
     contributes (1 - p)^n).  The sum is continuous and decreasing in p; bisection keeps the
     upper end verified (sum <= alpha) and returns it -- rounded up, the safe side for an upper
-    bound (SOUNDNESS-NOTES S34).  With a single runner-up class it equals
+    bound (docs/soundness-notes.md#s34).  With a single runner-up class it equals
     :func:`clopper_pearson_upper`.  It is never below :func:`cp_runner_up_upper`.
     """
     from scipy import stats
@@ -150,8 +151,8 @@ def generalized_cp_upper(counts: Sequence[int] | np.ndarray, n: int, alpha: floa
 
 
 def cp_runner_up_upper(counts: Sequence[int] | np.ndarray, n: int, alpha: float = 0.001) -> float:
-    """Plain Clopper-Pearson upper bound on the largest non-top count (CERTIFICATES.md §10.3):
-    ``B^-1_{N_max+1, n-N_max}(1 - alpha)``.  Valid (SOUNDNESS-NOTES S3) and never larger than
+    """Plain Clopper-Pearson upper bound on the largest non-top count (docs/certificate-notes.md#c10-3):
+    ``B^-1_{N_max+1, n-N_max}(1 - alpha)``.  Valid (docs/soundness-notes.md#s3) and never larger than
     Feng et al.'s Eq. 14 bound."""
     a = _alpha(alpha)
     c, nn = _runner_up_counts(counts, n)
@@ -164,7 +165,7 @@ def two_sided_bounds(counts: Sequence[int] | np.ndarray, top: int | None = None,
     """(pA lower, pB upper) from one sample of class counts, Feng et al. 2020 Eq. 14.
 
     pA is bounded at level ``alpha_a`` (default alpha / 2) and pB at level
-    ``alpha - alpha_a`` (union bound: total alpha, SOUNDNESS-NOTES S3).  ``runner_up`` chooses
+    ``alpha - alpha_a`` (union bound: total alpha, docs/soundness-notes.md#s3).  ``runner_up`` chooses
     "plain" (Clopper-Pearson on the largest non-top count, the default: valid and tighter) or
     "generalized" (Feng's Eq. 14).  ``top`` is the class selected **on an independent sample**
     (Cohen's n0; S1); by default the argmax of ``counts`` -- only valid when the counts were not
@@ -222,7 +223,7 @@ def predict(counts: Sequence[int] | np.ndarray, alpha: float = 0.001) -> int | N
 
 def pa_ceiling(n: int, alpha: float = 0.001) -> float:
     """Largest possible Clopper-Pearson lower bound with n draws: ``alpha^(1/n)`` (all draws on
-    the top class; CERTIFICATES.md §10.6)."""
+    the top class; docs/certificate-notes.md#c10-6)."""
     a = _alpha(alpha)
     _, nn = _counts(0, n)
     return math.exp(math.log(a) / nn)

@@ -1,7 +1,7 @@
 """Published randomized-smoothing certificates, as printed and (where wrong) corrected.
 
 One module per family of papers; every function cites paper, equation and scale convention
-(reference/CERTIFICATES.md, SOUNDNESS-NOTES.md):
+(docs/certificate-notes.md, docs/soundness-notes.md):
 
 * :mod:`~unicr.closed_form.cohen` -- Cohen et al. 2019 (Gaussian l2; l_inf by conversion)
 * :mod:`~unicr.closed_form.teng` -- Teng et al. 2020 (Laplace l1)

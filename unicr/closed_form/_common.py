@@ -4,13 +4,13 @@ Conventions used by every module of :mod:`unicr.closed_form`:
 
 * ``pa`` is (a lower confidence bound on) the top-class probability, ``pb`` (an upper bound
   on) the runner-up's.  ``pb=None`` is the binary form, ``pB := 1 - pA``
-  (reference/CERTIFICATES.md §0.5).
+  (docs/certificate-notes.md#c0-5).
 * A pure formula returns a ``float >= 0``.  When the formula abstains -- binary ``pA <= 1/2``
   or two-sided ``pA <= pB`` -- it returns ``0.0``; :func:`abstains` tells ABSTAIN from a
   certificate of radius 0 and :meth:`unicr.closed_form.Formula.evaluate` reports it as a flag
-  (SOUNDNESS.md habit 7).  No formula ever returns NaN or a negative radius, except the
+  (docs/concepts.md habit 7).  No formula ever returns NaN or a negative radius, except the
   documented erratum :func:`unicr.closed_form.li.li_l1_printed`, which reproduces a sign error.
-* Numerically solved quantities are rounded to the safe side (SOUNDNESS-NOTES S34).
+* Numerically solved quantities are rounded to the safe side (docs/soundness-notes.md#s34).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
     "lncosh",
 ]
 
-#: status vocabulary (reference/CERTIFICATES.md §0.1, plus Hayes' intersection certificates)
+#: status vocabulary (docs/certificate-notes.md#c0-1, plus Hayes' intersection certificates)
 STATUSES = ("tight", "lower", "upper", "unsound-as-printed", "estimate", "intersection")
 
 #: relative amount by which numerically solved lower bounds are rounded down
@@ -54,7 +54,7 @@ def check_probabilities(pa: float, pb: float | None = None) -> tuple[float, floa
 def abstains(pa: float, pb: float | None = None) -> bool:
     """True when no certificate exists: binary ``pA <= 1/2``, or two-sided ``pA <= pB``.
 
-    reference/CERTIFICATES.md §0.5 and SOUNDNESS-NOTES S32.
+    docs/certificate-notes.md#c0-5 and docs/soundness-notes.md#s32.
     """
     a, b = check_probabilities(pa, pb)
     if b is None:
@@ -77,7 +77,7 @@ def round_down(value: float, rel: float = SAFETY) -> float:
 def norm_conversion_factor(from_norm: float | str, to_norm: float | str, d: int) -> float:
     """Factor f such that an l_from certificate R gives the l_to certificate R / f.
 
-    reference/CERTIFICATES.md §0.6: for 1 <= a < q <= inf, ||x||_q <= ||x||_a <=
+    docs/certificate-notes.md#c0-6: for 1 <= a < q <= inf, ||x||_q <= ||x||_a <=
     d^(1/a - 1/q) ||x||_q, so an l_a radius R certifies the l_q ball of radius
     R / d^(1/a - 1/q) when q > a and of radius R when q < a.  Status: lower bound.
     """
@@ -92,7 +92,7 @@ def norm_conversion_factor(from_norm: float | str, to_norm: float | str, d: int)
 
 
 def convert_radius(radius: float, from_norm: float | str, to_norm: float | str, d: int) -> float:
-    """Sound conversion of an l_from radius into an l_to radius (CERTIFICATES.md §0.6)."""
+    """Sound conversion of an l_from radius into an l_to radius (docs/certificate-notes.md#c0-6)."""
     r = float(radius)
     if not math.isfinite(r) or r < 0:
         raise InvalidParameterError(f"radius must be finite and >= 0, got {radius!r}")
@@ -114,7 +114,7 @@ def differential_radius(phi: Callable[[np.ndarray], np.ndarray], rho: float, *,
                         rel_step: float = 2e-4, min_points: int = 256) -> tuple[float, float]:
     """Yang et al. 2020's differential method: ``R(rho) = int_{1-rho}^{1/2} du / Phi(u)``.
 
-    reference/CERTIFICATES.md §8.1.  ``phi`` is the family's Phi-function at native scale 1,
+    docs/certificate-notes.md#c8-1.  ``phi`` is the family's Phi-function at native scale 1,
     vectorised over ``u``.  For symmetric noise Phi is non-decreasing on (0, 1/2] (the
     worst set of mass u is the top-u level set of the directional score, whose values are
     >= 0 up to mass 1/2), so ``1/Phi`` is non-increasing and the right-endpoint Riemann sum

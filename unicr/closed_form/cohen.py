@@ -1,7 +1,7 @@
 """Cohen, Rosenfeld & Kolter 2019 -- Gaussian l2 (Neyman-Pearson), and its l_inf conversion.
 
 Convention: sigma is the Gaussian standard deviation, i.e. unicr's sigma (per-coordinate RMS)
-and the native scale of :class:`unicr.noise.families.Gaussian` (CERTIFICATES.md §0.3).
+and the native scale of :class:`unicr.noise.families.Gaussian` (docs/certificate-notes.md#c0-3).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def cohen_l2(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
     """Cohen et al. 2019, Theorem 1: the tight Gaussian l2 radius.
 
     Binary (``pb=None``): ``R = sigma * Phi^-1(pA)``; two-sided:
-    ``R = (sigma / 2) * (Phi^-1(pA) - Phi^-1(pB))`` (CERTIFICATES.md §1.1).
+    ``R = (sigma / 2) * (Phi^-1(pA) - Phi^-1(pB))`` (docs/certificate-notes.md#c1-1).
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ def gaussian_linf_conversion(pa: float, pb: float | None = None, sigma: float = 
                              d: int = 1) -> float:
     """Gaussian l_inf radius by norm conversion: Cohen's l2 radius / sqrt(d).
 
-    CERTIFICATES.md §1.1 and §0.6 (||x||_2 <= sqrt(d) ||x||_inf); used by Yang et al. 2020
+    docs/certificate-notes.md#c1-1 and §0.6 (||x||_2 <= sqrt(d) ||x||_inf); used by Yang et al. 2020
     and as UniCR's "Yang's Gaussian l_inf" baseline ``sigma * Phi^-1(pA) / sqrt(d)``.
     sigma: Gaussian standard deviation.  Status: **lower bound** (loose).
     """

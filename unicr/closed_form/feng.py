@@ -2,7 +2,7 @@
 
 The radius is Cohen's two-sided ``(sigma/2)(Phi^-1(pA) - Phi^-1(pB))`` with pA bounded at level
 alpha' and pB at level alpha - alpha' (Eq. 14; Proposition 1).  sigma: Gaussian std (= unicr
-sigma).  CERTIFICATES.md §10.3, ALGORITHMS.md §3.1, SOUNDNESS-NOTES S3-S4.
+sigma).  docs/certificate-notes.md#c10-3, ALGORITHMS.md §3.1, docs/soundness-notes.md#s3 (to S4).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["feng_two_sided", "FengCertificate", "feng_certify"]
 def feng_two_sided(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
     """Feng et al. 2020 Proposition 1: ``R = (sigma/2)(Phi^-1(pA) - Phi^-1(pB))``.
 
-    Cohen's two-sided radius (CERTIFICATES.md §1.1) evaluated at Eq. 14's bounds; with
+    Cohen's two-sided radius (docs/certificate-notes.md#c1-1) evaluated at Eq. 14's bounds; with
     ``pb=None`` it is CERTIFY's binary radius (Feng's alpha' = alpha case).  sigma: Gaussian
     std.  Status: **tight** in (pA, pB).  Returns 0.0 when abstaining.
     """
@@ -49,7 +49,7 @@ def feng_certify(counts: Sequence[int] | np.ndarray, top: int | None = None, sig
     pA: Clopper-Pearson at level alpha' (= ``alpha_a``, default alpha/2); pB: Eq. 14's
     generalized Clopper-Pearson bound at level alpha - alpha' (``runner_up="generalized"``, as
     published) or the plain Clopper-Pearson bound on the largest non-top count
-    (``runner_up="plain"``: valid and never larger, SOUNDNESS-NOTES S3).  As in the paper the
+    (``runner_up="plain"``: valid and never larger, docs/soundness-notes.md#s3).  As in the paper the
     result abstains unless pA > 1/2 and the radius is > 0.  ``counts`` must come from a sample
     independent of the one that chose ``top`` (S1).  A maximum over a grid of alpha' is not
     covered by Proposition 1 (S4) and is deliberately not offered here.

@@ -1,6 +1,7 @@
 """Hayes 2020, *Extensions and Limitations of Randomized Smoothing for Robustness Guarantees*.
 
-Two groups of certificates (CERTIFICATES.md §1.4, §1.5, §2.5, §5.5; SOUNDNESS-NOTES S21-S25):
+Two groups of certificates (docs/certificate-notes.md#c1-4, §1.5, §2.5, §5.5; docs/soundness-notes.md#s21
+(to S25)):
 
 * **Table 1** (Gaussian l2 via divergences).  ``sigma`` is the standard deviation of
   N(0, sigma^2 I) = unicr sigma -- the convention of every Table 1 row except the printed KL
@@ -52,7 +53,7 @@ __all__ = [
     "KL_CONVENTIONS",
 ]
 
-#: the two readings of the printed KL row's sigma (SOUNDNESS-NOTES S22)
+#: the two readings of the printed KL row's sigma (docs/soundness-notes.md#s22)
 KL_CONVENTIONS = ("table1", "gn")
 
 
@@ -81,7 +82,7 @@ def hayes_kl(pa: float, pb: float | None = None, sigma: float = 1.0,
     ``R = sqrt(-s^2 ln(2 sqrt(p1 p2) + 1 - p1 - p2))``.
 
     The printed divergence between the shifted noises is r^2 / s^2, which is the KL of
-    N(0, s^2/2) = GN(s, 2), not of N(0, s^2) (SOUNDNESS-NOTES S22).  ``sigma`` here is always
+    N(0, s^2/2) = GN(s, 2), not of N(0, s^2) (docs/soundness-notes.md#s22).  ``sigma`` here is always
     the Gaussian standard deviation (unicr sigma); ``convention`` says how the printed ``s``
     is read:
 
@@ -108,7 +109,7 @@ def hayes_kl_corrected(pa: float, pb: float | None = None, sigma: float = 1.0) -
     """Hayes 2020 Table 1 KL row, corrected for N(0, sigma^2 I):
     ``R = sqrt(-2 sigma^2 ln(2 sqrt(p1 p2) + 1 - p1 - p2))`` (KL = r^2 / (2 sigma^2)).
 
-    CERTIFICATES.md §1.4.  sigma: Gaussian std.  Equal to the chi-square radius when
+    docs/certificate-notes.md#c1-4.  sigma: Gaussian std.  Equal to the chi-square radius when
     p2 = 1 - p1.  Status: **lower bound, loose**.  Returns 0.0 when abstaining.
     """
     return hayes_kl(pa, pb, sigma, convention="gn")
@@ -157,7 +158,7 @@ def hayes_bhattacharyya(pa: float, pb: float | None = None, sigma: float = 1.0) 
 
     The printed ratio simplifies exactly to sqrt(1 - (sqrt p1 - sqrt p2)^2 / 2) (numerator
     N = 2 - p1 - p2 + 2 sqrt(p1 p2), denominator sqrt(2N)), so the radius is identical to the
-    squared-Hellinger one (CERTIFICATES.md §1.4); it is evaluated through that form to avoid
+    squared-Hellinger one (docs/certificate-notes.md#c1-4); it is evaluated through that form to avoid
     cancellation.  sigma: Gaussian std.  Status: **lower bound, loose**.
     Returns 0.0 when abstaining.
     """
@@ -168,7 +169,7 @@ def hayes_tv(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
     """Hayes 2020 Table 1, total-variation row **as printed**:
     ``R = 2 sigma Phi^-1(|p1 - p2|/2 + 1/2)``.
 
-    **Unsound** (SOUNDNESS-NOTES S21): in the binary case it equals 2 sigma Phi^-1(p1), twice
+    **Unsound** (docs/soundness-notes.md#s21): in the binary case it equals 2 sigma Phi^-1(p1), twice
     Cohen's tight radius, and it contradicts the row's own h = |p1 - p2|/2 and the Gaussian
     TV 2 Phi(r / (2 sigma)) - 1.  Use :func:`hayes_tv_corrected`.  sigma: Gaussian std.
     Returns 0.0 when abstaining.
@@ -183,7 +184,7 @@ def hayes_tv(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
 def hayes_tv_corrected(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
     """Hayes 2020 Table 1 TV row, corrected: ``R = 2 sigma Phi^-1(1/2 + |p1 - p2| / 4)``.
 
-    Solves 2 Phi(r / (2 sigma)) - 1 <= |p1 - p2| / 2 (CERTIFICATES.md §1.4).  Saturates at
+    Solves 2 Phi(r / (2 sigma)) - 1 <= |p1 - p2| / 2 (docs/certificate-notes.md#c1-4).  Saturates at
     2 sigma Phi^-1(3/4) ~ 1.349 sigma in the binary case.  sigma: Gaussian std.
     Status: **lower bound, loose**.  Returns 0.0 when abstaining.
     """
@@ -217,7 +218,7 @@ def gn_kl_coefficients(p: int) -> np.ndarray:
     ``KL(GN(x, s, p) || GN(x', s, p)) = sum_k c_k ||x - x'||_k^k / s^k`` with
     ``c_k = C(p,k) (1 + (-1)^(p-k)) Gamma((p-k+1)/p) / (2 Gamma(1/p))`` (c_p = 1; c_k = 0 when
     k and p differ in parity).  Exact for even p, an upper bound on the KL for odd p
-    (SOUNDNESS-NOTES S25).  Returned as an array indexed k - 1.
+    (docs/soundness-notes.md#s25).  Returned as an array indexed k - 1.
     """
     pp = _check_shape(p)
     out = np.zeros(pp)

@@ -2,7 +2,7 @@
 
 Upper bounds on any l_p (p > 2) certificate that uses only pA, for i.i.d. noise whose
 per-coordinate standard deviation is ``sigma`` (= unicr sigma).  These are never certificates:
-they are ``upper`` values for property tests and verdicts (CERTIFICATES.md §11).
+they are ``upper`` values for property tests and verdicts (docs/certificate-notes.md#c11).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def pixeldp_gaussian_objective(beta: float | np.ndarray, pa: float, pb: float,
     """The PixelDP Gaussian-mechanism radius at a fixed DP budget ``beta`` (log-space evaluation).
 
     ``sigma * beta / sqrt(2 ln(1.25 (1 + e^beta) / (pA - e^(2 beta) pB)))`` for
-    ``0 < beta < (1/2) ln(pA/pB)``, and 0 outside (CERTIFICATES.md §1.2, Hayes 2020 Sec. 2).
+    ``0 < beta < (1/2) ln(pA/pB)``, and 0 outside (docs/certificate-notes.md#c1-2, Hayes 2020 Sec. 2).
     Any admissible beta gives a valid (loose) certificate.
     """
     beta = np.asarray(beta, dtype=float)
@@ -44,7 +44,7 @@ def pixeldp_gaussian_objective(beta: float | np.ndarray, pa: float, pb: float,
 
 
 def pixeldp_gaussian(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
-    """Lecuyer et al. 2019, Gaussian mechanism, l2 (Hayes 2020's statement, CERTIFICATES.md §1.2).
+    """Lecuyer et al. 2019, Gaussian mechanism, l2 (Hayes 2020's statement, docs/certificate-notes.md#c1-2).
 
     ``R = sup_{0 < beta <= min(1, (1/2) ln(pA/pB))} sigma beta /
     sqrt(2 ln(1.25 (1 + e^beta) / (pA - e^(2 beta) pB)))``.
@@ -83,7 +83,7 @@ def pixeldp_gaussian(pa: float, pb: float | None = None, sigma: float = 1.0) -> 
 def pixeldp_laplace(pa: float, pb: float | None = None, lam: float = 1.0) -> float:
     """Lecuyer et al. 2019, Laplace mechanism (pure DP), l1: ``R = (lam/2) ln(pA/pB)``.
 
-    CERTIFICATES.md §2.2 (as printed by Hayes 2020).  A shift r makes the Laplace mechanism
+    docs/certificate-notes.md#c2-2 (as printed by Hayes 2020).  A shift r makes the Laplace mechanism
     (r/lam)-DP, so robustness holds while e^(-r/lam) pA > e^(r/lam) pB.
     lam: Laplace scale (unicr sigma = sqrt(2) lam).  Status: **lower bound, loose**.
     Returns 0.0 when abstaining.

@@ -2,7 +2,7 @@
 
 Conventions: ``sigma`` is the Gaussian standard deviation (= unicr sigma); ``lam`` is the
 Laplace scale (unicr sigma = sqrt(2) lam).  Formulas as restated by Hayes 2020 (Eqs. 9-12,
-Sec. 3.1) and CERTIFICATES.md §1.3, §2.3.
+Sec. 3.1) and docs/certificate-notes.md#c1-3, §2.3.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def li_renyi(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
 
     ``R = sqrt(sup_{alpha > 1} -(2 sigma^2 / alpha) ln(1 - pA - pB +
     2 ((pA^(1-alpha) + pB^(1-alpha)) / 2)^(1/(1-alpha))))`` (Hayes 2020 Eq. 12,
-    CERTIFICATES.md §1.3).  The search runs over ``u = ln(alpha - 1)`` in [-20, 10] (log space:
+    docs/certificate-notes.md#c1-3).  The search runs over ``u = ln(alpha - 1)`` in [-20, 10] (log space:
     a 97-point grid, alpha = 2 exactly, then Brent's bounded method around the best grid
     point); the returned value is the radius at an evaluated alpha, hence a certificate, and
     is rounded down.  It is >= the chi-square radius (alpha = 2) by construction.
@@ -101,7 +101,7 @@ def li_renyi(pa: float, pb: float | None = None, sigma: float = 1.0) -> float:
 def li_l1(pa: float, pb: float | None = None, lam: float = 1.0) -> float:
     """Li et al. 2019, Laplace l1, sign-corrected: ``R = -lam ln(1 - pA + pB)``.
 
-    CERTIFICATES.md §2.3 / SOUNDNESS-NOTES S23.  lam: Laplace scale.  Two-sided; equals
+    docs/certificate-notes.md#c2-3 / docs/soundness-notes.md#s23.  lam: Laplace scale.  Two-sided; equals
     Teng et al.'s binary radius when pB = 1 - pA.  Status: **lower bound** (tight in the
     binary case).  Returns 0.0 when abstaining.
     """
@@ -115,7 +115,7 @@ def li_l1(pa: float, pb: float | None = None, lam: float = 1.0) -> float:
 def li_l1_printed(pa: float, pb: float | None = None, lam: float = 1.0) -> float:
     """Li et al.'s l1 radius **as printed by Hayes 2020** (Sec. 3.1): ``lam log(1 - pA + pB)``.
 
-    Erratum (SOUNDNESS-NOTES S23): the printed value is **negative** whenever pA > pB -- a sign
+    Erratum (docs/soundness-notes.md#s23): the printed value is **negative** whenever pA > pB -- a sign
     error; it is returned unchanged (the only function of this library that may return a
     negative number) so that the erratum can be reported.  As a radius it certifies nothing
     (read as 0 it is vacuous but sound: the registry reports status "lower", value 0); use

@@ -2,7 +2,7 @@
 
 Convention: Nandi et al.'s uniform "sigma" is the **standard deviation** of U(-sqrt(3) sigma,
 sqrt(3) sigma) (= unicr sigma); their code computes 2 sigma (pA - 1/2) sqrt(3)
-(CERTIFICATES.md §3.1, §3.3, §12).
+(docs/certificate-notes.md#c3-1, §3.3, §12).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def nandi_uniform_l1(pa: float, sigma: float = 1.0) -> float:
 
     Identical to Yang et al.'s 2 lam (pA - 1/2) with half-width lam = sqrt(3) sigma.
     sigma: standard deviation of the uniform.  Status: **tight**.  Ceiling at n = 1e5,
-    alpha = 0.001: 1.7318 sigma (CERTIFICATES.md §3.1).  Returns 0.0 when abstaining.
+    alpha = 0.001: 1.7318 sigma (docs/certificate-notes.md#c3-1).  Returns 0.0 when abstaining.
     """
     s = check_positive(sigma, "sigma")
     return yang_uniform_l1(pa, math.sqrt(3.0) * s)
@@ -29,7 +29,7 @@ def nandi_uniform_l1(pa: float, sigma: float = 1.0) -> float:
 def nandi_uniform_l2(pa: float, sigma: float = 1.0, d: int = 3072) -> float:
     """Nandi et al. 2023 uniform l2 radius by norm conversion: ``R_2 = R_1 / sqrt(d)``.
 
-    CERTIFICATES.md §3.3 / §0.6 (their code hard-codes d = 3072).  sigma: uniform std.
+    docs/certificate-notes.md#c3-3 / §0.6 (their code hard-codes d = 3072).  sigma: uniform std.
     Status: **lower bound** (very small in high d).
     """
     dim = check_dimension(d)

@@ -10,7 +10,7 @@ its status (binary and two-sided) and its scale convention, and evaluates on a u
     res = get_formula("hayes_tv").evaluate(g, pa=0.9)       # status "unsound-as-printed"
 
 The adapter reads the noise's native scale, checks it against unicr sigma with the relations of
-reference/CERTIFICATES.md §0.4 (and refuses when they disagree, so a convention mismatch can
+docs/certificate-notes.md#c0-4 (and refuses when they disagree, so a convention mismatch can
 never inflate a radius), and converts it to the formula's own convention (e.g. Hayes' GN scale
 GN(s, 2) = N(0, s^2/2), Nandi's uniform std, Yang's lambda).  A formula applied to a noise of
 the wrong family is refused with :class:`FormulaNoiseMismatchError`; an unknown name raises
@@ -309,7 +309,7 @@ class Formula:
 
 
 # ---------------------------------------------------------------------------
-# scale conventions (CERTIFICATES.md §0.4)
+# scale conventions (docs/certificate-notes.md#c0-4)
 # ---------------------------------------------------------------------------
 
 
@@ -321,7 +321,7 @@ def _param(nz: Any, name: str, default: float | None = None) -> float:
 
 
 def rms_per_unit_scale(family: str, params: dict[str, float], d: int | None = None) -> float:
-    """Per-coordinate RMS sigma of a family at native scale 1 (CERTIFICATES.md §0.4);
+    """Per-coordinate RMS sigma of a family at native scale 1 (docs/certificate-notes.md#c0-4);
     ``inf`` for infinite variance."""
     g = special.gammaln
     if family == "gaussian":
@@ -373,7 +373,7 @@ def _native_scale(nz: Any) -> float:
         if not math.isclose(sig, expected, rel_tol=1e-6):
             raise FormulaNoiseMismatchError(
                 f"noise {nz.name}: native scale {scale:.6g} and sigma {sig:.6g} do not follow the "
-                f"convention of CERTIFICATES.md §0.4 (expected sigma {expected:.6g}); refusing to "
+                f"convention of docs/certificate-notes.md#c0-4 (expected sigma {expected:.6g}); refusing to "
                 "convert"
             )
     return scale
@@ -453,7 +453,7 @@ def _li_l1_printed(c: _Call) -> _Out:
     raw = li.li_l1_printed(c.pa, c.pb, _laplace_scale(c.noise))
     notes = ()
     if raw < 0:
-        notes = (f"the printed value {raw:.6g} is negative (sign error, SOUNDNESS-NOTES S23); "
+        notes = (f"the printed value {raw:.6g} is negative (sign error, docs/soundness-notes.md#s23); "
                  "reported as 0",)
     return _Out(max(raw, 0.0), raw=raw, notes=notes)
 
@@ -639,7 +639,7 @@ _ALL = [
        "lower", _LAM, "Laplace l1: -lam ln(1 - pA + pB)", _laplace(li.li_l1)),
     _f("li_l1_printed", "Li et al. 2019 as printed by Hayes 2020 Sec. 3.1", _LAPLACE, (1.0,),
        "lower", "lower", _LAM,
-       "lam log(1 - pA + pB) as printed: negative whenever pA > pB (sign error, SOUNDNESS-NOTES "
+       "lam log(1 - pA + pB) as printed: negative whenever pA > pB (sign error, docs/soundness-notes.md "
        "S23), so it certifies nothing: value 0 (vacuous but sound), printed value in `raw`; "
        "the corrected form is li_l1", _li_l1_printed),
     _f("hayes_kl", "Hayes 2020 Table 1 (KL row, as printed)", _GAUSS, (2.0,), "lower", "lower",

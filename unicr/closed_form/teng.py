@@ -1,7 +1,7 @@
 """Teng, Lee & Yuan 2020 -- Laplace l1.
 
 Convention: ``lam`` is the Laplace scale (density exp(-|x|/lam) / (2 lam)); unicr's sigma is
-``sqrt(2) * lam`` (CERTIFICATES.md §0.4).  UniCR's baseline writes the same radius with
+``sqrt(2) * lam`` (docs/certificate-notes.md#c0-4).  UniCR's baseline writes the same radius with
 ``lam = sigma / sqrt(2)``.
 """
 
@@ -19,7 +19,7 @@ def teng_l1(pa: float, pb: float | None = None, lam: float = 1.0) -> float:
 
     Binary: ``R = -lam * ln(2 (1 - pA))`` (tight; equals the 1-D Laplace quantile F^-1(pA),
     Yang et al.'s Exp1 k=1 / Expp p=1).  Two-sided:
-    ``R = max{(lam/2) ln(pA/pB), -lam ln(1 - pA + pB)}`` (CERTIFICATES.md §2.1; reproduced
+    ``R = max{(lam/2) ln(pA/pB), -lam ln(1 - pA + pB)}`` (docs/certificate-notes.md#c2-1; reproduced
     from secondary descriptions of Teng et al.: each term is itself a sound l1 certificate --
     Lecuyer et al. 2019 and the sign-corrected Li et al. 2019 -- so the maximum is sound).
 

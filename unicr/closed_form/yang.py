@@ -1,12 +1,12 @@
 """Yang, Duan, Hu, Salman, Razenshteyn & Li 2020, *Randomized Smoothing of All Shapes and Sizes*.
 
-Closed forms of the paper and its reference implementation (CERTIFICATES.md §2.4, §3, §5.2-5.4,
+Closed forms of the paper and its reference implementation (docs/certificate-notes.md#c2-4, §3, §5.2-5.4,
 §6, §7, §8), plus UniCR's (Hong et al. 2022) ExpInf l_inf baseline with its wrong constant.
 All radii are binary (they use rho = pA only; pB = 1 - pA) and abstain (return 0.0) when
 pA <= 1/2.
 
 Convention: every function takes the family's **native scale** ``lam`` (Yang et al.'s lambda,
-CERTIFICATES.md §0.4) -- Yang et al. themselves match the RMS sigma and convert with
+docs/certificate-notes.md#c0-4) -- Yang et al. themselves match the RMS sigma and convert with
 ``lam = sigma / sigma_1``:
 
 * uniform cube U[-lam, lam]: lam = sqrt(3) sigma;
@@ -80,7 +80,7 @@ def _shape(value: float, name: str, low: float = 0.0) -> float:
 def yang_uniform_l1(pa: float, lam: float = 1.0) -> float:
     """Yang et al. 2020 Thm. (uniform cube U[-lam, lam]^d, l1): ``R = 2 lam (pA - 1/2)``.
 
-    CERTIFICATES.md §3.1.  lam: half-width = sqrt(3) sigma.  Status: **tight**.
+    docs/certificate-notes.md#c3-1.  lam: half-width = sqrt(3) sigma.  Status: **tight**.
     """
     st = _binary(pa, lam)
     if st is None:
@@ -92,7 +92,7 @@ def yang_uniform_l1(pa: float, lam: float = 1.0) -> float:
 def yang_uniform_linf(pa: float, lam: float = 1.0, d: int = 1) -> float:
     """Yang et al. 2020 (uniform cube, l_inf): ``R = 2 lam (1 - (3/2 - pA)^(1/d))``.
 
-    CERTIFICATES.md §3.2.  lam: half-width = sqrt(3) sigma.  Status: **tight**.
+    docs/certificate-notes.md#c3-2.  lam: half-width = sqrt(3) sigma.  Status: **tight**.
     """
     dim = check_dimension(d)
     st = _binary(pa, lam)
@@ -136,7 +136,7 @@ def yang_pareto_l1(pa: float, lam: float = 1.0, a: float = 3.0) -> float:
     """Yang et al. 2020, Pareto(a) noise, l1:
     ``R = (lam (2 pA - 1) / a) 2F1(1, a/(a+1); a/(a+1) + 1; (2 pA - 1)^(1 + 1/a))``.
 
-    CERTIFICATES.md §6: density proportional to (1 + |x|/lam)^-(a+1), lam = sigma sqrt((a-1)(a-2)/2)
+    docs/certificate-notes.md#c6: density proportional to (1 + |x|/lam)^-(a+1), lam = sigma sqrt((a-1)(a-2)/2)
     (a > 2; for a <= 2 only the native scale exists).  It is the closed form of the differential
     method with Phi(u) = (a / (2 lam)) (1 - (1 - 2u)^((a+1)/a)).  Status: **lower bound, not
     tight** (UniCR Fig. 4(d) finds larger Neyman-Pearson radii).  Returns 0.0 when abstaining.
@@ -161,7 +161,7 @@ def yang_pareto_l1(pa: float, lam: float = 1.0, a: float = 3.0) -> float:
 
 
 def gennorm_phi(beta: float) -> callable:
-    """Phi-function of the differential method for GN(beta) at lam = 1, l1 (CERTIFICATES.md §5.4):
+    """Phi-function of the differential method for GN(beta) at lam = 1, l1 (docs/certificate-notes.md#c5-4):
     ``Phi(u) = (1 - exp(-G^-1_{1/beta}(2u))) / (2 Gamma(1 + 1/beta))`` (valid for beta <= 1,
     where the worst set of mass u is (0, t) because the score decreases in |x|)."""
     inv = 1.0 / beta
@@ -192,7 +192,7 @@ def yang_gennorm_l1(pa: float, lam: float = 1.0, beta: float = 2.0) -> float:
     """Yang et al. 2020, generalized normal (Expp) noise exp(-|x/lam|^beta), l1.
 
     * beta >= 1 (log-concave): ``R = lam [G^-1_{1/beta}(2 pA - 1)]^(1/beta)`` = F^-1(pA), the
-      1-D quantile -- **tight** (CERTIFICATES.md §5.2; beta = 1 is Teng et al., beta = 2 is
+      1-D quantile -- **tight** (docs/certificate-notes.md#c5-2; beta = 1 is Teng et al., beta = 2 is
       Cohen at sigma = lam / sqrt(2)).
     * beta = 1/2: ``R = 2 lam (-c ln(1 - e^-c) + Li2(e^-c))``, ``c = G^-1_2(2 (1 - pA))`` --
       **lower bound** (closed form of the differential method, §5.3).
@@ -228,8 +228,8 @@ def yang_gennorm_l1(pa: float, lam: float = 1.0, beta: float = 2.0) -> float:
 def yang_laplace_linf_approx(pa: float, lam: float = 1.0, d: int = 1) -> float:
     """Yang et al. 2020's default ("approx") Laplace l_inf radius ``lam Phi^-1(pA) / sqrt(d)``.
 
-    A central-limit approximation of the differential-method bound (CERTIFICATES.md §2.4,
-    SOUNDNESS-NOTES S27).  lam: Laplace scale.  Status: **estimate** -- never a certificate;
+    A central-limit approximation of the differential-method bound (docs/certificate-notes.md#c2-4,
+    docs/soundness-notes.md#s27).  lam: Laplace scale.  Status: **estimate** -- never a certificate;
     use :func:`yang_laplace_linf`.
     """
     dim = check_dimension(d)
@@ -247,7 +247,7 @@ _MAX_ATOMS = 1 << 18
 def yang_laplace_linf(pa: float, lam: float = 1.0, d: int = 1) -> float:
     """Yang et al. 2020's "integrate" mode: the differential-method Laplace l_inf certificate.
 
-    ``R = lam int_{1-pA}^{1/2} du / Phi(u)`` (CERTIFICATES.md §2.4, §8.1) where, for the worst
+    ``R = lam int_{1-pA}^{1/2} du / Phi(u)`` (docs/certificate-notes.md#c2-4, §8.1) where, for the worst
     sign-vector direction v (Yang et al.: the supremum over the l_inf ball is attained at sign
     vectors), the directional score <sign(eps), v> = 2K - d with K ~ Binomial(d, 1/2), and
     Phi(u) is the largest E[(2K - d) 1_U] over sets of mass u: the top-u quantile of 2K - d.
@@ -303,7 +303,7 @@ def yang_laplace_linf(pa: float, lam: float = 1.0, d: int = 1) -> float:
 
 
 def expinf_scale(sigma: float, d: int, k: float = 1.0, j: float = 0.0) -> float:
-    """Native lam of ExpInf(k, j) with per-coordinate RMS sigma (CERTIFICATES.md §0.4):
+    """Native lam of ExpInf(k, j) with per-coordinate RMS sigma (docs/certificate-notes.md#c0-4):
     ``sigma = lam sqrt(((d-1)/3 + 1)/d * Gamma((d+2-j)/k) / Gamma((d-j)/k))``; for k = 1, j = 0:
     ``lam = sigma / sqrt((d+1)((d-1)/3 + 1))``."""
     s = check_positive(sigma, "sigma")
@@ -317,7 +317,7 @@ def expinf_scale(sigma: float, d: int, k: float = 1.0, j: float = 0.0) -> float:
 def unicr_expinf_scale(sigma: float, d: int) -> float:
     """UniCR's ExpInf scale **as implemented** (Hong et al. 2022 reference code):
     ``lam = sigma sqrt(1 / ((d+1)(d-1)/(3+1)))`` -- an operator-precedence error
-    (SOUNDNESS-NOTES S26); 1.1553x the correct :func:`expinf_scale` at d = 3072."""
+    (docs/soundness-notes.md#s26); 1.1553x the correct :func:`expinf_scale` at d = 3072."""
     s = check_positive(sigma, "sigma")
     dim = check_dimension(d, 2)
     return s * math.sqrt(1.0 / ((dim + 1) * (dim - 1) / (3 + 1)))
@@ -329,7 +329,7 @@ def yang_expinf_l1(pa: float, lam: float = 1.0, d: int = 2, k: float = 1.0,
     ``R = 2 lam (d/(d-1)) (Gamma((d-j)/k) / Gamma((d-j-1)/k)) (pA - 1/2)``; k = 1, j = 0:
     ``2 d lam (pA - 1/2)``.
 
-    CERTIFICATES.md §7.  lam: native scale (see :func:`expinf_scale`).  Status: **lower bound**.
+    docs/certificate-notes.md#c7.  lam: native scale (see :func:`expinf_scale`).  Status: **lower bound**.
     """
     dim = check_dimension(d, 2)
     kv = _shape(k, "k")
@@ -344,7 +344,7 @@ def yang_expinf_l1(pa: float, lam: float = 1.0, d: int = 2, k: float = 1.0,
 
 
 def _gamma_phi(d: int, k: float):
-    """Phi of the Gamma-radial families at lam = 1 (CERTIFICATES.md §7): ExpInf(k, 0) for l_inf
+    """Phi of the Gamma-radial families at lam = 1 (docs/certificate-notes.md#c7): ExpInf(k, 0) for l_inf
     and Exp1(k) for l1 share ``(k/2) (Gamma((d+k-1)/k)/Gamma(d/k)) Psi(u)`` with
     ``Psi(u) = 1 - G_{(d+k-1)/k}(G^-1_{d/k}(1 - 2u))`` for k >= 1 and
     ``G_{(d+k-1)/k}(G^-1_{d/k}(2u))`` for 0 < k < 1 (Exp1 only)."""
@@ -381,7 +381,7 @@ def yang_expinf_linf(pa: float, lam: float = 1.0, d: int = 2, k: float = 1.0) ->
     """Yang et al. 2020, ExpInf(k, 0) noise, l_inf.
 
     k = 1: ``R = lam ln(1 / (2 (1 - pA)))`` (differential method with Phi(u) = u).  k > 1: the
-    differential-method integral with Phi of CERTIFICATES.md §7, a proven lower bound (Riemann
+    differential-method integral with Phi of docs/certificate-notes.md#c7, a proven lower bound (Riemann
     sum).  lam: native scale (:func:`expinf_scale`).  Status: **lower bound**.
     """
     dim = check_dimension(d, 2)
@@ -400,7 +400,7 @@ def unicr_expinf_baseline(pa: float, sigma: float = 1.0, d: int = 3072) -> float
 
     Takes unicr's sigma (RMS) because the error is in the sigma -> lam conversion: lam' is
     1.1553x too large at d = 3072, so the radius is ~15.5% too large.  Status:
-    **unsound as printed** (SOUNDNESS-NOTES S26); the sound radius is
+    **unsound as printed** (docs/soundness-notes.md#s26); the sound radius is
     :func:`yang_expinf_linf` with :func:`expinf_scale`.
     """
     lam_wrong = unicr_expinf_scale(sigma, d)
@@ -420,7 +420,7 @@ def _powinf_setup(pa: float, lam: float, d: int,
 
 def yang_powinf_l1(pa: float, lam: float = 1.0, d: int = 1, a: float = 10.0) -> float:
     """Yang et al. 2020, PowInf(a) noise (1 + ||x/lam||_inf)^-a, l1:
-    ``R = (2 d lam / (a - d)) (pA - 1/2)``.  CERTIFICATES.md §7 (a > d + 2 for a finite
+    ``R = (2 d lam / (a - d)) (pA - 1/2)``.  docs/certificate-notes.md#c7 (a > d + 2 for a finite
     variance; the formula needs a > d).  lam: native scale.  Status: **lower bound**.
     """
     st = _powinf_setup(pa, lam, d, a)
@@ -432,7 +432,7 @@ def yang_powinf_l1(pa: float, lam: float = 1.0, d: int = 1, a: float = 10.0) -> 
 
 def yang_powinf_linf(pa: float, lam: float = 1.0, d: int = 1, a: float = 10.0) -> float:
     """Yang et al. 2020, PowInf(a) noise, l_inf: differential method with
-    ``Phi(u) = ((a - d)/2) F_{beta'(d, a+1-d)}(F^-1_{beta'(d, a-d)}(2u))`` (CERTIFICATES.md §7),
+    ``Phi(u) = ((a - d)/2) F_{beta'(d, a+1-d)}(F^-1_{beta'(d, a-d)}(2u))`` (docs/certificate-notes.md#c7),
     evaluated through Beta laws (X ~ beta'(p, q) iff X/(1+X) ~ Beta(p, q)) and integrated by a
     proven lower Riemann sum.  lam: native scale.  Status: **lower bound**.
     """
@@ -461,7 +461,7 @@ def yang_exp2_l2(pa: float, lam: float = 1.0, d: int = 2, k: float = 1.0) -> flo
     k = 1: ``R = lam (d - 1) artanh(1 - 2 B^-1_{(d-1)/2,(d-1)/2}(1 - pA))`` (level-set method,
     exact for spherically symmetric noise); k = 2: ``R = (lam / sqrt 2) Phi^-1(pA)`` (a Gaussian
     of std lam / sqrt 2).  Other k need the level-set table: use the numeric engine.
-    CERTIFICATES.md §7; lam: native scale (k = 1: lam = sigma / sqrt(d + 1)).
+    docs/certificate-notes.md#c7; lam: native scale (k = 1: lam = sigma / sqrt(d + 1)).
     Status: **tight**.
     """
     dim = check_dimension(d, 2)
@@ -487,7 +487,7 @@ def yang_uniform_ball_l2(pa: float, lam: float = 1.0, d: int = 1) -> float:
     """Yang et al. 2020, uniform noise on the l2 ball of radius lam, l2:
     ``R = lam (2 - 4 B^-1_{(d+1)/2,(d+1)/2}(3/4 - pA/2))``.
 
-    CERTIFICATES.md §3.4; equivalently I_{1 - R^2/(4 lam^2)}((d+1)/2, 1/2) = 3/2 - pA.
+    docs/certificate-notes.md#c3-4; equivalently I_{1 - R^2/(4 lam^2)}((d+1)/2, 1/2) = 3/2 - pA.
     lam: ball radius = sigma sqrt(d + 2).  Status: **tight**.
     """
     dim = check_dimension(d)
@@ -506,7 +506,7 @@ def yang_exp1_l1(pa: float, lam: float = 1.0, d: int = 1, k: float = 1.0) -> flo
     k = 1 is i.i.d. Laplace(lam): Teng's ``-lam ln(2 (1 - pA))`` (**tight**).  Other k: the
     differential-method integral with Phi(u) = (k/2)(Gamma((d+k-1)/k)/Gamma(d/k)) Psi(u),
     Psi(u) = 1 - G_{(d+k-1)/k}(G^-1_{d/k}(1 - 2u)) (k >= 1) or G_{(d+k-1)/k}(G^-1_{d/k}(2u))
-    (k < 1), integrated by a proven lower Riemann sum (**lower bound**).  CERTIFICATES.md §7;
+    (k < 1), integrated by a proven lower Riemann sum (**lower bound**).  docs/certificate-notes.md#c7;
     lam: native scale, sigma = lam sqrt(2 Gamma((d+2)/k) / (d (d+1) Gamma(d/k))).
     """
     dim = check_dimension(d)

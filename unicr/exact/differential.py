@@ -1,7 +1,7 @@
 """Proven lower bounds on the radius: the differential method and its relatives.
 
 Differential method (Yang et al. 2020, "Randomized Smoothing of All Shapes and Sizes",
-§8.1 of reference/CERTIFICATES.md).  Moving the input along a unit direction ``v``
+§8.1 of docs/certificate-notes.md).  Moving the input along a unit direction ``v``
 changes the noise mass of a set of mass ``u`` at rate at most
 
     Phi_v(u) = int_{1-u}^1 Q_{S_v}(w) dw = min_t [u t + E (S_v - t)^+],    S_v = <s(eps), v>,

@@ -2,7 +2,7 @@
 
 * ``lower`` -- proven lower bounds (:mod:`unicr.exact.differential` and closed forms
   proven tight), the best of those that apply to the norm, converted between norms
-  with the inclusions of C§0.6;
+  with the inclusions of docs/certificate-notes.md#c0-6;
 * ``upper`` -- the smallest l_p norm of a perturbation *verified* to fail the
   Neyman-Pearson test (Hong et al. 2022, Theorem 1) along the searched directions:
   ``k``-equal directions ``a (1, ..., 1, 0, ..., 0)`` for ``k = 1, d`` and a geometric
@@ -11,7 +11,8 @@
 * special cases computed in closed form: the builtin Gaussian (the loss is exactly
   Gaussian; rotation invariance makes the k-equal result R* for every norm) and
   uniform noise (the loss takes the values 0 and +-inf; the worst perturbation is
-  known -- Yang et al. 2020, C§3.1-3.2, extended to p >= 2 in docs/exact-engine.md).
+  known -- Yang et al. 2020, docs/certificate-notes.md#c3-1 (to §3.2), extended to p >= 2 in
+  docs/exact-engine.md).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def _norm_factor(k: int | np.ndarray, p: float) -> np.ndarray:
 
 def _convert_lower(r1: np.ndarray | None, r2: np.ndarray | None, rinf: np.ndarray | None,
                    p: float, d: int) -> tuple[np.ndarray, str]:
-    """Best lower bound for l_p from lower bounds for l1, l2, l_inf (norm inclusions, C§0.6)."""
+    """Best lower bound for l_p from lower bounds for l1, l2, l_inf (norm inclusions,
+    docs/certificate-notes.md#c0-6)."""
     cands: list[tuple[np.ndarray, str]] = []
     if rinf is not None:
         cands.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
@@ -193,7 +195,7 @@ class ExactModel:
             return self._gauss(p, pa, pb) * (1 - _CF_MARGIN), [
                 "Gaussian noise: the loss is exactly Gaussian and rotation invariance makes the "
                 "l2 radius sigma*Phi^-1 (Cohen et al. 2019) exact; other norms by the inclusions "
-                "of C§0.6, attained by the k=1 (p<=2) or k=d (p>2) direction"]
+                "of docs/certificate-notes.md#c0-6, attained by the k=1 (p<=2) or k=d (p>2) direction"]
         w = self.uniform_width
         if w is not None:
             return self._uniform_lower(p, pa, pb, w)
@@ -361,9 +363,10 @@ class ExactModel:
                 + " (Neyman-Pearson with atoms at 0 and +-inf)")
         if p <= 1:
             val, why = a1, ("log-overlap concave in |delta|: minimum over the l_p ball (p<=1) at a "
-                            "vertex (Yang et al. 2020, C§3.1)")
+                            "vertex (Yang et al. 2020, docs/certificate-notes.md#c3-1)")
         elif math.isinf(p):
-            val, why = ad, "minimum over the l_inf ball at a corner (Yang et al. 2020, C§3.2)"
+            val, why = ad, ("minimum over the l_inf ball at a corner (Yang et al. 2020, "
+                            "docs/certificate-notes.md#c3-2)")
         elif p >= 2:
             val = ad * d ** (1.0 / p)
             why = ("p >= 2: every failing coordinate is below 2 lambda (pA - 1/2) <= lambda, where "
@@ -372,7 +375,8 @@ class ExactModel:
         else:
             r2 = ad * math.sqrt(d)
             val = np.maximum(np.maximum(r2, a1 / d ** (1.0 - 1.0 / p)), ad)
-            why = "1 < p < 2: norm inclusions of the exact l2, l1 and l_inf radii (C§0.6)"
+            why = ("1 < p < 2: norm inclusions of the exact l2, l1 and l_inf radii "
+                   "(docs/certificate-notes.md#c0-6)")
         return np.maximum(val, 0.0) * (1 - _CF_MARGIN) * self.scale, [base, why]
 
     # -- upper ----------------------------------------------------------------

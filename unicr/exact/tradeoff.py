@@ -27,7 +27,7 @@ follow, and they bracket the true pair in the Blackwell order:
   curvature margin) on the refined grid.
 
 The score ``s = -(log q)'`` is treated the same way for the differential method
-(Yang et al. 2020, §8.1 of reference/CERTIFICATES.md): on each interval the mass and
+(Yang et al. 2020, §8.1 of docs/certificate-notes.md): on each interval the mass and
 the exact integral ``int_I s q = q(left) - q(right)`` are known, and the two-point
 split onto an enclosure ``[lo, hi]`` is a mean-preserving spread, i.e. an upper
 bound in the convex order.

@@ -2,7 +2,7 @@
 
 The radius of Theorem 1 is ``R* = min ||lambda(delta) delta||_p`` over directions ``delta``,
 with ``lambda(delta)`` the boundary scale along ``delta`` (Phase II of Eq. 4).  A minimum over
-*searched* directions is an upper bound on R* (SOUNDNESS-NOTES S11); the engine verifies the
+*searched* directions is an upper bound on R* (docs/soundness-notes.md#s11); the engine verifies the
 best direction's failure on a fresh sample and reports it as ``upper``.
 
 * :func:`structured_family` -- k-equal directions ``(1, ..., 1, 0, ..., 0)`` for a geometric

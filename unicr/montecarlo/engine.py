@@ -827,7 +827,7 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
         else:
             assumptions.append(
                 "lower = 0: no reduction theorem applies to this noise and norm in the Monte "
-                "Carlo engine (searched directions only give upper bounds, SOUNDNESS-NOTES S11)"
+                "Carlo engine (searched directions only give upper bounds, docs/soundness-notes.md#s11)"
                 + ("; use method='exact' for product noise" if product else "")
             )
         if lower > upper:
@@ -846,7 +846,7 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
             f"directions: {s.directions}; best of {len(ranked)} ranked "
             f"({info['n_structured']} structured, {info['n_pso']} from PSO: {s.particles} "
             f"particles x {s.iterations} iterations) on a selection sample; minimum over "
-            "searched directions is an upper bound on R* (SOUNDNESS-NOTES S11)"
+            "searched directions is an upper bound on R* (docs/soundness-notes.md#s11)"
         )
     assumptions.append(f"scale search: relative tolerance {s.rel_tol:g} in lambda (Algorithm 2 "
                        "bracketed, never |K| thresholds)")
@@ -856,7 +856,7 @@ def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
     if not math.isfinite(estimate):
         estimate = None
         assumptions.append("estimate = None: UniCR's plug-in statistic K has no sign change "
-                           "along the direction (tied losses, SOUNDNESS-NOTES S14)")
+                           "along the direction (tied losses, docs/soundness-notes.md#s14)")
     log.debug("radius_mc done in %.3fs", time.perf_counter() - t0)
     return Certificate(
         lower=float(lower), upper=float(upper), estimate=estimate,

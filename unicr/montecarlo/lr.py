@@ -1,6 +1,6 @@
 """Likelihood-ratio samples and the Neyman-Pearson test, point and sound.
 
-Notation (reference/CERTIFICATES.md §9, Hong et al. 2022 Theorem 1 in noise coordinates).
+Notation (docs/certificate-notes.md#c9, Hong et al. 2022 Theorem 1 in noise coordinates).
 For a perturbation ``delta`` write the *loss*
 
     L(z) = log mu(z - delta) - log mu(z)
@@ -20,7 +20,7 @@ Each term of (1) is a lower bound on ``beta`` for *every* t (Neyman-Pearson: for
 ``P_Y(S) - P_Y(L <= t) >= e^t (P_X(S) - F(t))``), and equality holds at the Neyman-Pearson
 threshold, including the randomised part on atoms of L -- which a deterministic set can
 realise because the noise itself has no atoms.  So (1)-(2) handle ties and atoms (uniform,
-Laplace: SOUNDNESS-NOTES S14) exactly, and they turn one-sided DKW bands into sound bounds:
+Laplace: docs/soundness-notes.md#s14) exactly, and they turn one-sided DKW bands into sound bounds:
 
 * ``beta >= sup_t [G_n(t) - D + e^t (pA - F_n(t) - D)]`` on the events
   ``F - F_n <= D`` and ``G_n - G <= D``;
@@ -37,7 +37,7 @@ the upper bound on ``beta`` is ``<= 1/2`` (resp. ``<=`` the lower bound on ``gam
 UniCR's point estimate (``mode="estimate"``) follows the reference implementation
 (reference/ALGORITHMS.md §2.3): ``t_A`` the order statistic of the X-losses at position
 ``ceil(n pA)``, ``t_B`` at ``floor(n (1 - pB))`` (Eq. 3, not the printed Algorithm 1:
-SOUNDNESS-NOTES S13), ``K = P_n(L_Y <= t_A) - P_n(L_Y >= t_B)`` (binary ``- 1/2``), pass iff
+docs/soundness-notes.md#s13), ``K = P_n(L_Y <= t_A) - P_n(L_Y >= t_B)`` (binary ``- 1/2``), pass iff
 ``K > 0``.  It has no guarantee either way.
 
 Sanitising.  Sampled points have positive density, so ``L_X = +inf`` and ``L_Y = -inf`` have
@@ -48,7 +48,7 @@ Moving a sample value this way can only make the empirical CDF cross the true on
 safe side, so the DKW events keep their meaning.
 
 Floating point.  A computed loss differs from the exact one by at most ``eta`` (each model
-bounds the rounding of its sums; SOUNDNESS.md "Log space").  This matters at atoms: the same
+bounds the rounding of its sums; docs/concepts.md "Log space").  This matters at atoms: the same
 atom ``L = t*`` computed under X and under Y with different rounding would let the empirical
 sup count the Y-copy of the atom at a ``t`` just below the X-copy -- an error of up to ``e^t``
 times the atom's mass.  So computed values are merged into *clusters* chained by gaps
@@ -115,7 +115,7 @@ def unicr_confidence(n: int, band: float, alpha0: float | None = None) -> float:
     ``alpha0`` is the classifier's confidence level (``None``: the factor is omitted).  The
     product treats the six events as independent and the algorithm never shifts its
     quantiles by the band, so this number is reported for comparison only
-    (SOUNDNESS-NOTES S9).
+    (docs/soundness-notes.md#s9).
     """
     q = (1.0 - 2.0 * math.exp(-2.0 * n * band * band)) ** 4
     if alpha0 is not None:

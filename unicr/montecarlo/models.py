@@ -7,7 +7,7 @@ A *bank* holds the draws of one Monte Carlo sample -- the same draws serve every
     L_X = log mu(eps - lam u) - log mu(eps)          (the clean law X)
     L_Y = log mu(eps) - log mu(eps + lam u)          (the shifted law Y, z = eps + lam u)
 
-always as sums/differences of log densities (never products of ratios: SOUNDNESS-NOTES S8),
+always as sums/differences of log densities (never products of ratios: docs/soundness-notes.md#s8),
 in float64 arithmetic.  Hong et al. 2022, Theorem 1 (Eqs. 26-29 for i.i.d. noise).  For
 noise that is symmetric about the origin the Y-law of L is the law of ``-L_X``, so the same
 draws give ``L_Y := -L_X`` (one density evaluation instead of two); ``losses`` then returns
@@ -418,7 +418,8 @@ class LinfKEqualBank:
     ``||eps - a 1_k||_inf = max(max_{j<k} eps_j - a, a - min_{j<k} eps_j, max_{j>=k} |eps_j|)``:
     three numbers per draw and k.  A norm-radial law is ``eps = R U`` with ``R`` its radial law
     (``noise.sample_radius``) and ``U`` uniform on the surface of the cube ``[-1, 1]^d`` (one
-    uniformly placed coordinate ``+-1``, the others ``U(-1, 1)``; Yang et al. 2020, C§7), so the
+    uniformly placed coordinate ``+-1``, the others ``U(-1, 1)``; Yang et al. 2020,
+    docs/certificate-notes.md#c7), so the
     three numbers have exact O(1) samplers: with ``m`` uniform coordinates among the first k,
     their maximum is ``2 V^(1/m) - 1`` and, given it, their minimum ``-1 + (max + 1)(1 -
     W^(1/(m-1)))``; the largest |coordinate| of ``d - k`` uniforms is ``V'^(1/(d-k))``.  Each k

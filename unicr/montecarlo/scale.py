@@ -2,7 +2,7 @@
 
 UniCR's Algorithm 2 brackets the scalar ``lambda`` by doubling/halving and bisects until
 ``|K| <= 0.01``, returning the midpoint (reference/ALGORITHMS.md §2.4).  Here the search
-(SOUNDNESS-NOTES S10):
+(docs/soundness-notes.md#s10):
 
 * brackets by doubling/halving, then narrows the bracket in ``log lambda`` until its
   relative width is at most ``rel_tol`` (default 1e-4) -- a tolerance in lambda, never in K;
@@ -63,7 +63,7 @@ def search_core(evaluate: Any, state: Any, which: int, lam0: float, lo: float, h
     """Bracket and refine ``lambda -> evaluate(lambda, state)[which] > 0``.
 
     Hong et al. 2022, Algorithm 2, with a relative tolerance in lambda instead of a
-    threshold on |K| (SOUNDNESS-NOTES S10).
+    threshold on |K| (docs/soundness-notes.md#s10).
 
     ``lo`` (> 0, known inside) and ``hi`` (< inf, known outside) may be given from earlier
     evaluations (``lo = 0`` / ``hi = inf`` when unknown; ``m_lo`` / ``m_hi`` their margins

@@ -5,7 +5,7 @@
 (``.n``, ``.model(direction).losses(lams) -> (lx, ly | None, eta)``, numpy float64), so the
 scale search, ``margins_batch`` and the engine use them unchanged.  The losses are UniCR's
 log likelihood ratios along ``lam u`` (Hong et al. 2022, Theorem 1; Eqs. 26-29 for i.i.d.
-noise), computed in log space as differences of sums of log densities (SOUNDNESS.md "Log
+noise), computed in log space as differences of sums of log densities (docs/concepts.md "Log
 space"; never products of ratios).
 
 Draws.  Generated on the device, block by block, each block from its own ``torch.Generator``

@@ -11,7 +11,7 @@ Two kinds of noise exist:
   UniformBall, Exp2, ExpInf, ...), with ``logpdf(x)`` for ``x`` of shape
   ``(..., d)`` and exact samplers.
 
-Scale convention (SOUNDNESS.md, reference/CERTIFICATES.md §0.3-0.4): ``sigma`` is
+Scale convention (docs/concepts.md, docs/certificate-notes.md#c0-3 (to §0.4)): ``sigma`` is
 the per-coordinate RMS, ``sigma = sqrt(E ||eps||^2 / d)``; every family also has
 its *native* scale.  A noise is built from either one; infinite-variance
 families refuse ``sigma`` with :class:`~unicr.errors.InfiniteVarianceError`.

@@ -2,9 +2,9 @@
 
 Each class implements the standardised law (native scale 1) of
 :class:`unicr.noise.base.ProductNoise`; conventions for the native scale follow
-reference/CERTIFICATES.md §0.4 (C§0.4 below).
+docs/certificate-notes.md#c0-4 (docs/certificate-notes.md#c0-4 below).
 
-Numerical habits (SOUNDNESS.md "Log space"):
+Numerical habits (docs/concepts.md "Log space"):
 
 * every symmetric family implements its *left half* (``z <= 0``: ``_left_cdf1``,
   ``_left_logcdf1``; ``u <= 1/2``: ``_left_ppf1``) and the right half follows by
@@ -312,7 +312,7 @@ class Laplace(SymmetricProductNoise):
     """Laplace noise, density exp(-|x|/lambda) / (2 lambda); sigma = sqrt(2) lambda.
 
     Teng et al. 2020 (l1 certificate); Yang et al. 2020; UniCR Table 7 (e^{-|x/alpha|});
-    scale convention C§0.4 (lambda = sigma/sqrt(2)).
+    scale convention docs/certificate-notes.md#c0-4 (lambda = sigma/sqrt(2)).
     """
 
     description = "Laplace exp(-|x|/lambda)/(2 lambda)"
@@ -361,7 +361,8 @@ class Laplace(SymmetricProductNoise):
 class Uniform(SymmetricProductNoise):
     """Uniform noise U[-lambda, lambda]; sigma = lambda / sqrt(3).
 
-    Yang et al. 2020 (l1 / l_inf certificates, C§3.1-3.2); Nandi et al. 2023 parameterise it
+    Yang et al. 2020 (l1 / l_inf certificates, docs/certificate-notes.md#c3-1 (to §3.2)); Nandi et al. 2023
+    parameterise it
     by its standard deviation.  The density has jumps: ``has_score = False``.
     """
 
@@ -410,7 +411,8 @@ class Uniform(SymmetricProductNoise):
 class Cauchy(SymmetricProductNoise):
     """Cauchy noise, density s / (pi (x^2 + s^2)); infinite variance (no sigma).
 
-    UniCR Table 7 ("Cauthy", alpha^2/(x^2 + alpha^2)); C§0.3-0.4: sigma matching is
+    UniCR Table 7 ("Cauthy", alpha^2/(x^2 + alpha^2)); docs/certificate-notes.md#c0-3 (to §0.4): sigma
+    matching is
     undefined, build it with ``scale=``.
     """
 
@@ -469,7 +471,8 @@ class HyperbolicSecant(SymmetricProductNoise):
     """Hyperbolic-secant noise, density sech(x/s) / (pi s); sigma = pi s / 2.
 
     UniCR Table 7 writes the density as proportional to sech(x/alpha); the native scale is that
-    alpha (= s), and C§0.4 gives s = 2 sigma / pi (UniCR's docstring quotes 0.642 for sigma = 1,
+    alpha (= s), and docs/certificate-notes.md#c0-4 gives s = 2 sigma / pi (UniCR's docstring quotes 0.642
+    for sigma = 1,
     a numeric estimate of 2/pi = 0.6366).  At s = 1 this is scipy.stats.hypsecant.
     """
 
@@ -530,7 +533,8 @@ class HyperbolicSecant(SymmetricProductNoise):
 class GeneralizedNormal(SymmetricProductNoise):
     """Generalized normal noise, density beta/(2 alpha Gamma(1/beta)) exp(-|x/alpha|^beta).
 
-    sigma = alpha sqrt(Gamma(3/beta)/Gamma(1/beta)) (C§0.4, C§5.1); the same law as Yang et al.
+    sigma = alpha sqrt(Gamma(3/beta)/Gamma(1/beta)) (docs/certificate-notes.md#c0-4,
+    docs/certificate-notes.md#c5-1); the same law as Yang et al.
     2020's Expp, UniCR's General Normal (Table 7), Hayes 2020 GN (Eq. 13) and scipy's gennorm.
     beta = 1 is Laplace(alpha), beta = 2 is a Gaussian of std alpha/sqrt(2); beta -> inf is
     the uniform law on [-alpha, alpha].
@@ -683,7 +687,8 @@ class GeneralizedNormal(SymmetricProductNoise):
 class Pareto(SymmetricProductNoise):
     """Symmetric Pareto noise, density (a / (2 lambda)) (1 + |x|/lambda)^-(a+1).
 
-    Yang et al. 2020 (C§6): lambda = sigma sqrt((a-1)(a-2)/2), finite variance only for a > 2
+    Yang et al. 2020 (docs/certificate-notes.md#c6): lambda = sigma sqrt((a-1)(a-2)/2), finite variance only
+    for a > 2
     (E Z^2 = a B(3, a-2) = 2/((a-1)(a-2)) at lambda = 1).  UniCR Table 7 calls the shape beta.
     Sampling: |Z| = U^{-1/a} - 1 = expm1(E/a) with E ~ Exp(1), random sign.
     """

@@ -5,7 +5,7 @@ Writing ``x = lambda R U`` with ``U`` distributed by the cone measure of the uni
 ``l_p`` sphere (uniform direction for ``p = 2``; uniform point of the cube surface
 for ``p = inf``; Dirichlet(1, ..., 1) with random signs for ``p = 1``) and ``R`` with
 density proportional to ``r^(d-1) f(r)`` gives the exact samplers of
-reference/CERTIFICATES.md §7 (C§7 below), and the normalising constant
+docs/certificate-notes.md#c7, and the normalising constant
 
     Z = d V_p(d) int_0^inf r^(d-1) f(r) dr,
 
@@ -13,7 +13,7 @@ with ``V_p(d)`` the volume of the unit ``l_p`` ball: ``pi^(d/2)/Gamma(d/2 + 1)``
 ``2^d/d!``, ``2^d``.  Everything is in log space (``gammaln``/``betaln``) so that
 ImageNet dimensions (d = 150528) work.  The per-coordinate RMS is
 ``sigma^2 = E[R^2] E||U||_2^2 / d`` with ``E||U||_2^2`` = 1, 2/(d+1), 1 + (d-1)/3 for
-p = 2, 1, inf (C§0.4).
+p = 2, 1, inf (docs/certificate-notes.md#c0-4).
 
 | name | density (lambda = 1) | R law |
 |---|---|---|
@@ -24,7 +24,7 @@ p = 2, 1, inf (C§0.4).
 | ``pow2(k, a)`` | (1 + ||x||_2^k)^(-a) | BetaPrime(d/k, a - d/k)^(1/k) |
 
 The ExpInf RMS is sigma = lambda sqrt(((d-1)/3 + 1)/d Gamma((d+2)/k)/Gamma(d/k)); for k = 1
-lambda = sigma / sqrt((d+1)((d-1)/3 + 1)) -- the corrected constant (SOUNDNESS-NOTES S26;
+lambda = sigma / sqrt((d+1)((d-1)/3 + 1)) -- the corrected constant (docs/soundness-notes.md#s26;
 UniCR's reference implementation has an operator-precedence error).
 """
 
@@ -208,7 +208,7 @@ class RadialJointNoise(JointNoise):
 
 
 class _GammaRadius(RadialJointNoise):
-    """f(r) = exp(-r^k): R^k ~ Gamma(d/k) (Yang et al. 2020, App. E; C§7)."""
+    """f(r) = exp(-r^k): R^k ~ Gamma(d/k) (Yang et al. 2020, App. E; docs/certificate-notes.md#c7)."""
 
     param_info = (Param("k", 1.0, low=0.0, doc="exponent of the norm in exp(-||x/lambda||^k)"),)
 
@@ -245,7 +245,8 @@ class _GammaRadius(RadialJointNoise):
 
 @register("uniform_ball", "uniformball")
 class UniformBall(RadialJointNoise):
-    """Uniform on the l2 ball of radius lambda; lambda = sigma sqrt(d + 2) (C§3.4, C§0.4).
+    """Uniform on the l2 ball of radius lambda; lambda = sigma sqrt(d + 2) (docs/certificate-notes.md#c3-4,
+    docs/certificate-notes.md#c0-4).
 
     Yang et al. 2020.  Sampling: uniform direction times lambda U^(1/d).
     """
@@ -278,7 +279,8 @@ class UniformBall(RadialJointNoise):
 class Exp2(_GammaRadius):
     """Exp2(k): density proportional to exp(-||x/lambda||_2^k) (j = 0), Yang et al. 2020.
 
-    sigma = lambda sqrt(Gamma((d+2)/k) / (d Gamma(d/k))) (C§0.4); k = 1: lambda = sigma/sqrt(d+1);
+    sigma = lambda sqrt(Gamma((d+2)/k) / (d Gamma(d/k))) (docs/certificate-notes.md#c0-4); k = 1: lambda =
+    sigma/sqrt(d+1);
     k = 2 is a Gaussian of std lambda/sqrt(2) for every d.
     """
 
@@ -292,13 +294,13 @@ class Exp2(_GammaRadius):
 class ExpInf(_GammaRadius):
     """ExpInf(k): density proportional to exp(-||x/lambda||_inf^k) (j = 0), Yang et al. 2020.
 
-    sigma = lambda sqrt(((d-1)/3 + 1)/d Gamma((d+2)/k)/Gamma(d/k)) (C§0.4); k = 1:
-    lambda = sigma / sqrt((d+1)((d-1)/3 + 1)) -- the corrected constant (SOUNDNESS-NOTES S26).
-    Sampling: Gamma(d/k)^(1/k) times a uniform point of the cube surface (C§7).
+    sigma = lambda sqrt(((d-1)/3 + 1)/d Gamma((d+2)/k)/Gamma(d/k)) (docs/certificate-notes.md#c0-4); k = 1:
+    lambda = sigma / sqrt((d+1)((d-1)/3 + 1)) -- the corrected constant (docs/soundness-notes.md#s26).
+    Sampling: Gamma(d/k)^(1/k) times a uniform point of the cube surface (docs/certificate-notes.md#c7).
     """
 
     description = "ExpInf: exp(-||x/lambda||_inf^k)"
-    source = "Yang et al. 2020 (constant corrected, SOUNDNESS-NOTES S26)"
+    source = "Yang et al. 2020 (constant corrected, docs/soundness-notes.md#s26)"
     scale_name = "lambda"
     norm_p = math.inf
 
@@ -307,7 +309,8 @@ class ExpInf(_GammaRadius):
 class Exp1(_GammaRadius):
     """Exp1(k): density proportional to exp(-||x/lambda||_1^k), Yang et al. 2020.
 
-    sigma = lambda sqrt(2 Gamma((d+2)/k) / (d (d+1) Gamma(d/k))) (C§0.4); k = 1 is i.i.d.
+    sigma = lambda sqrt(2 Gamma((d+2)/k) / (d (d+1) Gamma(d/k))) (docs/certificate-notes.md#c0-4); k = 1 is
+    i.i.d.
     Laplace(lambda).  Sampling: Gamma(d/k)^(1/k) times Dirichlet(1, ..., 1) with random signs.
     """
 
@@ -324,7 +327,8 @@ class Pow2(RadialJointNoise):
     ``a`` defaults to d + 10 (Yang et al.'s default; give ``a=None`` or omit it).  The law
     is proper only for a > d/k and has finite variance only for a > (d+2)/k:
     sigma = lambda exp(1/2 [lnG((d+2)/k) + lnG(a-(d+2)/k) - lnG(d/k) - lnG(a-d/k) - ln d])
-    (C§0.4).  Sampling: R^k ~ BetaPrime(d/k, a - d/k) = G1/G2 with independent gammas (C§7).
+    (docs/certificate-notes.md#c0-4).  Sampling: R^k ~ BetaPrime(d/k, a - d/k) = G1/G2 with independent
+    gammas (docs/certificate-notes.md#c7).
     """
 
     description = "Pow2: (1 + ||x/lambda||_2^k)^(-a)"

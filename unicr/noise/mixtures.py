@@ -131,7 +131,8 @@ class _MixtureLaw(ProductNoise):
     def variance1(self) -> float:
         """Raw second moment sum_i w_i E[X_i^2] (equal to the variance for centred components).
 
-        sigma is the per-coordinate RMS (C§0.3), so the raw second moment is what it matches.
+        sigma is the per-coordinate RMS (docs/certificate-notes.md#c0-3), so the raw second moment is what
+        it matches.
         """
         tot = 0.0
         for w, c in zip(self._w, self._comps):
@@ -386,7 +387,7 @@ class LaplaceGaussianMix(_MixtureLaw):
     mixture of Laplace(alpha) (weight w = 2 beta / (2 beta + (1 - beta) sqrt(pi))) and
     N(0, alpha^2/2) (weight 1 - w): beta is the kernel weight, not the mixture weight.
     RMS: sigma^2 = alpha^2 (4 beta + (1 - beta) sqrt(pi)/2) / (2 beta + (1 - beta) sqrt(pi))
-    (C§0.4).  beta = 0 is exactly Gaussian, beta = 1 exactly Laplace.
+    (docs/certificate-notes.md#c0-4).  beta = 0 is exactly Gaussian, beta = 1 exactly Laplace.
     """
 
     description = "Laplace-Gaussian mixture beta e^{-|x/alpha|} + (1-beta) e^{-(x/alpha)^2}"
@@ -488,13 +489,15 @@ class NormalUniform(SymmetricProductNoise):
 
     Convention: ``sigma_n`` and ``sigma_u`` are the standard deviations of the two parts
     *at native scale 1* (Nandi's parameters); the native scale multiplies the whole law,
-    and RMS sigma = scale * sqrt(sigma_n^2 + sigma_u^2) (C§4).  Built without ``sigma``
+    and RMS sigma = scale * sqrt(sigma_n^2 + sigma_u^2) (docs/certificate-notes.md#c4).  Built without
+    ``sigma``
     and ``scale`` the noise is exactly Nandi's N(0, sigma_n^2) + U(-sqrt3 sigma_u,
     sqrt3 sigma_u) (native scale 1); ``sigma=`` rescales both parts and keeps their
     ratio (the shape).  The defaults (sqrt(4/7), sqrt(3/7)) have Nandi's ratio
     sigma_u = (sqrt3/2) sigma_n (excess kurtosis -0.22) and RMS 1.
 
-    Density (C§4) p(z) = (1/(2a)) [Phi((z + a)/sigma_n) - Phi((z - a)/sigma_n)], a = sqrt3
+    Density (docs/certificate-notes.md#c4) p(z) = (1/(2a)) [Phi((z + a)/sigma_n) - Phi((z - a)/sigma_n)], a
+    = sqrt3
     sigma_u, evaluated by :func:`log_ndtr_diff`; cdf F(z) = (sigma_n/(2a)) [G((z + a)/sigma_n)
     - G((z - a)/sigma_n)] with G = int Phi, in log space in the tails.  sigma_u = 0 is the
     Gaussian, sigma_n = 0 the uniform (no score).
@@ -651,7 +654,7 @@ class NormalUniform(SymmetricProductNoise):
     def _score1(self, z: np.ndarray) -> np.ndarray:
         """-(log p)'(z) = (phi(t2) - phi(t1)) / (sigma_n (Phi(t1) - Phi(t2))).
 
-        Here t1, t2 = (|z| +- a)/sigma_n (C§4 density differentiated).
+        Here t1, t2 = (|z| +- a)/sigma_n (docs/certificate-notes.md#c4 density differentiated).
 
         In the tail (t2 > 0) written with Mills ratios R = Q/phi (through erfcx) as
         (1 - e^{-2th}) / (sigma_n R(t2) (1 - e^{-2th} R(t1)/R(t2))): no cancellation.

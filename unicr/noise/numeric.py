@@ -1251,7 +1251,7 @@ class NumericNoise(ProductNoise):
         """Second moment ``E[Z^2]`` of the standardised law (= variance when symmetric).
 
         For an asymmetric law this is the squared per-coordinate RMS, the quantity
-        ``sigma`` refers to (SOUNDNESS.md: sigma = sqrt(E||eps||^2/d)).
+        ``sigma`` refers to (docs/concepts.md: sigma = sqrt(E||eps||^2/d)).
         """
         return float(self.table.second_moment)
 
