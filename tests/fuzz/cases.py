@@ -221,10 +221,9 @@ def noise_sanity(nz: Any, seed: int = 0) -> list[dict[str, str]]:
                     bad("sigma", "claim-too-large",
                         f"sigma claims {sig:.4g} but the law inside [1e-4, 1-1e-4] has a "
                         f"standard deviation of {sd_trunc:.4g}")
-            scale = getattr(nz, "scale", None)
-            if sig == 1.0 and isinstance(scale, float) and not 1e-100 < scale < 1e100:
-                bad("scale", "extreme", f"at sigma = 1 the native scale is {scale:.4g}: the "
-                    "law at native scale spans about 1/scale (overflow taken as a density?)")
+            # (an extreme native scale alone is no defect: exp(-x**2 * 1e-300) is a legitimate
+            # law of width 1e150, sampled at sigma 1 with an RMS of 1.003; the checks above
+            # and below test the law itself)
         fails += _pdf_integrates_to_cdf(nz, q)
         fails += _law_matches_expression(nz, q)
     return fails

@@ -164,7 +164,7 @@ class ScipyNoise(ProductNoise):
 
     def var(self) -> float:
         m = self._mean1 if math.isfinite(self._mean1) else 0.0
-        return self.scale**2 * (self.variance1() - m * m)
+        return self.scale * self.scale * (self.variance1() - m * m)
 
     def with_scale(self, scale: float) -> ScipyNoise:
         new = copy.copy(self)

@@ -311,7 +311,7 @@ class ProductNoise(Noise):
         return self.scale * math.sqrt(v1) if math.isfinite(v1) else None
 
     def var(self) -> float:
-        return self.scale**2 * self.variance1()
+        return self.scale * self.scale * self.variance1()
 
     def std(self) -> float:
         return math.sqrt(self.var())
@@ -450,7 +450,7 @@ class ProductNoise(Noise):
         Default: numerical quadrature over the support; families override with closed forms.
         """
         lo, hi = self.support1
-        return self._fisher_quad([lo, hi]) / self.scale**2
+        return self._fisher_quad([lo, hi]) / self.scale / self.scale
 
     def _fisher_quad(self, edges: list[float]) -> float:
         """``int score1^2 q1`` over consecutive ``edges`` (native scale 1); ``inf`` if infinite."""

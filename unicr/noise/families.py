@@ -299,7 +299,7 @@ class Gaussian(ProductNoise):
         return torch.randn(shape, generator=generator, device=device, dtype=dtype)
 
     def fisher_information(self) -> float:
-        return 1.0 / self.scale**2
+        return 1.0 / self.scale / self.scale
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +338,7 @@ class Laplace(SymmetricProductNoise):
 
     def fisher_information(self) -> float:
         """E[sign(eps)^2 / lambda^2] = 1/lambda^2."""
-        return 1.0 / self.scale**2
+        return 1.0 / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         return _random_sign(rng.standard_exponential(shape), rng)
@@ -447,7 +447,7 @@ class Cauchy(SymmetricProductNoise):
 
     def fisher_information(self) -> float:
         """1 / (2 s^2) (location Fisher information of the Cauchy law)."""
-        return 0.5 / self.scale**2
+        return 0.5 / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         return _saturate(rng.standard_cauchy(shape))
@@ -509,7 +509,7 @@ class HyperbolicSecant(SymmetricProductNoise):
 
     def fisher_information(self) -> float:
         """E[tanh(Z)^2] / s^2 = 1/(2 s^2)  (int sech - int sech^3 = pi - pi/2, over pi)."""
-        return 0.5 / self.scale**2
+        return 0.5 / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         v = rng.random(shape)
@@ -659,7 +659,7 @@ class GeneralizedNormal(SymmetricProductNoise):
         if b <= 0.5:
             return math.inf
         val = b * math.exp(special.gammaln(2.0 - self._a) - self._lg1a)
-        return val / self.scale**2
+        return val / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         g = rng.standard_gamma(1.0 + self._a, shape)
@@ -730,7 +730,7 @@ class Pareto(SymmetricProductNoise):
     def fisher_information(self) -> float:
         """(a+1)^2 E[(1+|Z|)^-2] / lambda^2 = a (a+1)^2 / (a+2) / lambda^2."""
         a = self._sh
-        return a * (a + 1.0) ** 2 / (a + 2.0) / self.scale**2
+        return a * (a + 1.0) ** 2 / (a + 2.0) / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -841,7 +841,7 @@ class StudentT(SymmetricProductNoise):
 
     def fisher_information(self) -> float:
         """(nu + 1)/(nu + 3) / s^2."""
-        return (self._nu + 1.0) / (self._nu + 3.0) / self.scale**2
+        return (self._nu + 1.0) / (self._nu + 3.0) / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         return _saturate(rng.standard_t(self._nu, shape))
@@ -888,7 +888,7 @@ class Logistic(SymmetricProductNoise):
 
     def fisher_information(self) -> float:
         """E[tanh(Z/2)^2] / s^2 = 1/(3 s^2)."""
-        return 1.0 / (3.0 * self.scale**2)
+        return 1.0 / 3.0 / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         v = rng.random(shape)

@@ -149,7 +149,7 @@ class _MixtureLaw(ProductNoise):
 
     def var(self) -> float:
         m = self.mean() * self.scale if not self.symmetric else 0.0
-        return self.scale**2 * self.variance1() - m * m
+        return self.scale * self.scale * self.variance1() - m * m
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         lw = self._logw()
@@ -232,7 +232,7 @@ class _MixtureLaw(ProductNoise):
             pts.update(float(v) for v in q if np.isfinite(v))
         lo, hi = self.support1
         inner = sorted(v for v in pts if lo < v < hi)
-        return self._fisher_quad([lo, *inner, hi]) / self.scale**2
+        return self._fisher_quad([lo, *inner, hi]) / self.scale / self.scale
 
     def _sample1(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         if len(self._comps) == 1:
@@ -563,7 +563,7 @@ class NormalUniform(SymmetricProductNoise):
             return 1.0 / (self._sn * self.scale) ** 2
         a, sn = self._a, self._sn
         pts = sorted({0.0, max(a - 12.0 * sn, 0.0), a, a + 12.0 * sn})
-        return 2.0 * self._fisher_quad(pts + [math.inf]) / self.scale**2
+        return 2.0 * self._fisher_quad(pts + [math.inf]) / self.scale / self.scale
 
     # -- density --------------------------------------------------------------
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:

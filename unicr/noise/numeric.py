@@ -1260,7 +1260,7 @@ class NumericNoise(ProductNoise):
 
     def var(self) -> float:
         m1 = float(self.table.mean)
-        return self.scale**2 * (self.variance1() - (m1 * m1 if math.isfinite(m1) else 0.0))
+        return self.scale * self.scale * (self.variance1() - (m1 * m1 if math.isfinite(m1) else 0.0))
 
     def with_scale(self, scale: float) -> NumericNoise:
         new = copy.copy(self)
