@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 _NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
 
 #: bump when the numbers the engine produces may change (part of the curve cache key)
-ENGINE_VERSION = "exact-1"
+ENGINE_VERSION = "exact-2"
 
 _METHOD = "exact"
 #: relative rounding margin applied to closed forms (lower down, witnesses up)
