@@ -21,7 +21,6 @@ engine would not use it, so the caller asks for ``method="mc"`` explicitly.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -95,75 +94,6 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
     return out
 
 
-def _int_in(v: Any, lo: int, hi: int) -> int | None:
-    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
-    if isinstance(v, bool):
-        return None
-    try:
-        i = int(v)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if isinstance(v, float) and v != i:
-        return None
-    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
-        return None
-    return i if lo <= i <= hi else None
-
-
-def _check_exact_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
-    """Types and ranges of the exact engine's options, checked before any work."""
-    out = dict(kw)
-    if out.get("directions") is not None:
-        ks = out["directions"]
-        bad = InvalidParameterError(
-            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
-            f"k-equal directions searched, got {ks!r}"
-            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
-               "(choose method mc)" if isinstance(ks, str) else ""))
-        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
-            raise bad
-        ks = list(ks)
-        vals = [_int_in(k, 1, d) for k in ks]
-        if not ks or any(v is None for v in vals):
-            raise bad
-        out["directions"] = vals
-    if out.get("two_level"):
-        tl = out["two_level"]
-        items = []
-        try:
-            for it in tl:
-                k, m, r = it
-                items.append((k, m, r))
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
-        clean = []
-        for k, m, r in items:
-            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
-            try:
-                rf = float(r)
-            except (TypeError, ValueError):
-                rf = math.nan
-            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
-                raise InvalidParameterError(
-                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
-                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
-            clean.append((ki, mi, rf))
-        out["two_level"] = clean
-    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
-        if name in out:
-            try:
-                v = float(out[name])
-            except (TypeError, ValueError):
-                v = math.nan
-            if not (math.isfinite(v) and 0.0 < v <= hi):
-                raise InvalidParameterError(
-                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
-                    f"got {out[name]!r}")
-            out[name] = v
-    return out
-
-
 def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
            method: str = "auto", **kwargs: Any) -> Certificate:
     """Certified l_p radius R*(pA, pB) of a noise, as a :class:`~unicr.certificate.Certificate`.
@@ -208,7 +138,9 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
         )
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
-        kwargs = _check_exact_options(kwargs, dim)
+        from unicr.exact.engine import check_options
+
+        kwargs = check_options(kwargs, dim)
     if pb_f is None and pa_f <= 0.5:
         return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
                                      reason="binary: pA <= 1/2, no certificate",

@@ -31,7 +31,14 @@ from scipy import special
 
 from unicr.certificate import Certificate, Witness, norm_label, parse_norm
 from unicr.errors import InvalidParameterError
-from unicr.exact.engine import ENGINE_VERSION, ExactModel, _norm_factor, get_model, reconcile
+from unicr.exact.engine import (
+    ENGINE_VERSION,
+    NUMERIC_FAILURES,
+    ExactModel,
+    _norm_factor,
+    get_model,
+    reconcile,
+)
 from unicr.exact.search import default_ks
 
 __all__ = ["ExactCurve", "curve", "cache_dir"]
@@ -283,7 +290,7 @@ def _pf(model: ExactModel, k: int, a: float) -> float:
     """
     try:
         return float(model.evaluate([(k, a)], pessimistic=False).p_star_fail(0.5)[0])
-    except (OverflowError, ZeroDivisionError, FloatingPointError, ValueError) as e:
+    except NUMERIC_FAILURES as e:
         log.info("exact curve: direction k=%d at scale %.3g left out: %s", k, a, e)
         return 0.0
 

@@ -46,14 +46,14 @@ from unicr.exact.differential import (
 from unicr.exact.search import DirectionEvaluator, Evaluation, default_ks, search_scale
 from unicr.exact.tradeoff import StdNoise
 
-__all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION"]
+__all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION", "check_options"]
 
 log = logging.getLogger(__name__)
 
 #: failures of one direction's or one bound's numerics (a lattice that does not fit, a
 #: degenerate law): leaving a direction out of the upper search, or a bound out of the lower
 #: maximum, keeps both sides sound, so these are logged and skipped, never printed as a radius
-_NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
+NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
 
 #: bump when the numbers the engine produces may change (part of the curve cache key)
 ENGINE_VERSION = "exact-2"
@@ -163,7 +163,7 @@ class ExactModel:
             return None
         try:
             return linf_rate(self.score, self.d)
-        except _NUMERIC_FAILURES as e:
+        except NUMERIC_FAILURES as e:
             # heavy-tailed score (infinite Fisher information): the d-fold sum does not fit
             # in an FFT window; the l_inf bound then comes from the norm inclusions only
             log.info("l_inf differential bound skipped: %s", e)
@@ -201,7 +201,7 @@ class ExactModel:
             return self._uniform_lower(p, pa, pb, w)
         try:
             return self._score_lower(p, pa, pb)
-        except _NUMERIC_FAILURES as e:
+        except NUMERIC_FAILURES as e:
             if isinstance(e, UnicrError):
                 raise
             log.info("differential lower bounds failed numerically: %s", e)
@@ -484,7 +484,7 @@ class ExactModel:
                     br = search_scale(lambda a, k=k, sg=sg: self.evaluate([(k, sg * a)]), pa, pb,
                                       a0, rtol=rtol,
                                       a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
-                except _NUMERIC_FAILURES as e:
+                except NUMERIC_FAILURES as e:
                     # the lattice for this direction does not fit in memory: leaving a direction
                     # out can only make the upper bound larger (still an upper bound)
                     log.info("exact upper bound: direction k=%d skipped: %s", k, e)
@@ -495,17 +495,13 @@ class ExactModel:
                     best = UpperResult(best_std * self.scale, k, sg * br.a_fail, "k-equal",
                                        {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
                                         "evaluations": br.evaluations})
-        for k, m, ratio in two_level:
-            if not (1 <= k and 1 <= m and k + m <= d and ratio > 0):
-                raise InvalidParameterError(
-                    f"two-level direction (k={k}, m={m}, ratio={ratio}) needs k, m >= 1, "
-                    f"k + m <= d={d} and ratio > 0")
+        for k, m, ratio in two_level:  # validated by check_options
             nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
             a0 = self._a_guess(pa, k + m, a_half)
             try:
                 br = search_scale(lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
                                   pa, pb, a0, rtol=rtol)
-            except _NUMERIC_FAILURES as e:
+            except NUMERIC_FAILURES as e:
                 log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
                 skipped.append(k + m)
                 continue
@@ -583,6 +579,76 @@ _WALK_NOTE = ("certified walk along both shift signs: from each scale a proven t
               "law, T_a(pA) >= tau), every scale up to a + int_{1/2}^{tau} du/Phi(u) passes "
               "(differential rate Phi); exact up to the walk's tolerance 1e-5")
 
+def _int_in(v: Any, lo: int, hi: int) -> int | None:
+    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        i = int(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(v, float) and v != i:
+        return None
+    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
+        return None
+    return i if lo <= i <= hi else None
+
+
+def check_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
+    """Types and ranges of the exact engine's options (``directions``, ``two_level``,
+    ``rtol``, ``c_h``, ``eta``), checked before any work; returns them normalised."""
+    out = dict(kw)
+    if out.get("directions") is not None:
+        ks = out["directions"]
+        bad = InvalidParameterError(
+            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
+            f"k-equal directions searched, got {ks!r}"
+            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
+               "(choose method mc)" if isinstance(ks, str) else ""))
+        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+            raise bad
+        ks = list(ks)
+        vals = [_int_in(k, 1, d) for k in ks]
+        if not ks or any(v is None for v in vals):
+            raise bad
+        out["directions"] = vals
+    if out.get("two_level"):
+        tl = out["two_level"]
+        items = []
+        try:
+            for it in tl:
+                k, m, r = it
+                items.append((k, m, r))
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
+        clean = []
+        for k, m, r in items:
+            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
+            try:
+                rf = float(r)
+            except (TypeError, ValueError):
+                rf = math.nan
+            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
+                raise InvalidParameterError(
+                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
+                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
+            clean.append((ki, mi, rf))
+        out["two_level"] = clean
+    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
+        if name in out:
+            try:
+                v = float(out[name])
+            except (TypeError, ValueError):
+                v = math.nan
+            if not (math.isfinite(v) and 0.0 < v <= hi):
+                raise InvalidParameterError(
+                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
+                    f"got {out[name]!r}")
+            out[name] = v
+    return out
+
+
 _MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
 
 
@@ -646,6 +712,10 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
     failing perturbation behind ``upper`` (``witness``).
     """
     pa_f, pb_f, pn, dim = _validate(noise, pa, pb, p, d)
+    opts = check_options({"directions": directions, "two_level": two_level, "rtol": rtol,
+                          "c_h": c_h, "eta": eta}, dim)
+    directions, two_level, rtol, c_h, eta = (opts["directions"], opts["two_level"], opts["rtol"],
+                                             opts["c_h"], opts["eta"])
     definition = noise.definition()
     if (pb_f is None and pa_f <= 0.5) or (pb_f is not None and pa_f <= pb_f):
         reason = ("binary: pA <= 1/2, no certificate" if pb_f is None

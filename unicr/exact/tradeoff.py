@@ -719,14 +719,6 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
     excess = np.where(in_jump, 0.0, excess)
     slack_plus = float(np.clip(integ[bad & ~in_jump], 0, None).sum())
     slack_minus = float(np.clip(-integ[bad & ~in_jump], 0, None).sum())
-    excess_p = float(np.clip(excess, 0, None).sum())
-    excess_m = float(np.clip(-excess, 0, None).sum())
-    base_unbounded = slack_plus > 0 or slack_minus > 0
-    slack_plus += excess_p + jumps.down
-    slack_minus += excess_m + jumps.up
-    # misses at the level of rounding (<= err, which every bound adds to Phi anyway) do not
-    # make the score unbounded; anything larger may be a jump and does
-    excess_real = excess_p + excess_m > err
     # unbounded tails beyond the outermost nodes: score integral = +-q(node)
     tail_m, tail_mu, tail_lo, tail_hi = [], [], [], []
     for end, zz, sign in ((std.lo, z[0], -1.0), (std.hi, z[-1], 1.0)):
@@ -746,10 +738,8 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
             tail_hi.append(max(float(sv.max()), integral / mass))
         elif integral > 0:
             slack_plus += integral
-            base_unbounded = True
         else:
             slack_minus += -integral
-            base_unbounded = base_unbounded or integral < 0
     keep = ~bad
     m_k, mu_k, lo_k, hi_k = m[keep], mu[keep], lo[keep], hi[keep]
     if tail_m:
@@ -757,7 +747,14 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
         mu_k = np.concatenate([mu_k, tail_mu])
         lo_k = np.concatenate([lo_k, tail_lo])
         hi_k = np.concatenate([hi_k, tail_hi])
-    unbounded = bool(bad.any()) or base_unbounded or jumps.total > 0 or excess_real
+    # enclosure misses at the level of rounding (<= err, which every bound adds to Phi anyway)
+    # do not make the score unbounded; a larger one may be a jump and does
+    excess_p = float(np.clip(excess, 0, None).sum())
+    excess_m = float(np.clip(-excess, 0, None).sum())
+    unbounded = (bool(bad.any()) or slack_plus > 0 or slack_minus > 0 or jumps.total > 0
+                 or excess_p + excess_m > err)
+    slack_plus += excess_p + jumps.down
+    slack_minus += excess_m + jumps.up
     return ScoreAtoms(m_k, mu_k, lo_k, hi_k, slack_plus + err, slack_minus + err, err, unbounded)
 
 
