@@ -19,7 +19,7 @@ from unicr.errors import UnicrError
 
 #: sub-command modules, in --help order; a module that is absent is skipped
 COMMAND_MODULES = ("pdfs", "radius", "curve", "validate", "figures", "certify", "analyze",
-                   "train")
+                   "train", "optimize")
 
 log = logging.getLogger("unicr")
 

@@ -1,0 +1,91 @@
+"""The radius provider of noise optimisation (unicr.optimize.provider): sound, reused, cheap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import unicr
+from unicr.errors import InvalidParameterError
+from unicr.optimize.provider import CurveRadius, RadiusBook, lookup_loss
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    from unicr.optimize import provider
+
+    monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(provider, "_TABLES", {})
+
+
+NOISES = [("gaussian", {}), ("laplace", {}), ("gennorm", {"beta": 1.5}),
+          ("gennorm", {"beta": 0.75}), ("logistic", {})]
+
+
+@pytest.mark.parametrize("name,params", NOISES)
+@pytest.mark.parametrize("norm", [1, 2, math.inf])
+def test_never_above_the_direct_lower_bound_and_loss_below_rel_loss(name, params, norm):
+    nz = unicr.noise(name, sigma=0.37, **params)
+    prov = CurveRadius(nz, 784)
+    pa = np.sort(np.random.default_rng(1).uniform(0.5005, 0.99999, 60))
+    for x in pa[::6]:  # the public engine entry point, one call each
+        direct = unicr.radius(nz, float(x), norm, 784, method="exact").lower
+        assert prov(float(x), None, norm) <= direct * (1 + 1e-12)
+    loss = lookup_loss(prov, pa, norm)
+    assert loss.min() >= -1e-12
+    assert loss.max() <= 1e-3
+
+
+def test_scale_equivariance_shares_one_table_per_shape():
+    book = RadiusBook(784)
+    a = unicr.noise("gennorm", beta=1.5, sigma=0.25)
+    b = unicr.noise("gennorm", beta=1.5, sigma=1.0)
+    ra = book.radius(a, 0.9, 2)
+    rb = book.radius(b, 0.9, 2)
+    assert ra == pytest.approx(rb * 0.25, rel=1e-12)
+    assert book.stats.builds == 1
+    c = unicr.noise("gennorm", beta=2.5, sigma=1.0)
+    book.radius(c, 0.9, 2)
+    assert book.stats.builds == 2
+
+
+def test_lookups_are_reused_across_inputs():
+    book = RadiusBook(784)
+    nz = unicr.noise("laplace", sigma=0.5)
+    rng = np.random.default_rng(0)
+    for x in rng.uniform(0.5, 1.0, 500):
+        book.radius(nz, float(x), 1)
+    assert book.stats.builds == 1
+    assert book.stats.lookups == 500
+    assert book.stats.lookup_seconds < book.stats.build_seconds
+
+
+def test_abstain_and_monotone():
+    prov = CurveRadius(unicr.noise("gaussian", sigma=1), 10)
+    assert prov(0.5, None, 2) is None
+    assert prov(0.3, None, 2) is None
+    assert prov(0.5 + 1e-12, None, 2) == 0.0  # below the first grid point: radius 0, not abstain
+    xs = np.linspace(0.51, 0.999999, 200)
+    rs = [prov(float(x), None, 2) for x in xs]
+    assert all(b >= a for a, b in zip(rs, rs[1:]))
+
+
+def test_disk_cache_is_read_back(tmp_path):
+    nz = unicr.noise("hsecant", sigma=1)
+    first = RadiusBook(100)
+    r1 = first.radius(nz, 0.8, 2)
+    from unicr.optimize import provider
+
+    provider._TABLES.clear()
+    second = RadiusBook(100)
+    r2 = second.radius(nz, 0.8, 2)
+    assert r1 == r2
+    assert second.stats.loads == 1 and second.stats.builds == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1e-3, 0.5, float("nan"), "x"])
+def test_bad_rel_loss_is_named(bad):
+    with pytest.raises(InvalidParameterError, match="rel_loss"):
+        RadiusBook(10, rel_loss=bad)

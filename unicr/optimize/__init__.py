@@ -1,0 +1,34 @@
+"""Noise optimisation: choosing the noise per classifier (C-OPT) or per input (I-OPT,
+Auto-Noise), reported soundly, with radii read from cached proven tables.
+
+* :mod:`unicr.optimize.provider` -- :class:`CurveRadius` / :class:`RadiusBook`: proven
+  lower-bound tables per (noise shape, d, norm), sound lookups in microseconds;
+  :class:`EngineBook`: one engine call per request (UniCR's way; the benchmark baseline).
+
+Names are loaded on first use (PEP 562) so that importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> submodule that defines it
+_WHERE = {
+    "CurveRadius": "provider", "RadiusBook": "provider", "EngineBook": "provider",
+    "RadiusStats": "provider",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"unicr.optimize.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'unicr.optimize' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
