@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import unicr
 from unicr.errors import InvalidParameterError
@@ -89,3 +90,33 @@ def test_disk_cache_is_read_back(tmp_path):
 def test_bad_rel_loss_is_named(bad):
     with pytest.raises(InvalidParameterError, match="rel_loss"):
         RadiusBook(10, rel_loss=bad)
+
+
+class _Threshold(torch.nn.Module):
+    """f(x) = 1{x_0 > 0} on a 1-D input: pA under noise eps is P(x_0 + eps_0 > 0)."""
+
+    input_shape = (1,)
+    num_classes = 2
+
+    def forward(self, x):
+        z = (x[:, 0] > 0).to(x.dtype)
+        return torch.stack([1 - z, z], dim=1)
+
+
+def test_smooth_with_curve_radii_is_below_the_engine_and_times_both_parts(tmp_path):
+    from unicr.smoothing import Smooth
+    from unicr.smoothing.dataset import certify_dataset
+
+    curve = Smooth(_Threshold(), "gaussian", radius_method="curve")
+    engine = Smooth(_Threshold(), "gaussian", radius_method="auto")
+    x = torch.tensor([0.8])
+    a = curve.certify(x, 50, 400, 0.01, norms=(1, 2), seed=3)
+    b = engine.certify(x, 50, 400, 0.01, norms=(1, 2), seed=3)
+    assert a.prediction == b.prediction == 1
+    for p in (1.0, 2.0):
+        assert b.radii[p] * (1 - 1e-3) <= a.radii[p] <= b.radii[p]
+    data = [(torch.tensor([0.8]), 1), (torch.tensor([-0.6]), 0), (torch.tensor([0.1]), 1)]
+    run = certify_dataset(curve, data, tmp_path / "r.tsv", n0=20, n=200, alpha=0.01,
+                          progress=False)
+    assert run.sampling_seconds > 0 and run.radius_seconds > 0
+    assert 0 < run.radius_share < 1

@@ -13,7 +13,8 @@ done
 for s in $SIGMAS; do
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} unicr certify --model "cnn-sigma$s.pt" --data fashion-mnist \
     --noise gaussian --sigma "$s" --n0 100 --n 10000 --alpha 0.001 --norms 1 2 inf \
-    --skip 20 --max 500 --batch 1000 --seed 0 --out "certify-sigma$s.tsv" --no-progress
+    --skip 20 --max 500 --batch 1000 --seed 0 --radius-method auto --out "certify-sigma$s.tsv" \
+    --no-progress
 done
 # the summary once every sigma has its 500 rows (run with all SIGMAS, or again at the end)
 unicr analyze certify-sigma*.tsv -o certified-accuracy.png --json > summary.json

@@ -276,6 +276,15 @@ class CertifyRun:
     computed: int
     seconds: float
     forward_passes: int
+    #: of ``seconds``: drawing noise and running the model, and Clopper-Pearson + radii
+    sampling_seconds: float = 0.0
+    radius_seconds: float = 0.0
+
+    @property
+    def radius_share(self) -> float:
+        """Fraction of the sampling + radius time that went to statistics and radii."""
+        tot = self.sampling_seconds + self.radius_seconds
+        return self.radius_seconds / tot if tot > 0 else 0.0
 
     @property
     def images_per_second(self) -> float:
@@ -430,6 +439,7 @@ def _certify_locked(smooth: Smooth, dataset: Any, path: Path, header: list[str],
     """The loop of :func:`certify_dataset`, run while holding the results file's lock."""
     done = min(_prepare_file(path, header, columns, expected), len(todo))
     start = time.perf_counter()
+    s0, r0 = smooth.sampling_seconds, smooth.radius_seconds
     computed = 0
     remaining = todo[done:]
     bar = _progress(len(todo), done, progress, path.name)
@@ -455,7 +465,9 @@ def _certify_locked(smooth: Smooth, dataset: Any, path: Path, header: list[str],
             bar.close()
     seconds = time.perf_counter() - start
     return CertifyRun(path=path, total=len(todo), resumed_from=done, computed=computed,
-                      seconds=seconds, forward_passes=computed * (n0_i + n_i))
+                      seconds=seconds, forward_passes=computed * (n0_i + n_i),
+                      sampling_seconds=smooth.sampling_seconds - s0,
+                      radius_seconds=smooth.radius_seconds - r0)
 
 
 def _progress(total: int, initial: int, enabled: bool | None, name: str) -> Any:
