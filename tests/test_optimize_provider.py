@@ -120,3 +120,18 @@ def test_smooth_with_curve_radii_is_below_the_engine_and_times_both_parts(tmp_pa
                           progress=False)
     assert run.sampling_seconds > 0 and run.radius_seconds > 0
     assert 0 < run.radius_share < 1
+
+
+def test_engine_book_calls_the_engine_once_per_request_and_can_answer_estimates():
+    from unicr.optimize.provider import EngineBook
+
+    nz = unicr.noise("laplace", sigma=1)
+    book = EngineBook(4, method="exact")
+    r1 = book.radius(nz, 0.8, 1)
+    r2 = book.radius(nz, 0.8, 1)
+    assert r1 == r2 == unicr.radius(nz, 0.8, 1, 4, method="exact").lower
+    assert book.stats.engine_calls == 1 and book.stats.lookups == 1
+    est = EngineBook(4, method="exact", value="estimate").radius(nz, 0.8, 1)
+    assert est >= r1
+    with pytest.raises(InvalidParameterError, match="value"):
+        EngineBook(4, value="best")

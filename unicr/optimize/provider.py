@@ -405,14 +405,19 @@ class RadiusBook:
 
 
 class _TimedEngineRadius:
-    """:class:`~unicr.smoothing.smooth.EngineRadius` with the book's counters."""
+    """:class:`~unicr.smoothing.smooth.EngineRadius` with the book's counters.
+
+    ``value="lower"`` answers the proven lower bound (a certificate); ``"estimate"`` the
+    engine's point estimate (UniCR's plug-in radius: no guarantee either way).
+    """
 
     def __init__(self, noise: Any, d: int, method: str, stats: RadiusStats,
-                 engine_kwargs: dict[str, Any]):
+                 engine_kwargs: dict[str, Any], value: str):
         from unicr.smoothing.smooth import EngineRadius
 
         self.inner = EngineRadius(noise, d, method=method, **engine_kwargs)
         self.stats = stats
+        self.value = value
 
     @property
     def alpha(self) -> float:
@@ -421,7 +426,12 @@ class _TimedEngineRadius:
     def __call__(self, pa: float, pb: float | None, norm: float) -> float | None:
         t0 = time.perf_counter()
         n_before = len(self.inner._cache)
-        r = self.inner(pa, pb, norm)
+        if self.value == "lower":
+            r = self.inner(pa, pb, norm)
+        else:
+            cert = self.inner.certificate(pa, pb, norm)
+            est = None if cert.abstain else cert.estimate
+            r = None if est is None or not math.isfinite(float(est)) else max(float(est), 0.0)
         if len(self.inner._cache) > n_before:
             self.stats.engine_calls += 1
             self.stats.engine_seconds += time.perf_counter() - t0
@@ -431,7 +441,7 @@ class _TimedEngineRadius:
         return r
 
     def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
+        return {**self.inner.describe(), "value": self.value}
 
 
 class EngineBook:
@@ -439,16 +449,22 @@ class EngineBook:
 
     UniCR's way of scoring a candidate noise (Hong et al. 2022, Algorithm 3 calls UniCR(x, mu)
     per candidate): ``method="mc"`` runs the Monte Carlo engine (Algorithms 1-2) for each
-    request.  Memoised per exact (pA, pB, p) like :class:`~unicr.smoothing.smooth.EngineRadius`.
+    request; ``value="estimate"`` with ``mode="estimate"`` is the published setting (a point
+    estimate, not a certificate).  Memoised per exact (pA, pB, p) like
+    :class:`~unicr.smoothing.smooth.EngineRadius`.
     """
 
     kind = "engine"
 
-    def __init__(self, d: int, method: str = "mc", **engine_kwargs: Any):
+    def __init__(self, d: int, method: str = "mc", *, value: str = "lower",
+                 **engine_kwargs: Any):
         from unicr.radius import validate_dimension
 
+        if value not in ("lower", "estimate"):
+            raise InvalidParameterError(f"value must be 'lower' or 'estimate', got {value!r}")
         self.d = validate_dimension(d)
         self.method = method
+        self.value = value
         self.engine_kwargs = engine_kwargs
         self.stats = RadiusStats()
         self._providers: dict[str, _TimedEngineRadius] = {}
@@ -457,7 +473,8 @@ class EngineBook:
         key = noise.fingerprint()
         prov = self._providers.get(key)
         if prov is None:
-            prov = _TimedEngineRadius(noise, self.d, self.method, self.stats, self.engine_kwargs)
+            prov = _TimedEngineRadius(noise, self.d, self.method, self.stats, self.engine_kwargs,
+                                      self.value)
             self._providers[key] = prov
         return prov
 
@@ -466,7 +483,7 @@ class EngineBook:
         return self.provider(noise)(pa, pb, parse_norm(norm))
 
     def describe(self) -> dict[str, Any]:
-        return {"book": self.kind, "d": self.d, "method": self.method}
+        return {"book": self.kind, "d": self.d, "method": self.method, "value": self.value}
 
 
 def lookup_loss(provider: CurveRadius, pa: np.ndarray, norm: Any = 2) -> np.ndarray:
