@@ -135,3 +135,13 @@ def test_engine_book_calls_the_engine_once_per_request_and_can_answer_estimates(
     assert est >= r1
     with pytest.raises(InvalidParameterError, match="value"):
         EngineBook(4, value="best")
+
+
+def test_joint_noise_table_comes_from_unicr_radius_and_carries_its_alpha():
+    nz = unicr.noise("uniform_ball", d=8)
+    prov = CurveRadius(nz, 8, joint_points=3)
+    r = prov(0.97, None, 2)
+    direct = unicr.radius(nz, 0.97, 2, 8)
+    assert 0.0 < r <= direct.lower * (1 + 1e-9)
+    assert prov.alpha == pytest.approx(1.0 - direct.confidence)
+    assert prov.describe()["engine"].startswith("unicr.radius")

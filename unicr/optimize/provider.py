@@ -15,7 +15,9 @@ request from a table of the engine's proven lower bound, built once per (noise s
    consecutive values differ by more than ``rel_loss`` (relative) is halved in u, up to
    :data:`MAX_REFINE` times.  For joint (non-product) noise the table holds
    ``unicr.radius(..., method="auto")`` lower bounds on ``joint_points`` probit-spaced pA values
-   (closed form or the Monte Carlo engine; its ``1 - confidence`` is the provider's ``alpha``).
+   up to 1 - 1e-7 (closed form or the Monte Carlo engine, about 30 s a point at d = 784; its
+   ``1 - confidence`` is the provider's ``alpha``).  This grid is coarse: its loss is reported
+   as ``max_step`` and is not held to ``rel_loss``.
 3. **Sound lookup.**  R* is non-decreasing in pA, so for pA between grid points g_j <= pA <
    g_{j+1} the value at g_j is a lower bound on R*(pA); the table is first replaced by its
    running maximum (each entry stays below R* at its own pA because R* is non-decreasing).
@@ -57,6 +59,9 @@ log = logging.getLogger(__name__)
 #: first and last grid points of a product-noise table
 PA_FIRST = 0.5 + 1e-9
 PA_LAST = 1.0 - 1e-12
+#: last grid point of a joint-noise table (the ceiling alpha^(1/n) of n = 10^7 draws at
+#: alpha = 0.001 is 1 - 6.9e-7)
+JOINT_PA_LAST = 1.0 - 1e-7
 #: rounds of interval halving where the relative step exceeds rel_loss
 MAX_REFINE = 12
 #: version of the table layout (part of the cache key with the engine version)
@@ -188,7 +193,7 @@ def _joint_table(noise: Any, d: int, p: float, points: int, engine_kwargs: dict)
     from unicr.curves import pa_grid
     from unicr.radius import radius
 
-    pa = pa_grid(0.5, PA_LAST, points)
+    pa = pa_grid(0.5, JOINT_PA_LAST, points)
     lo = np.zeros(len(pa))
     alpha = 0.0
     notes: list[str] = []
