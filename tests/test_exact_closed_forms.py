@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
+import unicr
 from unicr.exact import radius_exact
 from unicr.noise.registry import build_builtin
 
@@ -131,3 +132,16 @@ def test_uniform_worst_direction_by_brute_force(p):
         lo = np.where(fail, lo, mid)
     assert hi.min() >= cert.lower * (1 - 1e-9)
     assert hi.min() <= cert.upper * 1.05 or p in (1.0, 0.7)  # random search comes close
+
+
+@pytest.mark.parametrize("norm", [1, 2, math.inf])
+def test_generalized_normal_at_beta_2_gets_the_gaussian_closed_form(norm):
+    """gennorm(beta=2) is a Gaussian: its band is Cohen et al.'s exact radius, not the
+    differential method's looser l2 bound (the I-OPT start point of UniCR's Table 3)."""
+    g = unicr.radius(unicr.noise("gaussian", sigma=0.5), 0.9, norm, 784, method="exact")
+    b = unicr.radius(unicr.noise("gennorm", beta=2.0, sigma=0.5), 0.9, norm, 784, method="exact")
+    assert b.lower == pytest.approx(g.lower, rel=1e-12)
+    assert b.upper == pytest.approx(g.upper, rel=1e-12)
+    near = unicr.radius(unicr.noise("gennorm", beta=2.001, sigma=0.5), 0.9, norm, 784,
+                        method="exact")
+    assert near.lower <= g.upper * 1.001  # a neighbouring shape is not served the closed form

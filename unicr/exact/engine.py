@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
 
 #: bump when the numbers the engine produces may change (part of the curve cache key)
-ENGINE_VERSION = "exact-2"
+ENGINE_VERSION = "exact-3"
 
 _METHOD = "exact"
 #: relative rounding margin applied to closed forms (lower down, witnesses up)
@@ -128,13 +128,28 @@ class ExactModel:
 
     # -- kinds ----------------------------------------------------------------
     @cached_property
-    def is_gaussian(self) -> bool:
+    def gaussian_std(self) -> float | None:
+        """The standard deviation if the law is exactly Gaussian, else None.
+
+        The Gaussian class, and the generalized normal at beta = 2 (density proportional to
+        exp(-|x/alpha|^2), a Gaussian of standard deviation alpha / sqrt(2)): both get the
+        closed forms of Cohen et al. 2019 instead of the differential method's looser bounds.
+        """
         from unicr.noise.registry import builtin_class
 
         try:
-            return type(self.noise) is builtin_class("gaussian")
-        except Exception:  # noqa: BLE001
-            return False
+            kind = type(self.noise)
+            if kind is builtin_class("gaussian") or (
+                    kind is builtin_class("gennorm") and self.noise.params.get("beta") == 2.0):
+                sd = self.noise.sigma
+                return float(sd) if sd is not None and math.isfinite(sd) and sd > 0 else None
+        except Exception:  # noqa: BLE001 - an unknown law is simply not recognised as Gaussian
+            return None
+        return None
+
+    @property
+    def is_gaussian(self) -> bool:
+        return self.gaussian_std is not None
 
     @cached_property
     def uniform_width(self) -> float | None:
@@ -335,7 +350,7 @@ class ExactModel:
     def _gauss(self, p: float, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
         ga = special.ndtri(pa)
         r2 = ga if pb is None else 0.5 * (ga - special.ndtri(np.asarray(pb, dtype=float)))
-        r2 = np.maximum(r2, 0.0) * self.scale
+        r2 = np.maximum(r2, 0.0) * self.gaussian_std
         if p > 2:
             f = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
             return r2 / f
