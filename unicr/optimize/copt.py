@@ -447,6 +447,10 @@ def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_
             res = train(plan.arch, train_set, nz, plan.train_config(), folder / "model.pt",
                         device=device, progress=False)
             t_train = time.perf_counter() - t0
+            entry = timing["points"].setdefault(pt.tag, {})
+            if res.resumed_from < plan.epochs:  # recorded now: a kill during certification
+                entry.update(train_seconds=t_train, epochs_run=plan.epochs - res.resumed_from)
+                _write_atomic(timing_path, _json(timing))
             if hook is not None:
                 hook("trained", pt.tag)
             smooth = Smooth(res.model, nz, device=device, radius=book.provider(nz))
@@ -459,20 +463,19 @@ def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_
                       "data": {**val_ident, "role": "validation (carved from training data)"}})
             t_cert = time.perf_counter() - t1
             t_rad = book.stats.seconds - before
-            entry = timing["points"].get(pt.tag, {})
-            if res.resumed_from < plan.epochs:
-                entry.update(train_seconds=t_train, epochs_run=plan.epochs - res.resumed_from)
             if run.computed:
                 entry.update(val_certify_seconds=t_cert, val_images_certified=run.computed,
                              val_radius_seconds=t_rad,
                              val_sampling_forward_seconds=max(t_cert - t_rad, 0.0))
-            timing["points"][pt.tag] = entry
-            _write_atomic(timing_path, _json(timing))
+                _write_atomic(timing_path, _json(timing))
             if hook is not None:
                 hook("validated", pt.tag)
             acr_text = ", ".join(f"l{nl} {v:.4f}" for nl, v in _val_acr(folder / "val.tsv").items())
-            done = "resumed" if (run.computed == 0 and res.resumed_from >= plan.epochs) else \
-                f"train {t_train:.1f} s, certify {t_cert:.1f} s (radii {t_rad:.2f} s)"
+            trained = ("trained earlier" if res.resumed_from >= plan.epochs
+                       else f"train {t_train:.1f} s")
+            certified = ("certified earlier" if run.computed == 0
+                         else f"certify {t_cert:.1f} s (radii {t_rad:.2f} s)")
+            done = f"{trained}, {certified}"
             say(f"[{k + 1}/{len(points)}] {plan.family} {pt.shape_text()}, sigma={pt.sigma:g}: "
                 f"validation ACR {acr_text} ({done})")
             if bar is not None:
