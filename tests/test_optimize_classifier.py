@@ -239,3 +239,31 @@ def test_cli_runs_resumes_and_plots_on_fashion_mnist(tmp_path, capsys):
     assert (tmp_path / "o" / "summary.json").read_bytes() == first
     s = read_summary(tmp_path / "o")
     assert s["test"]["2"]["images"] == 10 and s["split"]["validation"]["pool"] == 120
+
+
+class Watched(ArrayDataset):
+    """Test data that counts how often an image is read."""
+
+    reads = 0
+
+    def __getitem__(self, i):
+        type(self).reads += 1
+        return super().__getitem__(i)
+
+
+def test_test_images_are_not_read_before_the_winners_are_fixed(reference, tmp_path):
+    ref_out, ref = reference
+    out = tmp_path / "watched"
+    shutil.copytree(ref_out / "points", out / "points")
+    shutil.copy(ref_out / "plan.json", out / "plan.json")
+    (out / "points" / ref.summary["points"][-1]["tag"] / "val.tsv").unlink()  # redo one point
+    test = Watched(TEST.images, TEST.labels, name="synthetic", split="test", num_classes=2)
+    Watched.reads = 0
+    seen: list[tuple[str, int]] = []
+    run_copt(CoptPlan(**SETTINGS), out, TRAIN, test, progress=False,
+             hook=lambda stage, tag: seen.append((stage, Watched.reads)))
+    assert all(n == 0 for stage, n in seen if stage != "tested")
+    winners = {w["classifier"]["tag"] for w in ref.winners.values()}
+    assert [s for s, _ in seen].count("validated") == 4
+    assert Watched.reads == SETTINGS["test_max"] * len(winners)  # only the winners, once
+    assert (out / "summary.json").read_bytes() == (ref_out / "summary.json").read_bytes()
