@@ -4,6 +4,9 @@ Auto-Noise), reported soundly, with radii read from cached proven tables.
 * :mod:`unicr.optimize.provider` -- :class:`CurveRadius` / :class:`RadiusBook`: proven
   lower-bound tables per (noise shape, d, norm), sound lookups in microseconds;
   :class:`EngineBook`: one engine call per request (UniCR's way; the benchmark baseline).
+* :mod:`unicr.optimize.copt` -- C-OPT (Hong et al. 2022, Sec. 4, Table 2): a grid of noises,
+  one trained classifier each, the winner chosen on a validation split and certified on the
+  test split (:class:`CoptPlan`, :func:`run_copt`); :func:`plot_copt` draws its heatmap.
 
 Names are loaded on first use (PEP 562) so that importing the package stays cheap.
 """
@@ -17,6 +20,8 @@ from typing import Any
 _WHERE = {
     "CurveRadius": "provider", "RadiusBook": "provider", "EngineBook": "provider",
     "RadiusStats": "provider",
+    "CoptPlan": "copt", "run_copt": "copt", "carve_split": "copt",
+    "plot_copt": "copt_plots",
 }
 
 __all__ = sorted(_WHERE)
