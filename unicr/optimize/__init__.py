@@ -17,6 +17,14 @@ from typing import Any
 _WHERE = {
     "CurveRadius": "provider", "RadiusBook": "provider", "EngineBook": "provider",
     "RadiusStats": "provider",
+    "Lattice": "perinput", "HillClimb": "perinput", "hill_climb": "perinput",
+    "PerInputCertifier": "perinput", "PerInputOutcome": "perinput", "ModeOutcome": "perinput",
+    "iopt_certify": "perinput", "auto_noise_certify": "perinput",
+    "run_iopt": "perinput_results", "run_auto_noise": "perinput_results",
+    "run_perinput": "perinput_results", "read_perinput_results": "perinput_results",
+    "summarize_perinput": "perinput_results", "top_fraction_means": "perinput_results",
+    "PerInputResults": "perinput_results", "PerInputRun": "perinput_results",
+    "plot_perinput": "perinput_plots",
 }
 
 __all__ = sorted(_WHERE)
