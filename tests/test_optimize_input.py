@@ -306,6 +306,7 @@ def test_results_resume_byte_identical_after_a_kill(tmp_path):
     assert set(s["modes"]) == set(MODES)
     assert s["modes"]["fixed"]["forward_per_input"] == s["modes"]["fixed-theta"][
         "forward_per_input"]
+    assert s["modes"]["as-published"]["forward_per_input"] == res.forward["selection"].mean()
 
 
 def test_results_refuse_a_different_run(tmp_path):

@@ -262,9 +262,13 @@ class PerInputResults:
         return dict(self.header.get("settings", {}))
 
     def forward_per_mode(self) -> dict[str, np.ndarray]:
-        """Forward passes per input that each mode's statement consumed (selection included)."""
+        """Forward passes per input that each mode's statement consumed (selection included).
+
+        I-OPT's as-published estimate uses the selection draws only; Auto-Noise's as-published
+        certificate also uses the fresh draws of sigma_auto (Algorithm 2, step 2)."""
         f = self.forward
-        return {"fixed": f["baseline"], "as-published": f["selection"],
+        published = f["selection"] + (f["fixed_theta"] if self.method == "auto-noise" else 0)
+        return {"fixed": f["baseline"], "as-published": published,
                 "fixed-theta": f["selection"] + f["fixed_theta"],
                 "deployable": f["selection"] + f["fixed_theta"] + f["deployable"]}
 
