@@ -381,3 +381,50 @@ def test_cli_bad_input_exits_2_with_one_line(argv, tmp_path, capsys):
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith(("unicr", "error")) and "error" in err.splitlines()[-1]
     assert not (tmp_path / "o.tsv").exists()
+
+
+# -- command line end to end -------------------------------------------------------------------
+def test_cli_input_auto_noise_and_plot_end_to_end(tmp_path, capsys):
+    """`unicr optimize input | auto-noise | plot` on real Fashion-MNIST images with an untrained
+    MLP (fast): exit 0, one row per image, a figure and a JSON summary."""
+    import json
+
+    from unicr.cli import main
+    from unicr.data import FASHION_MNIST_DIR, read_idx, write_idx
+    from unicr.models import build_model, save_checkpoint
+
+    if not (FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("Fashion-MNIST is not installed")
+    root = tmp_path / "fm"
+    root.mkdir()
+    for kind in ("images-idx3", "labels-idx1"):
+        name = f"t10k-{kind}-ubyte.gz"
+        write_idx(root / name, read_idx(FASHION_MNIST_DIR / name)[:60])
+    torch.manual_seed(0)
+    ckpt = tmp_path / "mlp.pt"
+    save_checkpoint(ckpt, build_model("mlp").eval())
+    common = ["--model", str(ckpt), "--data", "fashion-mnist", "--data-dir", str(root),
+              "--alpha", "0.01", "--norms", "2", "inf", "--skip", "30", "--max", "2",
+              "--no-progress"]
+    a, b = tmp_path / "iopt.tsv", tmp_path / "auto.tsv"
+    assert main(["optimize", "input", *common, "--family", "gaussian", "--start", "sigma=0.5",
+                 "--range", "sigma=0.1:0.9", "--step", "sigma=0.2", "--n-sel", "30",
+                 "--n", "50", "--out", str(a), "--summary", str(tmp_path / "s.json")]) == 0
+    assert main(["optimize", "auto-noise", *common, "--sigmas", "0.25", "0.5", "1.0",
+                 "--n-auto", "30", "--n", "50", "--baseline-n", "70", "--out", str(b)]) == 0
+    res = read_perinput_results(b)
+    assert len(res) == 2 and list(res.idx) == [0, 30] and res.norms == ["2", "inf"]
+    assert set(res.forward["baseline"]) == {30 + 70}
+    assert json.loads((tmp_path / "s.json").read_text())["forward_passes"] > 0
+    fig = tmp_path / "fig.png"
+    capsys.readouterr()
+    assert main(["optimize", "plot", str(a), str(b), "-o", str(fig), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [s["method"] for s in summary] == ["iopt", "auto-noise"]
+    assert fig.stat().st_size > 10_000
+    # the same command again: the files are complete, nothing is appended
+    before = a.read_bytes()
+    assert main(["optimize", "input", *common, "--family", "gaussian", "--start", "sigma=0.5",
+                 "--range", "sigma=0.1:0.9", "--step", "sigma=0.2", "--n-sel", "30",
+                 "--n", "50", "--out", str(a)]) == 0
+    assert a.read_bytes() == before
