@@ -43,6 +43,16 @@ one column group per **mode** in the results:
 ``agree_with_base`` adds the condition of UniCR Table 8 (Eq. 34) and Auto-Noise Sec. 3.2: a mode
 certifies only if its class equals the base classifier's clean prediction f(x) (the labels say so).
 
+Choices where the papers are silent or differ (stated so that a reader can change them):
+
+* hill climbing accepts a step only if it strictly improves the score, and stops after a round
+  with no accepted step or after ``max_rounds`` (20, as UniCR's reference implementation); it
+  does not first shrink the scale when the training noise abstains, as that implementation
+  does -- an abstaining start stays put unless a neighbour certifies;
+* Auto-Noise's argmax breaks ties in favour of the training sigma, otherwise of the smallest
+  sigma (the paper does not say);
+* candidates may certify different classes; each is scored by its own top class.
+
 Randomness: every draw at dataset index i comes from a generator seeded by
 ``(seed, i, stream, j)`` -- stream 0 selection (the same for every candidate: common random
 numbers), 1 fixed-theta estimation, 2 baseline estimation, (3, j) the deployable estimation of
