@@ -616,7 +616,9 @@ class PerInputCertifier:
 
         # as-published
         if self.method == "iopt":
-            modes["as-published"] = self._as_published_iopt(chosen, sel[chosen], base)
+            # UniCR Algorithm 3: the radius of the selection draws that chose theta*
+            modes["as-published"] = self._certify_counts(
+                "as-published", chosen, c_star, sel[chosen], self.alpha, base, estimate=True)
         else:
             modes["as-published"] = self._certify_counts(
                 "as-published", chosen, base, est, self.alpha, base)
@@ -672,11 +674,14 @@ class PerInputCertifier:
         return 1.0 - self.alpha - sum(self._alpha_numerics(p) for p in self._points)
 
     def _certify_counts(self, mode: str, point: tuple[int, ...], cls: int, counts: np.ndarray,
-                        alpha: float, base: int) -> ModeOutcome:
-        """Cohen et al.'s CERTIFY statistics for class ``cls`` on independent ``counts``."""
+                        alpha: float, base: int, *, estimate: bool = False) -> ModeOutcome:
+        """Cohen et al.'s CERTIFY statistics for class ``cls`` on ``counts``.
+
+        With ``estimate`` the counts are the selection draws that chose the noise (UniCR
+        Algorithm 3 as published): the number is recorded without a confidence."""
         n = int(counts.sum())
         pa = float(stats.clopper_pearson_lower(int(counts[cls]), n, alpha))
-        conf = 1.0 - alpha - self._alpha_numerics(point)
+        conf = None if estimate else 1.0 - alpha - self._alpha_numerics(point)
         lab = self.labels[mode]
         if self.agree and cls != base:
             return _abstain(mode, lab, pa, conf, "class differs from f(x)")
@@ -685,20 +690,6 @@ class PerInputCertifier:
             return _abstain(mode, lab, pa, conf, "pA_lower <= 1/2")
         return ModeOutcome(mode=mode, label=lab, prediction=int(cls), radii=r, pa_lower=pa,
                            confidence=conf)
-
-    def _as_published_iopt(self, point: tuple[int, ...], counts: np.ndarray,
-                           base: int) -> ModeOutcome:
-        """UniCR Algorithm 3: the radius of the selection draws that chose theta* (estimate)."""
-        c = int(np.argmax(counts))
-        pa = float(stats.clopper_pearson_lower(int(counts[c]), int(counts.sum()), self.alpha))
-        lab = self.labels["as-published"]
-        if self.agree and c != base:
-            return _abstain("as-published", lab, pa, None, "class differs from f(x)")
-        r = self._radii(point, pa) if pa > 0.5 else None
-        if r is None:
-            return _abstain("as-published", lab, pa, None, "pA_lower <= 1/2")
-        return ModeOutcome(mode="as-published", label=lab, prediction=c, radii=r, pa_lower=pa,
-                           confidence=None)
 
     def describe(self) -> dict[str, Any]:
         """Settings that determine the rows (written into results headers)."""

@@ -18,10 +18,10 @@ import numpy as np
 
 from unicr.optimize.perinput_results import PerInputResults
 from unicr.smoothing.metrics import certified_accuracy
+from unicr.smoothing.plots import _norm_key
 
 __all__ = ["plot_perinput"]
 
-_NORM_ORDER = {"1": 1.0, "2": 2.0, "inf": float("inf")}
 _STYLE = {
     "fixed": dict(color="0.35", linestyle="-", linewidth=1.6),
     "as-published": dict(color="tab:red", linestyle="--", linewidth=1.4),
@@ -34,13 +34,6 @@ _NAMES = {
     "fixed-theta": "fixed-theta: g_theta* at x (certificate)",
     "deployable": "deployable: predictor picking theta (certificate)",
 }
-
-
-def _norm_key(label: str) -> float:
-    try:
-        return _NORM_ORDER.get(label, float(label))
-    except ValueError:
-        return float("inf")
 
 
 def _mode_name(res: PerInputResults, mode: str) -> str:
