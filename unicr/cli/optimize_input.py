@@ -169,7 +169,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Certified accuracy against radius of the fixed-noise baseline and each "
                     "reporting mode (one panel per norm; the as-published estimate dashed), "
                     "histograms of the chosen parameters, and a summary (UniCR Table 3's "
-                    "average of the top 20%%...100%% radii, certified accuracy, forward passes "
+                    "average of the top 20%...100% radii, certified accuracy, forward passes "
                     "per input per mode).")
     r.add_argument("results", nargs="+", metavar="TSV", help="results of `input`/`auto-noise`")
     r.add_argument("-o", "--out", default=None, metavar="FIG", help="figure (.png/.pdf/.svg)")
