@@ -11,7 +11,7 @@ from typing import Any
 
 from unicr.errors import InvalidParameterError
 
-__all__ = ["check_positive", "check_dimension"]
+__all__ = ["check_positive", "check_dimension", "check_finite"]
 
 
 def _prefix(owner: str | None) -> str:
@@ -28,6 +28,17 @@ def check_positive(value: Any, name: str, owner: str | None = None) -> float:
         ) from None
     if not (math.isfinite(v) and v > 0):
         raise InvalidParameterError(f"{_prefix(owner)}{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def check_finite(value: Any, what: str) -> float:
+    """``value`` as a finite float, or :class:`InvalidParameterError` naming ``what``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise InvalidParameterError(f"{what} must be a finite number, got {value!r}")
     return v
 
 

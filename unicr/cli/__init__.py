@@ -42,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more logging (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
+    register_modules(sub, COMMAND_MODULES)
+    return parser
+
+
+def register_modules(sub: argparse._SubParsersAction, names: Sequence[str]) -> None:
+    """Call ``register(sub)`` of each module ``unicr.cli.<name>`` (absent modules are skipped)."""
+    for name in names:
         try:
             mod = importlib.import_module(f"unicr.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -50,7 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
-    return parser
 
 
 def _cli_message(parser: argparse.ArgumentParser, args: argparse.Namespace,

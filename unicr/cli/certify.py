@@ -7,15 +7,13 @@ Python equivalent: :func:`unicr.smoothing.dataset.certify_dataset` with a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
-from pathlib import Path
-from typing import Any
 
 from unicr.certificate import parse_norm
 from unicr.cli.common import (
     add_noise_arguments,
     check_output,
+    load_model_and_data,
     noise_from_args,
     nonnegative_int,
     positive_int,
@@ -98,46 +96,20 @@ def split_fraction(text: str) -> float:
     return v
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file (identity of a checkpoint in the results header)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cmd_certify(args: argparse.Namespace) -> int:
     from unicr.smoothing.allocator import cache_allocator
 
     cache_allocator()  # this command owns its process: reuse large buffers (~2x on CPU)
-    from unicr.data import load_dataset
-    from unicr.models import load_checkpoint
     from unicr.smoothing import Smooth
     from unicr.smoothing.dataset import certify_dataset, results_lock
-    from unicr.smoothing.sampling import resolve_device
 
     norms = [parse_norm(p) for p in args.norms]
     check_output(args.out, "--out")
     with results_lock(args.out):  # fail fast, before loading anything, if a run writes it
         pass  # (certify_dataset takes the lock again for the whole run)
-    device = resolve_device(args.device or "cpu")
-    model, info = load_checkpoint(args.model, device=device)
-    data = load_dataset(args.data, args.split, args.data_dir)
-    if tuple(data.input_shape) != tuple(model.input_shape):
-        from unicr.errors import InvalidParameterError
-
-        raise InvalidParameterError(
-            f"--data {args.data} has inputs of shape {tuple(data.input_shape)}, but the model "
-            f"{args.model} ({info['arch']}) expects {tuple(model.input_shape)}")
-    d = 1
-    for s in model.input_shape:
-        d *= int(s)
+    model, data, meta, d = load_model_and_data(args)
     nz = noise_from_args(args, name=args.noise, d=d)
-    smooth = Smooth(model, nz, device=device, amp=args.amp, radius_method=args.radius_method)
-    meta: dict[str, Any] = {
-        "model": {"arch": info["arch"], "sha256": file_sha256(args.model)},
-    }
+    smooth = Smooth(model, nz, amp=args.amp, radius_method=args.radius_method)
     run = certify_dataset(
         smooth, data, args.out, n0=args.n0, n=args.n, alpha=args.alpha, norms=norms,
         seed=args.seed, skip=args.skip, max_count=args.max_count, batch_size=args.batch,

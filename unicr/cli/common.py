@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -319,3 +320,33 @@ def nonnegative_float(text: str) -> float:
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     return _int_at_least(text, 0, "an integer >= 0")
+
+
+def load_model_and_data(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], int]:
+    """``(model, data set, header meta, d)`` from ``--model``, ``--data``, ``--split``,
+    ``--data-dir`` and ``--device`` (default cpu), refusing a data set whose inputs do not fit
+    the model.  ``meta`` identifies the checkpoint (architecture and file SHA-256)."""
+    from unicr.data import load_dataset
+    from unicr.models import load_checkpoint
+    from unicr.smoothing.sampling import resolve_device
+
+    device = resolve_device(args.device or "cpu")
+    model, info = load_checkpoint(args.model, device=device)
+    data = load_dataset(args.data, args.split, args.data_dir)
+    if tuple(data.input_shape) != tuple(model.input_shape):
+        raise InvalidParameterError(
+            f"--data {args.data} has inputs of shape {tuple(data.input_shape)}, but the model "
+            f"{args.model} ({info['arch']}) expects {tuple(model.input_shape)}")
+    d = 1
+    for s in model.input_shape:
+        d *= int(s)
+    return model, data, {"model": {"arch": info["arch"], "sha256": file_sha256(args.model)}}, d
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file (identity of a checkpoint in results headers)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

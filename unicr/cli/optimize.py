@@ -9,7 +9,6 @@ plots).  Python equivalents: :mod:`unicr.optimize`.
 from __future__ import annotations
 
 import argparse
-import importlib
 
 #: sub-command modules of ``unicr optimize``, in --help order (absent ones are skipped)
 SUBCOMMAND_MODULES = ("optimize_classifier", "optimize_input")
@@ -26,11 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     osub = p.add_subparsers(dest="optimize_command", metavar="COMMAND",
                             parser_class=type(p))
     osub.required = True
-    for name in SUBCOMMAND_MODULES:
-        try:
-            mod = importlib.import_module(f"unicr.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"unicr.cli.{name}":
-                continue
-            raise
-        mod.register(osub)
+    from unicr.cli import register_modules
+
+    register_modules(osub, SUBCOMMAND_MODULES)

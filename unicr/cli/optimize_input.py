@@ -15,6 +15,7 @@ from typing import Any
 from unicr.cli.common import (
     check_figure,
     check_output,
+    load_model_and_data,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -180,30 +181,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_plot)
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
-    from unicr.cli.certify import file_sha256
-    from unicr.data import load_dataset
-    from unicr.models import load_checkpoint
-    from unicr.smoothing.sampling import resolve_device
-
-    device = resolve_device(args.device or "cpu")
-    model, info = load_checkpoint(args.model, device=device)
-    data = load_dataset(args.data, args.split, args.data_dir)
-    if tuple(data.input_shape) != tuple(model.input_shape):
-        raise InvalidParameterError(
-            f"--data {args.data} has inputs of shape {tuple(data.input_shape)}, but the model "
-            f"{args.model} expects {tuple(model.input_shape)}")
-    meta = {"model": {"arch": info["arch"], "sha256": file_sha256(args.model)}}
-    return model, data, meta
-
-
-def _dim(model: Any) -> int:
-    d = 1
-    for s in model.input_shape:
-        d *= int(s)
-    return d
-
-
 def _finish(args: argparse.Namespace, run: Any) -> int:
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
@@ -243,8 +220,8 @@ def cmd_input(args: argparse.Namespace) -> int:
             raise InvalidParameterError(f"{opt} is given twice for the same parameter")
     lattice = Lattice.hill(args.family, args.start, ranges, steps)  # errors before loading
     _check_files(args)
-    model, data, meta = _load(args)
-    lattice = Lattice.hill(args.family, args.start, ranges, steps, d=_dim(model))
+    model, data, meta, d = load_model_and_data(args)
+    lattice = Lattice.hill(args.family, args.start, ranges, steps, d=d)
     run = run_iopt(model, data, args.out, lattice, n_sel=args.n_sel, n=args.n, alpha=args.alpha,
                    norms=norms, seed=args.seed, skip=args.skip, max_count=args.max_count,
                    progress=args.progress, meta=meta, max_rounds=args.rounds,
@@ -265,8 +242,8 @@ def cmd_auto_noise(args: argparse.Namespace) -> int:
     s0 = start.pop("sigma")
     Lattice.sigmas(args.family, args.sigmas, s0, shape=start)  # errors before loading
     _check_files(args)
-    model, data, meta = _load(args)
-    lattice = Lattice.sigmas(args.family, args.sigmas, s0, shape=start, d=_dim(model))
+    model, data, meta, d = load_model_and_data(args)
+    lattice = Lattice.sigmas(args.family, args.sigmas, s0, shape=start, d=d)
     run = run_auto_noise(model, data, args.out, lattice, n_auto=args.n_auto, n=args.n,
                          alpha=args.alpha, norms=norms, seed=args.seed, skip=args.skip,
                          max_count=args.max_count, progress=args.progress, meta=meta,

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
+from unicr.checks import check_finite
 from unicr.errors import InvalidParameterError
 
 __all__ = ["CoptPlan", "CoptResult", "GridPoint", "run_copt", "carve_split", "read_summary",
@@ -79,14 +80,6 @@ R_SCORE_NOTE = ("UniCR Eq. 5, int_0^inf max_sigma Acc_sigma(R) dR over the plan'
                 "certificate")
 
 
-def _number(v: Any, what: str) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{what} must be a number, got {v!r}") from None
-    if not math.isfinite(x):
-        raise InvalidParameterError(f"{what} must be a finite number, got {v!r}")
-    return x
 
 
 def _count(v: Any, what: str, low: int = 1) -> int:
@@ -207,7 +200,7 @@ class CoptPlan:
             if not vals:
                 raise InvalidParameterError(f"the grid of {key!r} is empty; give at least one "
                                             "value")
-            out = tuple(_number(v, f"grid value of {key!r}") for v in vals)
+            out = tuple(check_finite(v, f"grid value of {key!r}") for v in vals)
             if len(set(out)) != len(out):
                 raise InvalidParameterError(f"the grid of {key!r} repeats a value: "
                                             f"{', '.join(f'{v:g}' for v in out)}")
@@ -215,7 +208,7 @@ class CoptPlan:
         sig_list = [self.sigmas] if isinstance(self.sigmas, (int, float)) else list(self.sigmas)
         if not sig_list:
             raise InvalidParameterError("the sigma set is empty; give at least one sigma > 0")
-        sigmas = tuple(_number(s, "sigma") for s in sig_list)
+        sigmas = tuple(check_finite(s, "sigma") for s in sig_list)
         bad = [s for s in sigmas if s <= 0]
         if bad:
             raise InvalidParameterError(f"sigma must be > 0, got {bad[0]!r}")

@@ -73,6 +73,7 @@ import numpy as np
 
 from unicr import stats
 from unicr.certificate import norm_label, parse_norm
+from unicr.checks import check_finite
 from unicr.errors import InvalidParameterError, UnicrError
 from unicr.smoothing.checks import ABSTAIN, validate_sampling
 
@@ -123,14 +124,6 @@ AGREE_SUFFIX = " + condition g(x) = f(x) (UniCR Table 8 / Auto-Noise Sec. 3.2)"
 
 
 # -- the candidate lattice -------------------------------------------------------------------
-def _finite(v: Any, what: str) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{what} must be a number, got {v!r}") from None
-    if not math.isfinite(x):
-        raise InvalidParameterError(f"{what} must be a finite number, got {v!r}")
-    return x
 
 
 def _clean(v: float) -> float:
@@ -191,14 +184,14 @@ class Lattice:
         for k in [scale_name, *shape_defaults]:
             if k not in ranges:
                 continue
-            a0 = _finite(full[k], f"start value of {k}")
+            a0 = check_finite(full[k], f"start value of {k}")
             lo_hi = ranges[k]
             if len(lo_hi) != 2:
                 raise InvalidParameterError(f"range of {k} must be (L, H), got {lo_hi!r}")
-            lo, hi = (_finite(v, f"range of {k}") for v in lo_hi)
+            lo, hi = (check_finite(v, f"range of {k}") for v in lo_hi)
             if not lo < hi:
                 raise InvalidParameterError(f"range of {k}: L must be < H, got L={lo:g}, H={hi:g}")
-            s = _finite(steps[k], f"step of {k}")
+            s = check_finite(steps[k], f"step of {k}")
             if not s > 0:
                 raise InvalidParameterError(f"step of {k} must be > 0, got {steps[k]!r}")
             if not lo < a0 < hi:
@@ -226,12 +219,12 @@ class Lattice:
                scale_name: str = "sigma") -> Lattice:
         """Auto-Noise's candidate set (Algorithm 2): the given sigmas (sorted, distinct), other
         parameters fixed at ``shape``; ``start`` (the training sigma) must be one of them."""
-        vals = sorted({_clean(_finite(s, "sigma")) for s in sigmas})
+        vals = sorted({_clean(check_finite(s, "sigma")) for s in sigmas})
         if not vals:
             raise InvalidParameterError("the sigma set is empty")
         if any(v <= 0 for v in vals):
             raise InvalidParameterError(f"every sigma must be > 0, got {list(sigmas)}")
-        s0 = _clean(_finite(start, "start sigma"))
+        s0 = _clean(check_finite(start, "start sigma"))
         if s0 not in vals:
             raise InvalidParameterError(
                 f"the training sigma {s0:g} must be one of the sigma set {vals} (it is the "
@@ -321,7 +314,7 @@ def _family_params(family: str, start: Mapping[str, Any], d: int | None,
             continue
         if k not in shape:
             raise InvalidParameterError(_unknown_param(family, k, "sigma", shape))
-        shape[k] = _finite(v, f"start value of {k}")
+        shape[k] = check_finite(v, f"start value of {k}")
     if "sigma" in start and "scale" in start:
         raise InvalidParameterError("give the start scale as sigma or as scale, not both")
     scale_name = "scale" if "scale" in start else "sigma"

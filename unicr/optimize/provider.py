@@ -371,7 +371,31 @@ class CurveRadius:
         return f"CurveRadius({self.noise!r}, d={self.d}, rel_loss={self.rel_loss:g})"
 
 
-class RadiusBook:
+class _Book:
+    """Providers memoised per noise (``_make`` builds one) and one lookup entry point."""
+
+    stats: RadiusStats
+    _providers: dict[str, Any]
+
+    def _make(self, noise: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def provider(self, noise: Any) -> Any:
+        """The radius provider of ``noise`` (one per noise, shared counters)."""
+        key = noise.fingerprint()
+        prov = self._providers.get(key)
+        if prov is None:
+            prov = self._make(noise)
+            self._providers[key] = prov
+        return prov
+
+    def radius(self, noise: Any, pa: float, norm: Any = 2, pb: float | None = None,
+               ) -> float | None:
+        """Proven lower bound (or the engine's estimate, see :class:`EngineBook`) at ``pa``."""
+        return self.provider(noise)(pa, pb, parse_norm(norm))
+
+
+class RadiusBook(_Book):
     """Providers for many noises over one dimension, sharing tables and counters.
 
     ``book.provider(noise)`` returns a :class:`CurveRadius` (memoised per noise);
@@ -392,18 +416,9 @@ class RadiusBook:
         self.stats = RadiusStats()
         self._providers: dict[str, CurveRadius] = {}
 
-    def provider(self, noise: Any) -> CurveRadius:
-        key = noise.fingerprint()
-        prov = self._providers.get(key)
-        if prov is None:
-            prov = CurveRadius(noise, self.d, rel_loss=self.rel_loss, cache=self.cache,
-                               joint_points=self.joint_points, stats=self.stats)
-            self._providers[key] = prov
-        return prov
-
-    def radius(self, noise: Any, pa: float, norm: Any = 2, pb: float | None = None,
-               ) -> float | None:
-        return self.provider(noise)(pa, pb, parse_norm(norm))
+    def _make(self, noise: Any) -> CurveRadius:
+        return CurveRadius(noise, self.d, rel_loss=self.rel_loss, cache=self.cache,
+                           joint_points=self.joint_points, stats=self.stats)
 
     def describe(self) -> dict[str, Any]:
         return {"book": self.kind, "d": self.d, "rel_loss": self.rel_loss}
@@ -449,7 +464,7 @@ class _TimedEngineRadius:
         return {**self.inner.describe(), "value": self.value}
 
 
-class EngineBook:
+class EngineBook(_Book):
     """The :class:`RadiusBook` interface with one engine call per (noise, pA, pB, norm).
 
     UniCR's way of scoring a candidate noise (Hong et al. 2022, Algorithm 3 calls UniCR(x, mu)
@@ -474,18 +489,9 @@ class EngineBook:
         self.stats = RadiusStats()
         self._providers: dict[str, _TimedEngineRadius] = {}
 
-    def provider(self, noise: Any) -> _TimedEngineRadius:
-        key = noise.fingerprint()
-        prov = self._providers.get(key)
-        if prov is None:
-            prov = _TimedEngineRadius(noise, self.d, self.method, self.stats, self.engine_kwargs,
-                                      self.value)
-            self._providers[key] = prov
-        return prov
-
-    def radius(self, noise: Any, pa: float, norm: Any = 2, pb: float | None = None,
-               ) -> float | None:
-        return self.provider(noise)(pa, pb, parse_norm(norm))
+    def _make(self, noise: Any) -> _TimedEngineRadius:
+        return _TimedEngineRadius(noise, self.d, self.method, self.stats, self.engine_kwargs,
+                                  self.value)
 
     def describe(self) -> dict[str, Any]:
         return {"book": self.kind, "d": self.d, "method": self.method, "value": self.value}
