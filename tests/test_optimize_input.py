@@ -428,3 +428,26 @@ def test_cli_input_auto_noise_and_plot_end_to_end(tmp_path, capsys):
                  "--range", "sigma=0.1:0.9", "--step", "sigma=0.2", "--n-sel", "30",
                  "--n", "50", "--out", str(a)]) == 0
     assert a.read_bytes() == before
+
+
+def test_run_summaries_add_up_over_invocations_and_survive_a_rerun():
+    from unicr.optimize.perinput_results import merge_run_summaries
+
+    def run(resumed, computed, fwd, samp, rad):
+        return {"path": "r.tsv", "total": 10, "resumed_from": resumed, "computed": computed,
+                "forward_passes": fwd, "seconds": samp + rad, "sampling_seconds": samp,
+                "radius_seconds": rad, "radius_share": rad / (samp + rad) if samp + rad else 0.0,
+                "radius_stats": {"lookups": 3 * computed, "builds": 1 if computed else 0}}
+
+    first = merge_run_summaries(None, run(0, 4, 400, 4.0, 0.01))      # killed after 4 rows
+    second = merge_run_summaries(first, run(4, 6, 600, 6.0, 0.02))    # resumed to the end
+    assert second["computed"] == 10 and second["forward_passes"] == 1000
+    assert second["resumed_from"] == 0
+    assert second["radius_stats"] == {"lookups": 30, "builds": 2}
+    assert second["radius_share"] == pytest.approx(0.03 / 10.03)
+    again = merge_run_summaries(second, run(10, 0, 0, 0.0, 0.0))       # finished: run again
+    assert again["computed"] == 10 and again["forward_passes"] == 1000
+    fresh = merge_run_summaries(second, run(0, 2, 200, 2.0, 0.0))      # file deleted, restarted
+    assert fresh["computed"] == 2 and fresh["forward_passes"] == 200
+    other = merge_run_summaries({**second, "path": "other.tsv"}, run(10, 0, 0, 0.0, 0.0))
+    assert other["computed"] == 0

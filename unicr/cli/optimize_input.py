@@ -183,8 +183,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _finish(args: argparse.Namespace, run: Any) -> int:
     if args.summary:
+        from unicr.optimize.perinput_results import merge_run_summaries
+
+        try:
+            with open(args.summary, encoding="utf-8") as f:
+                earlier = json.load(f)
+        except (OSError, ValueError):
+            earlier = None
+        total = merge_run_summaries(earlier, run.to_dict())
         with open(args.summary, "w", encoding="utf-8") as f:
-            json.dump(run.to_dict(), f, indent=2, sort_keys=True)
+            json.dump(total, f, indent=2, sort_keys=True)
             f.write("\n")
     if run.computed == 0:
         print(f"{run.path}: already complete ({run.total} images); nothing to do")

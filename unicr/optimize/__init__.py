@@ -32,6 +32,7 @@ _WHERE = {
     "iopt_certify": "perinput", "auto_noise_certify": "perinput",
     "run_iopt": "perinput_results", "run_auto_noise": "perinput_results",
     "run_perinput": "perinput_results", "read_perinput_results": "perinput_results",
+    "merge_run_summaries": "perinput_results",
     "summarize_perinput": "perinput_results", "top_fraction_means": "perinput_results",
     "PerInputResults": "perinput_results", "PerInputRun": "perinput_results",
     "plot_perinput": "perinput_plots",

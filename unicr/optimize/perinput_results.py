@@ -117,6 +117,30 @@ class PerInputRun:
                 "forward_passes": self.forward_passes, "radius_stats": self.radius_stats}
 
 
+def merge_run_summaries(earlier: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, Any]:
+    """The summary of every invocation of one results file: counts and seconds added up.
+
+    ``earlier`` is what an earlier invocation wrote (None, or another file's summary, is
+    ignored); ``now`` is :meth:`PerInputRun.to_dict` of this invocation.  A run killed and
+    resumed, or a finished one run again, keeps the forward passes and the time split of every
+    row it computed.
+    """
+    if not earlier or earlier.get("path") != now.get("path") \
+            or int(earlier.get("computed", 0)) > int(now.get("resumed_from", 0)):
+        return dict(now)
+    out = dict(now)
+    for k in ("computed", "forward_passes", "seconds", "sampling_seconds", "radius_seconds"):
+        out[k] = earlier.get(k, 0) + now.get(k, 0)
+    stats = dict(earlier.get("radius_stats") or {})
+    for k, v in (now.get("radius_stats") or {}).items():
+        stats[k] = stats.get(k, 0) + v
+    out["radius_stats"] = stats
+    out["resumed_from"] = earlier.get("resumed_from", 0)
+    tot = out["sampling_seconds"] + out["radius_seconds"]
+    out["radius_share"] = out["radius_seconds"] / tot if tot > 0 else 0.0
+    return out
+
+
 def run_perinput(certifier: PerInputCertifier, dataset: Any, out: str | os.PathLike[str], *,
                  seed: int = 0, skip: int = 1, max_count: int | None = None,
                  progress: bool | None = None, meta: dict[str, Any] | None = None
