@@ -18,8 +18,7 @@ Names are loaded on first use (PEP 562) so that importing the package stays chea
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from unicr._lazy import lazy_names
 
 #: public name -> submodule that defines it
 _WHERE = {
@@ -41,13 +40,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"unicr.optimize.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'unicr.optimize' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
