@@ -10,12 +10,12 @@ Matplotlib with the Agg backend (no display needed).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unicr.errors import InvalidParameterError
+from unicr.plot import save_figure
 
 __all__ = ["plot_copt", "shape_label"]
 
@@ -102,8 +102,5 @@ def plot_copt(summary: dict[str, Any] | str | os.PathLike[str],
                  fontsize=10)
     fig.tight_layout()
     if out is not None:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
+        save_figure(fig, out, dpi=dpi)
     return fig

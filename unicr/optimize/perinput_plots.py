@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unicr.optimize.perinput_results import PerInputResults
+from unicr.plot import save_figure
 from unicr.smoothing.metrics import certified_accuracy
 from unicr.smoothing.plots import _norm_key
 
@@ -94,7 +94,5 @@ def plot_perinput(results: Sequence[PerInputResults], out: str | os.PathLike[str
             ax.axis("off")
     fig.tight_layout()
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
-        plt.close(fig)
+        save_figure(fig, out)
     return fig

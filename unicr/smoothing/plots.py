@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from unicr.plot import save_figure
 from unicr.smoothing.dataset import Results
 from unicr.smoothing.metrics import certified_accuracy, r_scores
 
@@ -77,7 +77,5 @@ def plot_results(results: Sequence[Results], out: str | os.PathLike[str] | None 
         fig.suptitle(title)
     fig.tight_layout()
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
-        plt.close(fig)
+        save_figure(fig, out)
     return fig
