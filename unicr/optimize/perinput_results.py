@@ -44,10 +44,9 @@ from unicr.smoothing.dataset import (
     _dumps,
     _fmt,
     _indices,
-    _parse_header_line,
     _prepare_file,
     _progress,
-    _split_lines,
+    read_results_text,
     results_lock,
 )
 
@@ -299,13 +298,7 @@ class PerInputResults:
 
 def read_perinput_results(path: str | os.PathLike[str]) -> PerInputResults:
     """Read a file written by :func:`run_perinput` (I-OPT or Auto-Noise)."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ResultsError(f"cannot read results file {p}: {exc.strerror or exc}") from None
-    head, col_line, rows, _ = _split_lines(text)
-    header = dict(_parse_header_line(h) for h in head)
+    p, header, col_line, rows, _ = read_results_text(path)
     if header.get(FORMAT_NAME) != FORMAT_VERSION or col_line is None:
         raise ResultsError(f"{p} is not a per-input results file ({FORMAT_NAME} "
                            f"{FORMAT_VERSION}); `unicr optimize input` / `auto-noise` write them")

@@ -194,18 +194,25 @@ def _split_lines(text: str) -> tuple[list[str], str | None, list[str], str]:
     return header, columns, lines[i + 1:], tail
 
 
-def read_results(path: str | os.PathLike[str]) -> Results:
-    """Read a results TSV written by :func:`certify_dataset` (also accepts Cohen et al.'s format:
-    ``idx label predict radius correct time``, where radius is l2 and predict -1 abstains)."""
+def read_results_text(path: str | os.PathLike[str],
+                      ) -> tuple[Path, dict[str, Any], str | None, list[str], str]:
+    """``(path, header entries, column line or None, data rows, torn tail)`` of a results file
+    in this module's layout (also the per-input files of :mod:`unicr.optimize`)."""
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
         raise ResultsError(f"cannot read results file {p}: {exc.strerror or exc}") from None
     header_lines, col_line, rows, tail = _split_lines(text)
+    return p, dict(_parse_header_line(h) for h in header_lines), col_line, rows, tail
+
+
+def read_results(path: str | os.PathLike[str]) -> Results:
+    """Read a results TSV written by :func:`certify_dataset` (also accepts Cohen et al.'s format:
+    ``idx label predict radius correct time``, where radius is l2 and predict -1 abstains)."""
+    p, header, col_line, rows, tail = read_results_text(path)
     if col_line is None:
         raise ResultsError(f"{p} has no column line (expected {' '.join(BASE_COLUMNS)} ...)")
-    header = dict(_parse_header_line(h) for h in header_lines)
     columns = col_line.split("\t")
     missing = [c for c in ("idx", "label", "predict", "radius", "correct") if c not in columns]
     if missing:
