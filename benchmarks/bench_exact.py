@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from _doc import write_section  # noqa: E402
 
-from unicr.exact import curve, radius_exact  # noqa: E402
-from unicr.exact import curves as curves_mod  # noqa: E402
-from unicr.exact import engine as engine_mod  # noqa: E402
-from unicr.exact import lattice as lattice_mod  # noqa: E402
-from unicr.noise.registry import build_builtin  # noqa: E402
+from unicr.engines import curve, radius_exact  # noqa: E402
+from unicr.engines import curve_cache as curves_mod  # noqa: E402
+from unicr.engines import exact as engine_mod  # noqa: E402
+from unicr.neyman_pearson import lattice as lattice_mod  # noqa: E402
+from unicr.noises.registry import build_builtin  # noqa: E402
 
 #: (label, registry name, parameters, build keyword: sigma=1 or native scale=1)
 CATALOGUE = [
@@ -110,7 +110,7 @@ def fmt_gap(g: tuple[float, float]) -> str:
 
 def table(rows: list[dict], base: list[dict], warm: float) -> str:
     out = [
-        "## Exact engine (`unicr.exact`)",
+        "## Exact engine (`unicr.engines`)",
         "",
         "100-point pA curve (pA = 0.55 ... 0.999) with proven lower and upper bounds for l1, l2 "
         "and l_inf, sigma = 1 (Cauchy: native scale 1), one process, CPU time of that process "

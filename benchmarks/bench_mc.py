@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from _doc import write_section  # noqa: E402
 
 import unicr  # noqa: E402
-from unicr.noise.registry import build_builtin  # noqa: E402
+from unicr.noises.registry import build_builtin  # noqa: E402
 
 D = 3072
 

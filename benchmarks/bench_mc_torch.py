@@ -45,8 +45,8 @@ import torch  # noqa: E402
 from _doc import write_section  # noqa: E402
 
 import unicr  # noqa: E402
-from unicr.montecarlo.engine import directional_bracket  # noqa: E402
-from unicr.noise.registry import build_builtin  # noqa: E402
+from unicr.engines.montecarlo import directional_bracket  # noqa: E402
+from unicr.noises.registry import build_builtin  # noqa: E402
 
 #: n_mc per dimension: small enough that a dense direction at d = 150528 finishes in minutes
 N_MC = {3072: 10_000, 150528: 2_000}

@@ -21,7 +21,7 @@ def _session_cache_dir(tmp_path_factory):
 @pytest.fixture
 def isolated_curve_cache(tmp_path, monkeypatch):
     """A fresh, empty curve cache (disk and memory) for one test."""
-    from unicr.exact import curves as exact_curves
+    from unicr.engines import curve_cache as exact_curves
 
     monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path / "cache"))
     exact_curves._MEM.clear()

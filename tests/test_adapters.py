@@ -11,7 +11,7 @@ from scipy import stats
 
 import unicr
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, NormalisationError
-from unicr.noise.adapters import CallableNoise, ScipyNoise, is_scipy_frozen
+from unicr.noises.adapters import CallableNoise, ScipyNoise, is_scipy_frozen
 
 X = np.linspace(-6, 6, 49)
 U = np.array([1e-9, 1e-4, 0.1, 0.5, 0.9, 1 - 1e-4, 1 - 1e-9])

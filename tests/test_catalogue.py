@@ -15,9 +15,9 @@ import pytest
 from scipy import stats
 
 import unicr
-from unicr.noise.base import JointNoise, ProductNoise
-from unicr.noise.numeric import NumericNoise
-from unicr.noise.registry import catalogue, pdfs_dir
+from unicr.noises.base import JointNoise, ProductNoise
+from unicr.noises.numeric import NumericNoise
+from unicr.noises.registry import catalogue, pdfs_dir
 
 SPECS = catalogue()
 BY_NAME = {s.name: s for s in SPECS}

@@ -84,7 +84,7 @@ def test_radius_bad_input(kw, match):
 
 
 def test_exact_engine_refuses_joint_noise():
-    from unicr.noise.base import JointNoise
+    from unicr.noises.base import JointNoise
 
     class Iso(JointNoise):
         name = "iso_test"

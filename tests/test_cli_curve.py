@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from unicr.cli import main
-from unicr.plot import CSV_COLUMNS, read_csv
+from unicr.reporting.plot import CSV_COLUMNS, read_csv
 
 SMALL = ["--d", "64", "--points", "5"]
 

@@ -130,7 +130,7 @@ def test_non_finite_or_negative_numbers_are_exit_2(capsys, tmp_path, monkeypatch
 def test_rtol_is_checked_by_the_python_api():
     import unicr
     from unicr.errors import InvalidParameterError
-    from unicr.validate import validate_formula, verdict_from_band
+    from unicr.validation.verdict import validate_formula, verdict_from_band
 
     for bad in (-1.0, float("nan"), float("inf"), 0.0, 1.0):
         with pytest.raises(InvalidParameterError, match="rtol"):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import unicr
 from unicr.cli import main
 from unicr.closed_form import FORMULAS, get_formula
-from unicr.validate_report import NOT_CHECKED, run_all, standard_checks
+from unicr.validation.report import NOT_CHECKED, run_all, standard_checks
 
 D = "3072"
 

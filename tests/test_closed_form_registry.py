@@ -24,8 +24,8 @@ from unicr.closed_form import (
     yang_powinf_linf,
 )
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.noise.base import JointNoise, Param, ProductNoise
-from unicr.noise.registry import build_builtin
+from unicr.noises.base import JointNoise, Param, ProductNoise
+from unicr.noises.registry import build_builtin
 
 REQUIRED = {
     "cohen", "teng", "pixeldp_gaussian", "pixeldp_laplace", "li_renyi", "li_l1", "li_l1_printed",

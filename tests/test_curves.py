@@ -1,4 +1,4 @@
-"""pA-R curves (unicr.curves) and their CSV/figure writers (unicr.plot).
+"""pA-R curves (unicr.reporting.curves) and their CSV/figure writers (unicr.reporting.plot).
 
 Cross-checks against closed forms (Cohen et al. 2019 Thm. 1, Teng et al. 2020), scale
 equivariance R(c sigma) = c R(sigma), monotonicity in pA, and clear errors.
@@ -16,7 +16,8 @@ from scipy import special, stats
 
 import unicr
 from unicr.closed_form import UnknownFormulaError
-from unicr.curves import (
+from unicr.errors import InvalidParameterError, NotProductNoiseError
+from unicr.reporting.curves import (
     NoiseItem,
     auto_overlays,
     catalogue_names,
@@ -26,8 +27,7 @@ from unicr.curves import (
     parse_noise_item,
     resolve_noises,
 )
-from unicr.errors import InvalidParameterError, NotProductNoiseError
-from unicr.plot import CSV_COLUMNS, OVERLAY_PREFIX, CurveData, plot_curves, read_csv, write_csv
+from unicr.reporting.plot import CSV_COLUMNS, OVERLAY_PREFIX, CurveData, plot_curves, read_csv, write_csv
 
 D = 64
 GRID = pa_grid(0.5, 0.99, 6)
@@ -220,7 +220,7 @@ def test_csv_round_trip(tmp_path):
 
 
 def test_plot_is_not_blank(tmp_path):
-    from unicr.plot import save_figure
+    from unicr.reporting.plot import save_figure
 
     cs = compute_curves(["gaussian", "laplace"], [1, 2], 16, GRID[:4], overlays="auto")
     path = save_figure(plot_curves(cs, title="t", logy=True), tmp_path / "f.png")

@@ -295,7 +295,7 @@ def test_notes_cover_every_cited_section():
 
 
 def test_gallery_embeds_every_figure_and_gives_the_command():
-    from unicr.figures import FIGURES
+    from unicr.reporting.figures import FIGURES
 
     text = (DOCS / "gallery.md").read_text()
     assert "unicr figures --out docs/figures" in text
@@ -307,7 +307,7 @@ def test_gallery_embeds_every_figure_and_gives_the_command():
 
 
 def test_gallery_states_the_settings_it_was_made_with():
-    from unicr.figures import FIG12_NORMS, TABLE7, Settings
+    from unicr.reporting.figures import FIG12_NORMS, TABLE7, Settings
 
     s = Settings()
     text = (DOCS / "gallery.md").read_text()
@@ -321,8 +321,8 @@ def test_gallery_states_the_settings_it_was_made_with():
 def test_gallery_is_current(tmp_path, monkeypatch):
     """Fig. 12 (seconds to make) regenerated now equals the committed one: the gallery was
     made by the command the docs give, with the engines as they are."""
-    from unicr.exact import curves as exact_curves
-    from unicr.figures import make_figures
+    from unicr.engines import curve_cache as exact_curves
+    from unicr.reporting.figures import make_figures
 
     monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path / "cache"))
     exact_curves._MEM.clear()

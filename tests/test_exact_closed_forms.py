@@ -9,8 +9,8 @@ import pytest
 from scipy import special, stats
 
 import unicr
-from unicr.exact import radius_exact
-from unicr.noise.registry import build_builtin
+from unicr.engines import radius_exact
+from unicr.noises.registry import build_builtin
 
 PAS = [0.55, 0.7, 0.9, 0.99, 0.999]
 D = 3072

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from unicr.engines import curve, radius_exact
+from unicr.engines import curve_cache as curves_mod
 from unicr.errors import InvalidParameterError, NotProductNoiseError
-from unicr.exact import curve, radius_exact
-from unicr.exact import curves as curves_mod
-from unicr.noise.registry import build_builtin
+from unicr.noises.registry import build_builtin
 
 GRID = np.linspace(0.55, 0.99, 9)
 
@@ -101,7 +101,7 @@ def test_curve_bad_input():
     with pytest.raises(InvalidParameterError):
         curve(nz, 0, 10, [0.9])
 
-    from unicr.noise.base import JointNoise
+    from unicr.noises.base import JointNoise
 
     class J(JointNoise):
         name = "joint-double"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from unicr.exact.lattice import LatticeLaw, chord_lattice, compose, split_lattice
-from unicr.exact.search import DirectionEvaluator, search_scale
-from unicr.exact.tradeoff import StdNoise, loss_atoms, p_star_discrete, tradeoff_discrete
-from unicr.noise.registry import build_builtin
+from unicr.neyman_pearson.lattice import LatticeLaw, chord_lattice, compose, split_lattice
+from unicr.neyman_pearson.tradeoff import StdNoise, loss_atoms, p_star_discrete, tradeoff_discrete
+from unicr.noises.registry import build_builtin
+from unicr.search.exact_scale import DirectionEvaluator, search_scale
 
 
 def test_compose_matches_direct_convolution():
@@ -114,7 +114,7 @@ def test_search_returns_verified_failure():
 @pytest.mark.parametrize("p", [1.0, 2.0, math.inf])
 def test_no_searched_direction_beats_the_lower_bound(name, p):
     """Soundness spot-check: verified failing two-level perturbations are never below `lower`."""
-    from unicr.exact.engine import get_model
+    from unicr.engines.exact import get_model
 
     d = 8
     nz = build_builtin(name, scale=1.0)
@@ -146,7 +146,7 @@ def _guarded(n: int, pad: int = 64) -> tuple[np.ndarray, np.ndarray]:
 def test_chord_sweep_refuses_a_block_outside_its_window():
     """The segfault of ``laplace --pa 0.500000000001 --norm 2 --d 2``: spacing 3.8e-29 far below
     the ratio tolerance put the first block 2.6e15 cells below the window."""
-    from unicr.exact.lattice import CHORD_TOL, _sweep
+    from unicr.neyman_pearson.lattice import CHORD_TOL, _sweep
 
     buf, out = _guarded(5)
     x, w = np.zeros(1), np.ones(1)
@@ -162,7 +162,7 @@ def test_chord_sweep_refuses_a_block_outside_its_window():
 def test_chord_sweep_fuzz_never_writes_outside_out():
     """Random atoms, spacings, windows and tolerances (many deliberately inconsistent): every
     write stays in ``out``; where the sweep succeeds it conserves the X-mass."""
-    from unicr.exact.lattice import _sweep
+    from unicr.neyman_pearson.lattice import _sweep
 
     rng = np.random.default_rng(11)
     for _ in range(400):
@@ -183,7 +183,7 @@ def test_chord_sweep_fuzz_never_writes_outside_out():
 
 
 def test_chord_lattice_refuses_unresolvable_spacing():
-    from unicr.exact.lattice import MIN_SPACING, LatticeError
+    from unicr.neyman_pearson.lattice import MIN_SPACING, LatticeError
 
     x, w = np.array([-1e-20, 0.0, 1e-20]), np.array([0.3, 0.4, 0.3])
     with pytest.raises(LatticeError, match="spacing"):
@@ -192,7 +192,7 @@ def test_chord_lattice_refuses_unresolvable_spacing():
 
 
 def test_lattice_sizes_checked_before_allocation():
-    from unicr.exact.lattice import MAX_FFT, LatticeError, lattice_range
+    from unicr.neyman_pearson.lattice import MAX_FFT, LatticeError, lattice_range
 
     x, w = np.array([0.0, 1.0]), np.array([0.5, 0.5])
     with pytest.raises(LatticeError, match="exceeds"):

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unicr.certificate import Certificate
+from unicr.engines import radius_exact
 from unicr.errors import InvalidParameterError, NotProductNoiseError, UnicrError
-from unicr.exact import radius_exact
-from unicr.noise.base import JointNoise, ProductNoise
-from unicr.noise.registry import build_builtin
+from unicr.noises.base import JointNoise, ProductNoise
+from unicr.noises.registry import build_builtin
 
 FAMILIES = [("gaussian", {}), ("laplace", {}), ("uniform", {}), ("logistic", {}),
             ("cauchy", {}), ("gennorm", {"beta": 1.5}), ("pareto", {"a": 3.0})]
@@ -164,14 +164,14 @@ def test_two_level_option_and_radius_dispatch():
 
 
 def _product_families() -> list[str]:
-    from unicr.noise.registry import builtin_names
+    from unicr.noises.registry import builtin_names
 
     return [n for n in builtin_names() if _is_product(n)]
 
 
 def _is_product(name: str) -> bool:
-    from unicr.noise.base import ProductNoise
-    from unicr.noise.registry import builtin_class
+    from unicr.noises.base import ProductNoise
+    from unicr.noises.registry import builtin_class
 
     return issubclass(builtin_class(name), ProductNoise)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from unicr.exact import radius_exact
-from unicr.exact.differential import rate_from_law
-from unicr.noise.registry import build_builtin
+from unicr.bounds.differential import rate_from_law
+from unicr.engines import radius_exact
+from unicr.noises.registry import build_builtin
 
 D = 3072
 
@@ -96,8 +96,8 @@ def test_linf_upper_below_kumar(name, kw, pa):
 
 def test_truncated_fisher_matches_fisher_for_bounded_score():
     """With nothing removed, the truncated bound is the Fisher bound (Laplace: I = 1/lambda^2)."""
-    from unicr.exact.differential import fisher_radius, score_law, truncated_fisher_radius
-    from unicr.exact.tradeoff import StdNoise
+    from unicr.bounds.differential import fisher_radius, score_law, truncated_fisher_radius
+    from unicr.neyman_pearson.tradeoff import StdNoise
 
     std = StdNoise(build_builtin("laplace", scale=1.0))
     pa = np.array([0.6, 0.9, 0.99])

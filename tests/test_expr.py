@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from unicr.errors import ExpressionError, SpecError, UnicrError
-from unicr.noise.expr import (
+from unicr.noises.expr import (
     FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnicrError
-from unicr.noise.registry import build_builtin, builtin_class, builtin_names
+from unicr.noises.registry import build_builtin, builtin_class, builtin_names
 
 # (name, params) configurations exercised everywhere
 CONFIGS = [

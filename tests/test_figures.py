@@ -1,4 +1,4 @@
-"""Smoke tests of the paper figures (unicr.figures, ``unicr figures``): PNGs exist and are not
+"""Smoke tests of the paper figures (unicr.reporting.figures, ``unicr figures``): PNGs exist and are not
 blank, CSVs hold what the figures show and agree with closed forms where one exists."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import matplotlib.image as mpimg
 import pytest
 from scipy import stats
 
-from unicr import figures as F
 from unicr.cli import main
 from unicr.errors import InvalidParameterError
-from unicr.plot import read_csv
+from unicr.reporting import figures as F
+from unicr.reporting.plot import read_csv
 
 D = 64
 

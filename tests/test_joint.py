@@ -9,8 +9,8 @@ import pytest
 from scipy import integrate, special, stats
 
 from unicr.errors import InfiniteVarianceError, InvalidParameterError
-from unicr.noise.joint import log_ball_volume
-from unicr.noise.registry import build_builtin
+from unicr.noises.joint import log_ball_volume
+from unicr.noises.registry import build_builtin
 
 JOINT = [
     ("uniform_ball", {}),

@@ -27,9 +27,9 @@ from unicr.errors import (
     NormalisationError,
     SpecError,
 )
-from unicr.noise.mixtures import Mixture
-from unicr.noise.registry import build_builtin
-from unicr.noise.spec import load_spec
+from unicr.noises.mixtures import Mixture
+from unicr.noises.registry import build_builtin
+from unicr.noises.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -37,9 +37,9 @@ from unicr.closed_form.yang import (
     yang_expinf_linf,
     yang_uniform_ball_l2,
 )
-from unicr.exact.engine import radius_exact
-from unicr.montecarlo import engine as E
-from unicr.noise.registry import catalogue
+from unicr.engines import montecarlo as E
+from unicr.engines.exact import radius_exact
+from unicr.noises.registry import catalogue
 
 PA = 0.9
 D = 16  # product and joint noises alike (joint ones are built for this d)

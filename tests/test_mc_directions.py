@@ -10,10 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import unicr
+from unicr.engines import montecarlo as E
 from unicr.errors import InvalidParameterError
-from unicr.montecarlo import engine as E
-from unicr.montecarlo import models as M
-from unicr.montecarlo.directions import (
+from unicr.neyman_pearson import banks as M
+from unicr.neyman_pearson.sampled import EST, FAIL
+from unicr.noises.base import ProductNoise
+from unicr.noises.registry import build_builtin
+from unicr.search.directions import (
     TOPOLOGIES,
     expand_levels,
     level_sizes,
@@ -22,9 +25,6 @@ from unicr.montecarlo.directions import (
     structured_family,
     structured_ks,
 )
-from unicr.montecarlo.lr import EST, FAIL
-from unicr.noise.base import ProductNoise
-from unicr.noise.registry import build_builtin
 
 
 def test_structured_family():

@@ -14,10 +14,10 @@ from scipy import special
 from scipy.stats import norm
 
 import unicr
+from unicr.engines import directional_bracket, radius_mc
 from unicr.errors import ConvergenceError, InvalidParameterError, UnicrError
-from unicr.montecarlo import directional_bracket, radius_mc
-from unicr.montecarlo import models as M
-from unicr.noise.registry import build_builtin
+from unicr.neyman_pearson import banks as M
+from unicr.noises.registry import build_builtin
 
 PA = 0.9
 
@@ -249,7 +249,7 @@ def test_imagenet_dimension():
 
 def test_every_catalogue_family_gets_an_mc_radius():
     """Every registered family (product and joint) in l1, l2, l_inf, p = 0.5 and 3."""
-    from unicr.noise.registry import builtin_names
+    from unicr.noises.registry import builtin_names
 
     d = 3
     for name in builtin_names():
@@ -393,7 +393,7 @@ def test_directional_brackets_cover_the_truth_end_to_end():
 def test_expinf_kequal_sampler_matches_the_generic_joint_path(d):
     """Exact order-statistic samplers (cube surface) vs full draws from the noise's sampler:
     the plug-in worst-case probability beta agrees within the sampling error."""
-    from unicr.montecarlo.lr import margins
+    from unicr.neyman_pearson.sampled import margins
 
     nz = build_builtin("expinf", sigma=1.0, d=d, k=1.0)
     n = 40_000

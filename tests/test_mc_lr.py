@@ -1,4 +1,4 @@
-"""Neyman-Pearson statistics of the Monte Carlo engine (unicr.montecarlo.lr).
+"""Neyman-Pearson statistics of the Monte Carlo engine (unicr.neyman_pearson.sampled).
 
 Exact identities on discrete laws with atoms (ties: docs/soundness-notes.md#s14), the Gaussian
 closed forms (Cohen et al. 2019), DKW coverage by simulation, conservative NaN handling and
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom, norm
 
 from unicr.errors import InvalidParameterError
-from unicr.montecarlo.lr import (
+from unicr.neyman_pearson.sampled import (
     EST,
     FAIL,
     PASS,
@@ -279,8 +279,8 @@ def test_kernels_refuse_arrays_they_would_index_past():
     """Issue #11 item 3: every compiled kernel checks its sizes on entry (a wrong call raises
     instead of reading or writing past an array); the wrappers refuse probabilities that
     would become positions."""
-    from unicr.montecarlo.kernels import LAPLACE, product_losses, uniform_row_thresholds
-    from unicr.montecarlo.models import _csr_row_sums, _laplace_kequal_row_losses
+    from unicr.neyman_pearson.banks import _csr_row_sums, _laplace_kequal_row_losses
+    from unicr.neyman_pearson.kernels import LAPLACE, product_losses, uniform_row_thresholds
 
     lx = np.linspace(-1, 1, 11)
     for bad in (math.nan, -0.1, 1.5, "x"):

@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from unicr.errors import ConvergenceError
-from unicr.montecarlo import dkw_band
-from unicr.montecarlo.lr import EST, FAIL, PASS
-from unicr.montecarlo.models import GaussianBank, k_equal
-from unicr.montecarlo.scale import NO_INSIDE, NO_OUTSIDE, OK, Search, search_core
-from unicr.noise.registry import build_builtin
+from unicr.neyman_pearson.banks import GaussianBank, k_equal
+from unicr.neyman_pearson.sampled import EST, FAIL, PASS, dkw_band
+from unicr.noises.registry import build_builtin
+from unicr.search.scale import NO_INSIDE, NO_OUTSIDE, OK, Search, search_core
 
 
 def _linear(roots):

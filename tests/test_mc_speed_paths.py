@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import unicr
-from unicr.montecarlo import engine as E
-from unicr.montecarlo import kernels as K
-from unicr.montecarlo import models as M
-from unicr.montecarlo.scale import OK, search_core
-from unicr.noise.registry import build_builtin
+from unicr.engines import montecarlo as E
+from unicr.neyman_pearson import banks as M
+from unicr.neyman_pearson import kernels as K
+from unicr.noises.registry import build_builtin
+from unicr.search.scale import OK, search_core
 
 PA = 0.9
 
@@ -413,7 +413,7 @@ def test_random_signs_are_the_same_draws_as_before():
     """One raw word per coordinate, sign flipped iff its top bit is clear: bit-identical to
     ``np.where(rng.random(shape) < 0.5, -x, x)`` (seeded runs unchanged), fair and
     independent of x."""
-    from unicr.noise.families import _random_sign
+    from unicr.noises.families import _random_sign
 
     for shape in [(), (5,), (3, 4), (0,)]:
         x = np.random.default_rng(1).standard_exponential(shape)

@@ -17,13 +17,13 @@ import pytest
 import torch
 
 import unicr
+from unicr.engines import montecarlo as E
 from unicr.errors import InvalidParameterError
-from unicr.montecarlo import engine as E
-from unicr.montecarlo import models as M
-from unicr.montecarlo import torch_backend as TB
-from unicr.montecarlo.lr import dkw_band
-from unicr.noise.mixtures import Mixture
-from unicr.noise.registry import build_builtin
+from unicr.neyman_pearson import banks as M
+from unicr.neyman_pearson import torch_banks as TB
+from unicr.neyman_pearson.sampled import dkw_band
+from unicr.noises.mixtures import Mixture
+from unicr.noises.registry import build_builtin
 
 U64 = 2.0**-53
 
@@ -346,7 +346,7 @@ def test_backend_torch_without_torch_is_refused():
         "import sys; sys.modules['torch'] = None\n"
         "import unicr\n"
         "from unicr.errors import InvalidParameterError\n"
-        "from unicr.noise.registry import build_builtin\n"
+        "from unicr.noises.registry import build_builtin\n"
         "g = build_builtin('laplace', sigma=1.0)\n"
         "c = unicr.radius(g, 0.9, 1, 4, method='mc', n_mc=2000)\n"
         "assert c.upper > 0\n"
@@ -368,7 +368,7 @@ def test_backend_torch_without_torch_is_refused():
 def test_certificate_says_which_backend_ran_and_why_not():
     """The assumptions name the torch backend when it ran, and the reason when it could not."""
     import unicr
-    from unicr.noise.registry import noise
+    from unicr.noises.registry import noise
 
     kw = dict(norm=2, d=16, method="mc", n_mc=3000, backend="torch", device="cpu",
               directions="pso", particles=2, iterations=1)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnicrError
-from unicr.noise.mixtures import Mixture, mixture, monotone_quantile
-from unicr.noise.registry import build_builtin
+from unicr.noises.mixtures import Mixture, mixture, monotone_quantile
+from unicr.noises.registry import build_builtin
 
 U_LOW = np.logspace(-300, -1, 40)
 U_HIGH = 1.0 - np.logspace(-16, -1, 25)

@@ -120,7 +120,7 @@ def test_cli_exits_cleanly(outcomes: dict[str, tuple[int, str, str]], cid: str):
         assert not (math.isnan(lo) or math.isnan(hi)) and 0.0 <= lo <= hi, out
 
 
-# -- engine options (issue #11 item 5, unicr/radius.py) ----------------------------------------
+# -- engine options (issue #11 item 5, unicr/certify.py) ----------------------------------------
 
 
 def test_seed_is_accepted_and_ignored_by_the_deterministic_engine():

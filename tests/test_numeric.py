@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from unicr.errors import ExpressionError, InfiniteVarianceError, NormalisationError, UnicrError
-from unicr.noise.expr import compile_expression
-from unicr.noise.numeric import NumericNoise
+from unicr.noises.expr import compile_expression
+from unicr.noises.numeric import NumericNoise
 
 # a small random-expression grammar (the compiler's own grammar test lives in test_expr.py)
 _LEAVES = st.one_of(st.just("x"), st.just("a"),

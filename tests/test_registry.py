@@ -7,8 +7,8 @@ import pytest
 
 import unicr
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnknownNoiseError
-from unicr.noise.base import Param
-from unicr.noise.registry import build_builtin, builtin_names
+from unicr.noises.base import Param
+from unicr.noises.registry import build_builtin, builtin_names
 
 
 def test_required_builtin_names_are_registered():

@@ -25,7 +25,7 @@ import pytest
 import torch
 from scipy import stats as sst
 
-from unicr.noise.registry import build_builtin
+from unicr.noises.registry import build_builtin
 from unicr.smoothing import ABSTAIN, Smooth, certify_from_counts
 
 ALPHA = 0.05

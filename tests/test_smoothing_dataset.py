@@ -9,7 +9,7 @@ from scipy import stats as sst
 
 from unicr.data import ArrayDataset
 from unicr.errors import InvalidParameterError
-from unicr.noise.registry import build_builtin
+from unicr.noises.registry import build_builtin
 from unicr.smoothing import Smooth
 from unicr.smoothing.dataset import (
     ResultsError,

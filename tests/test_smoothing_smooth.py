@@ -13,8 +13,8 @@ from scipy import stats as sst
 
 from unicr.certificate import Certificate
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.noise.base import ProductNoise
-from unicr.noise.registry import build_builtin
+from unicr.noises.base import ProductNoise
+from unicr.noises.registry import build_builtin
 from unicr.smoothing import (
     ABSTAIN,
     EngineRadius,

@@ -19,8 +19,8 @@ from unicr.errors import (
     SpecError,
     UnknownNoiseError,
 )
-from unicr.noise.numeric import NumericNoise
-from unicr.noise.spec import load_spec
+from unicr.noises.numeric import NumericNoise
+from unicr.noises.spec import load_spec
 
 
 def _write(tmp_path, text, name="noise.toml"):

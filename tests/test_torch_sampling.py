@@ -11,8 +11,8 @@ import pytest
 import torch
 from scipy import stats
 
-from unicr.noise.mixtures import Mixture
-from unicr.noise.registry import build_builtin
+from unicr.noises.mixtures import Mixture
+from unicr.noises.registry import build_builtin
 
 PRODUCT = [
     ("gaussian", {}),

@@ -7,7 +7,7 @@ import torch
 
 from unicr.data import ArrayDataset, fashion_mnist
 from unicr.models import load_checkpoint
-from unicr.noise.registry import build_builtin
+from unicr.noises.registry import build_builtin
 from unicr.smoothing import Smooth
 from unicr.smoothing.metrics import certified_accuracy
 from unicr.train import TrainConfig, TrainError, evaluate, train

@@ -14,8 +14,8 @@ from unicr.certificate import Witness
 from unicr.closed_form import get_formula
 from unicr.closed_form.registry import UnknownFormulaError
 from unicr.errors import InvalidParameterError
-from unicr.noise.registry import build_builtin
-from unicr.validate import (
+from unicr.noises.registry import build_builtin
+from unicr.validation.verdict import (
     check_witness,
     engine_bands,
     validate,

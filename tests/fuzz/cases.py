@@ -72,7 +72,7 @@ _X = np.concatenate([-np.logspace(-4, 4, 25)[::-1], [0.0], np.logspace(-4, 4, 25
 def case_expression(payload: dict[str, Any]) -> dict[str, Any]:
     """Compile one expression; refused means ExpressionError only; accepted means it evaluates."""
     from unicr.errors import ExpressionError
-    from unicr.noise.expr import compile_expression
+    from unicr.noises.expr import compile_expression
 
     case_dir = Path(payload["dir"])
     text = payload["text"]
@@ -321,7 +321,7 @@ def case_spec(payload: dict[str, Any]) -> dict[str, Any]:
                 "info": info}
     info["accepted"] = True
     fails: list[dict[str, str]] = []
-    from unicr.noise.base import ProductNoise
+    from unicr.noises.base import ProductNoise
 
     if isinstance(nz, ProductNoise):
         try:

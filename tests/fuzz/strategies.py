@@ -20,7 +20,7 @@ from fuzz.cases import SENTINEL
 # density expressions
 # ---------------------------------------------------------------------------
 
-#: accepted one-argument functions (unicr/noise/expr.py FUNCTIONS) and two-argument ones
+#: accepted one-argument functions (unicr/noises/expr.py FUNCTIONS) and two-argument ones
 FUNCS1 = ("exp", "log", "log1p", "expm1", "sqrt", "abs", "sin", "cos", "tan", "sinh", "cosh",
           "tanh", "arctan", "atan", "sech", "erf", "erfc", "log_ndtr", "ndtr", "gammaln", "sign",
           "floor")

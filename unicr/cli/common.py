@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from unicr.errors import InvalidParameterError
-from unicr.noise.base import Noise
-from unicr.noise.registry import noise as make_noise
+from unicr.noises.base import Noise
+from unicr.noises.registry import noise as make_noise
 
 
 def parse_param(text: str) -> tuple[str, float]:

@@ -1,7 +1,7 @@
 """``unicr curve``: pA-R curves of one noise or several (``--compare``), as a figure and CSV.
 
-Python equivalent: :func:`unicr.curves.compute_curves` with :func:`unicr.plot.plot_curves`
-and :func:`unicr.plot.write_csv`.
+Python equivalent: :func:`unicr.reporting.curves.compute_curves` with :func:`unicr.reporting.plot.plot_curves`
+and :func:`unicr.reporting.plot.write_csv`.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_curve(args: argparse.Namespace) -> int:
-    from unicr.curves import compute_curves, pa_grid, resolve_noises
-    from unicr.plot import plot_curves, save_figure, write_csv
+    from unicr.reporting.curves import compute_curves, pa_grid, resolve_noises
+    from unicr.reporting.plot import plot_curves, save_figure, write_csv
 
     if (args.noise is None) == (args.compare is None):
         raise InvalidParameterError("give one NOISE, or several noises with --compare "

@@ -151,7 +151,7 @@ def _command(path: str, parser: argparse.ArgumentParser, helptext: str, depth: i
         for name, sp in sub.choices.items():
             out += _command(f"{path} {name}", sp, helps.get(name, ""), depth + 1)
     if path == "unicr curve":
-        from unicr.plot import CSV_COLUMN_DOCS, CSV_COLUMNS, OVERLAY_COLUMN_DOC, OVERLAY_PREFIX
+        from unicr.reporting.plot import CSV_COLUMN_DOCS, CSV_COLUMNS, OVERLAY_COLUMN_DOC, OVERLAY_PREFIX
 
         rows_ = [f"| `{c}` | {_md(CSV_COLUMN_DOCS[c])} |" for c in CSV_COLUMNS]
         rows_.append(f"| `{OVERLAY_PREFIX}NAME` | {_md(OVERLAY_COLUMN_DOC)} |")

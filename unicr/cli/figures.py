@@ -1,6 +1,6 @@
 """``unicr figures``: regenerate the UniCR paper's figures (PNG + CSV each) into a folder.
 
-Python equivalent: :func:`unicr.figures.make_figures`.
+Python equivalent: :func:`unicr.reporting.figures.make_figures`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from unicr.cli.common import check_output, print_json
-from unicr.figures import FIGURES, make_figures
+from unicr.reporting.figures import FIGURES, make_figures
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from unicr.cli.common import add_noise_arguments, fmt, noise_from_args, print_json
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.noise.base import JointNoise, ProductNoise
-from unicr.noise.registry import catalogue
+from unicr.noises.base import JointNoise, ProductNoise
+from unicr.noises.registry import catalogue
 
 #: a dimension to tell a joint noise from a product one when --d is missing
 _PROBE_D = 3072

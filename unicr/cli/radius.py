@@ -9,6 +9,7 @@ import argparse
 import math
 
 from unicr.certificate import Certificate, norm_label, parse_norm
+from unicr.certify import radius
 from unicr.cli.common import (
     D_HELP,
     DEFAULT_D,
@@ -21,7 +22,6 @@ from unicr.cli.common import (
     print_json,
     probability,
 )
-from unicr.radius import radius
 
 _EPILOG = """examples:
   unicr radius gaussian --pa 0.9

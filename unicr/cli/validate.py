@@ -8,7 +8,7 @@ Three modes, all thin layers over the library:
 * a pA grid -- ``--pa-grid 0.55 0.999 50`` (or several ``--pa`` values): a table, ``-o
   fig.png`` (claimed against the band) and ``--csv table.csv``;
 * every formula -- ``unicr validate --all --out DIR [--quick]``
-  (:func:`unicr.validate_report.run_all`): ``DIR/report.md``, ``results.json``, ``figures/``.
+  (:func:`unicr.validation.report.run_all`): ``DIR/report.md``, ``results.json``, ``figures/``.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _rtol(text: str) -> float:
     """argparse type of --rtol: :func:`unicr.validate.check_rtol`'s rule, at parse time."""
-    from unicr.validate import check_rtol
+    from unicr.validation.verdict import check_rtol
 
     try:
         return check_rtol(text)
@@ -213,7 +213,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise InvalidParameterError(
                 f"option(s) {', '.join('--' + k.replace('_', '-') for k in kw)} belong to the "
                 f"Monte Carlo engine, and {nz.name} uses the exact engine; add --method mc")
-    from unicr.validate import validate_formula
+    from unicr.validation.verdict import validate_formula
 
     options = _options(args.options)
     if args.claimed is not None:
@@ -241,11 +241,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     point, check = _witness(nz, fv, args)
     files: dict[str, str] = {}
     if fig_path is not None:
-        from unicr.validate_report import plot_validation
+        from unicr.validation.report import plot_validation
 
         files["figure"] = str(plot_validation(fv, fig_path))
     if csv_path is not None:
-        from unicr.validate_report import write_validation_csv
+        from unicr.validation.report import write_validation_csv
 
         files["csv"] = str(write_validation_csv([fv], csv_path))
     if args.json:
@@ -264,8 +264,8 @@ def _witness(nz: Any, fv: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """Confirm an UNSOUND verdict by Monte Carlo at the most informative grid point."""
     if fv.summary != "UNSOUND" or args.witness_n == 0:
         return None, None
-    from unicr.validate import check_witness
-    from unicr.validate_report import checkable_point
+    from unicr.validation.report import checkable_point
+    from unicr.validation.verdict import check_witness
 
     v = checkable_point(fv, args.witness_n)
     if v is None or v.witness is None or v.worst_case is None:
@@ -305,7 +305,7 @@ def _header(fv: Any, nz: Any) -> str:
 def _check_lines(v: Any, check: Any) -> list[str]:
     lines = []
     if v.witness is not None:
-        from unicr.validate_report import direction_text
+        from unicr.validation.report import direction_text
 
         lines.append(f"  witness: {direction_text(v.witness.direction)}, l{norm_label(v.norm)} norm "
                      f"{fmt(v.witness.norm_value)} < claimed {fmt(v.claimed)} fails the "
@@ -397,7 +397,7 @@ def _cmd_all(args: argparse.Namespace) -> int:
             raise InvalidParameterError(f"{name} belongs to a single check; --all writes into "
                                         "--out DIR")
     check_output(args.out, "--out", kind="dir")
-    from unicr.validate_report import run_all
+    from unicr.validation.report import run_all
 
     cmd = "unicr validate --all --out " + str(args.out) + (" --quick" if args.quick else "")
     report = run_all(args.out, quick=args.quick, figures=not args.no_figures,

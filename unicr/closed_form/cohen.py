@@ -1,7 +1,7 @@
 """Cohen, Rosenfeld & Kolter 2019 -- Gaussian l2 (Neyman-Pearson), and its l_inf conversion.
 
 Convention: sigma is the Gaussian standard deviation, i.e. unicr's sigma (per-coordinate RMS)
-and the native scale of :class:`unicr.noise.families.Gaussian` (docs/certificate-notes.md#c0-3).
+and the native scale of :class:`unicr.noises.families.Gaussian` (docs/certificate-notes.md#c0-3).
 """
 
 from __future__ import annotations

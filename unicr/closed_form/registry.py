@@ -2,7 +2,7 @@
 
 Every :class:`Formula` knows its citation, the unicr noise families it applies to, its norms,
 its status (binary and two-sided) and its scale convention, and evaluates on a unicr
-:class:`~unicr.noise.base.Noise`::
+:class:`~unicr.noises.base.Noise`::
 
     from unicr.closed_form import get_formula
     g = unicr.noise("gaussian", sigma=0.5)
@@ -192,8 +192,8 @@ class Formula:
         return True
 
     def _noise(self, noise: Any, d: int | None) -> Any:
-        from unicr.noise.base import Noise
-        from unicr.noise.registry import noise as make_noise
+        from unicr.noises.base import Noise
+        from unicr.noises.registry import noise as make_noise
 
         if isinstance(noise, Noise):
             return noise
@@ -223,7 +223,7 @@ class Formula:
         Parameters
         ----------
         noise:
-            a :class:`~unicr.noise.base.Noise` (or anything :func:`unicr.noise` accepts).
+            a :class:`~unicr.noises.base.Noise` (or anything :func:`unicr.noise` accepts).
         pa, pb:
             lower bound on pA; upper bound on pB, or None for the binary form.  Binary-only
             formulas ignore pB (sound: pB <= 1 - pA) and say so in ``notes``.

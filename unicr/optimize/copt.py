@@ -89,14 +89,14 @@ def _count(v: Any, what: str, low: int = 1) -> int:
 
 
 def family_params(family: str, d: int) -> tuple[Any, ...]:
-    """The shape-parameter metadata (:class:`unicr.noise.base.Param`) of a registry family."""
-    from unicr.noise.registry import builtin_class, builtin_names, catalogue
-    from unicr.noise.registry import noise as make_noise
+    """The shape-parameter metadata (:class:`unicr.noises.base.Param`) of a registry family."""
+    from unicr.noises.registry import builtin_class, builtin_names, catalogue
+    from unicr.noises.registry import noise as make_noise
 
     if not isinstance(family, str) or not family.strip():
         raise InvalidParameterError(f"family must be a noise family name, got {family!r}")
     if family.endswith(".toml"):
-        from unicr.noise.spec import load_spec
+        from unicr.noises.spec import load_spec
 
         return tuple(load_spec(family).params)
     key = family.strip().lower().replace("-", "_")
@@ -174,7 +174,7 @@ class CoptPlan:
         parameters), a value outside a parameter's range, sigma <= 0, and bad counts.
         ``d`` is the input dimension (joint noises need it; default 784).
         """
-        from unicr.noise.registry import noise as make_noise
+        from unicr.noises.registry import noise as make_noise
         from unicr.smoothing.checks import validate_sampling
         from unicr.train import TrainConfig, ensure_known
 
@@ -362,7 +362,7 @@ def _check_out(out: Path, plan: CoptPlan) -> None:
 
 
 def _noise(plan: CoptPlan, pt: GridPoint, d: int) -> Any:
-    from unicr.noise.registry import noise as make_noise
+    from unicr.noises.registry import noise as make_noise
 
     return make_noise(plan.family, sigma=pt.sigma, d=d, **dict(pt.params))
 

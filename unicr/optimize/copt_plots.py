@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from unicr.errors import InvalidParameterError
-from unicr.plot import save_figure
+from unicr.reporting.plot import save_figure
 
 __all__ = ["plot_copt", "shape_label"]
 

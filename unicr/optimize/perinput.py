@@ -253,7 +253,7 @@ class Lattice:
         return {k: self.axes[i][j] for i, (k, j) in enumerate(zip(self.names, point))}
 
     def noise(self, point: Sequence[int]) -> Any:
-        from unicr.noise.registry import noise as make_noise
+        from unicr.noises.registry import noise as make_noise
 
         kw = dict(self.shape)
         kw.update(self.params(point))
@@ -277,7 +277,7 @@ class Lattice:
 
     def _check_noises(self) -> None:
         """Build the corner noises once so that a bad value fails before any sampling."""
-        from unicr.noise.base import ProductNoise
+        from unicr.noises.base import ProductNoise
 
         for point in {tuple(0 for _ in self.axes), tuple(len(a) - 1 for a in self.axes),
                       self.start}:
@@ -294,8 +294,8 @@ class Lattice:
 def _family_params(family: str, start: Mapping[str, Any], d: int | None,
                    ) -> tuple[str, dict[str, float]]:
     """(scale name, {shape parameter: default or start value}) of a family, checked."""
-    from unicr.noise.base import ProductNoise
-    from unicr.noise.registry import noise as make_noise
+    from unicr.noises.base import ProductNoise
+    from unicr.noises.registry import noise as make_noise
 
     if not isinstance(family, str) or not family.strip():
         raise InvalidParameterError(f"family must be a noise name, got {family!r}")

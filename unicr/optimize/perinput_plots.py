@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from unicr.optimize.perinput_results import PerInputResults
-from unicr.plot import save_figure
+from unicr.reporting.plot import save_figure
 from unicr.smoothing.metrics import certified_accuracy
 from unicr.smoothing.plots import _norm_key
 

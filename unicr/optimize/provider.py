@@ -8,7 +8,7 @@ request from a table of the engine's proven lower bound, built once per (noise s
    Neyman-Pearson test of mu and of s * mu differ by the change of variables x -> s x).  A
    table is built for the noise at native scale 1 and multiplied by the scale, so every
    sigma of a family with the same shape shares one table.
-2. **Grid.**  For product noise the table holds :meth:`unicr.exact.engine.ExactModel.lower`
+2. **Grid.**  For product noise the table holds :meth:`unicr.engines.exact.ExactModel.lower`
    (the exact engine's proven lower bound: closed forms where exact, the differential method,
    the d = 1 certified walk) on a grid that is geometric in u = Phi^-1(pA) from
    pA = 1/2 + 1e-9 to pA = 1 - 1e-12 with ratio ``1 + rel_loss``; every interval whose
@@ -159,7 +159,7 @@ def _rel_steps(lower: np.ndarray) -> np.ndarray:
 
 
 def _product_table(unit: Any, d: int, p: float, rel_loss: float) -> _Table:
-    from unicr.exact.engine import get_model
+    from unicr.engines.exact import get_model
 
     model = get_model(unit, d)
     u = _probit_grid(rel_loss)
@@ -190,8 +190,8 @@ def _product_table(unit: Any, d: int, p: float, rel_loss: float) -> _Table:
 
 
 def _joint_table(noise: Any, d: int, p: float, points: int, engine_kwargs: dict) -> _Table:
-    from unicr.curves import pa_grid
-    from unicr.radius import radius
+    from unicr.certify import radius
+    from unicr.reporting.curves import pa_grid
 
     pa = pa_grid(0.5, JOINT_PA_LAST, points)
     lo = np.zeros(len(pa))
@@ -210,7 +210,7 @@ def _joint_table(noise: Any, d: int, p: float, points: int, engine_kwargs: dict)
 
 
 def _table_key(unit: Any, d: int, p: float, rel_loss: float, joint_points: int) -> str:
-    from unicr.exact.engine import ENGINE_VERSION
+    from unicr.engines.exact import ENGINE_VERSION
 
     blob = json.dumps({"noise": unit.fingerprint(), "d": int(d), "p": repr(float(p)),
                        "rel_loss": repr(float(rel_loss)), "joint_points": int(joint_points),
@@ -261,7 +261,7 @@ class CurveRadius:
         largest relative step between neighbouring table entries (product noise): the
         loss of a lookup against the engine at pA itself (default 1e-3).
     cache:
-        keep tables on disk (``unicr.exact.curves.cache_dir()``) as well as in memory.
+        keep tables on disk (``unicr.engines.curve_cache.cache_dir()``) as well as in memory.
     joint_points:
         pA grid size of a joint noise's table (each point is one engine call).
     stats:
@@ -271,9 +271,9 @@ class CurveRadius:
     def __init__(self, noise: Any, d: int, *, rel_loss: float = 1e-3, cache: bool = True,
                  joint_points: int = 24, stats: RadiusStats | None = None,
                  engine_kwargs: dict[str, Any] | None = None):
-        from unicr.noise.base import Noise
-        from unicr.noise.registry import noise as make_noise
-        from unicr.radius import validate_dimension
+        from unicr.certify import validate_dimension
+        from unicr.noises.base import Noise
+        from unicr.noises.registry import noise as make_noise
 
         self.noise = noise if isinstance(noise, Noise) else make_noise(noise, d=d)
         self.d = validate_dimension(d)
@@ -305,7 +305,7 @@ class CurveRadius:
             t0 = time.perf_counter()
             path = None
             if self.cache:
-                from unicr.exact.curves import cache_dir
+                from unicr.engines.curve_cache import cache_dir
 
                 path = cache_dir() / f"lower-{key[:32]}.npz"
                 if path.is_file():
@@ -407,7 +407,7 @@ class RadiusBook(_Book):
 
     def __init__(self, d: int, *, rel_loss: float = 1e-3, cache: bool = True,
                  joint_points: int = 24):
-        from unicr.radius import validate_dimension
+        from unicr.certify import validate_dimension
 
         self.d = validate_dimension(d)
         self.rel_loss = _check_rel_loss(rel_loss)
@@ -478,7 +478,7 @@ class EngineBook(_Book):
 
     def __init__(self, d: int, method: str = "mc", *, value: str = "lower",
                  **engine_kwargs: Any):
-        from unicr.radius import validate_dimension
+        from unicr.certify import validate_dimension
 
         if value not in ("lower", "estimate"):
             raise InvalidParameterError(f"value must be 'lower' or 'estimate', got {value!r}")
@@ -503,7 +503,7 @@ def lookup_loss(provider: CurveRadius, pa: np.ndarray, norm: Any = 2) -> np.ndar
     ``1 - provider / direct`` (0 where the direct bound is 0); used by the tests and the
     benchmark to check the ``rel_loss`` promise.
     """
-    from unicr.exact.engine import get_model
+    from unicr.engines.exact import get_model
 
     p = parse_norm(norm)
     pa = np.asarray(pa, dtype=float)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from unicr.plot import save_figure
+from unicr.reporting.plot import save_figure
 from unicr.smoothing.dataset import Results
 from unicr.smoothing.metrics import certified_accuracy, r_scores
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.noise.base import JointNoise, Noise, ProductNoise
+from unicr.noises.base import JointNoise, Noise, ProductNoise
 
 __all__ = [
     "SmoothingError",

@@ -37,8 +37,8 @@ from torch import nn
 from unicr import stats
 from unicr.certificate import Certificate, norm_label, parse_norm
 from unicr.errors import InvalidParameterError
-from unicr.noise.base import Noise
-from unicr.noise.registry import noise as make_noise
+from unicr.noises.base import Noise
+from unicr.noises.registry import noise as make_noise
 from unicr.smoothing.checks import ABSTAIN, MODES, RUNNER_UP, _validate_mode, validate_sampling
 from unicr.smoothing.sampling import (
     NoiseSampler,
@@ -99,7 +99,7 @@ class EngineRadius:
         key = (float(pa), None if pb is None else float(pb), float(norm))
         cert = self._cache.get(key)
         if cert is None:
-            from unicr.radius import radius
+            from unicr.certify import radius
 
             try:
                 cert = radius(self.noise, pa, norm, self.d, pb=pb, method=self.method,

@@ -33,7 +33,7 @@ from unicr.data.datasets import ArrayDataset
 from unicr.errors import UnicrError
 from unicr.models.archs import SmoothableModel
 from unicr.models.checkpoint import build_model, load_checkpoint, save_checkpoint
-from unicr.noise.base import Noise
+from unicr.noises.base import Noise
 from unicr.smoothing.sampling import NoiseSampler, derive_seed, make_generator, resolve_device
 
 __all__ = ["TrainError", "TrainConfig", "TrainResult", "train", "evaluate", "ensure_known",

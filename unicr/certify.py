@@ -1,0 +1,159 @@
+"""``unicr.radius``: one entry point over every radius engine.
+
+Input checks that all engines share live here (probabilities, dimension, norm,
+abstention); the engines themselves receive validated values:
+
+* ``method="exact"`` -- deterministic numerics for product noise
+  (:mod:`unicr.engines`), proven ``lower`` and ``upper``;
+* ``method="mc"`` -- the UniCR Monte Carlo engine (:mod:`unicr.engines`), any noise;
+* ``method="auto"`` -- ``exact`` for product noise, ``mc`` otherwise.
+
+Engine options (keyword arguments) are checked here against the engine that will run, before
+any work: an option that engine does not take is an :class:`InvalidParameterError` naming the
+option, the engine that was chosen and the engine that takes it.  One exception: ``seed`` is
+accepted by every method -- the exact engine is deterministic, so a seed cannot change its
+result and is only validated, then dropped (scripts that pass ``seed=0`` everywhere keep
+working under ``method="auto"``).  Every other Monte Carlo option (``n_mc``, ``alpha_np``, ...)
+under ``method="auto"`` on a product noise is refused rather than silently ignored: the exact
+engine would not use it, so the caller asks for ``method="mc"`` explicitly.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from unicr.certificate import Certificate, parse_norm, validate_probabilities
+from unicr.checks import check_dimension as validate_dimension
+from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
+from unicr.noises.registry import noise as make_noise
+
+__all__ = ["radius", "ENGINES", "validate_dimension"]
+
+
+def _exact_engine() -> Callable[..., Certificate]:
+    from unicr.engines import radius_exact
+
+    return radius_exact
+
+
+def _mc_engine() -> Callable[..., Certificate]:
+    from unicr.engines import radius_mc
+
+    return radius_mc
+
+
+#: method name -> loader of the engine function ``f(noise, pa, pb, p, d, **kw) -> Certificate``
+ENGINES: dict[str, Callable[[], Callable[..., Certificate]]] = {
+    "exact": _exact_engine,
+    "mc": _mc_engine,
+}
+
+#: options every method accepts; engines that have no use for them drop them (module doc)
+_UNIVERSAL = ("seed",)
+
+
+def engine_options(method: str) -> frozenset[str]:
+    """Names of the keyword options the engine behind ``method`` ("exact" or "mc") takes."""
+    if method == "mc":
+        from unicr.engines.montecarlo import DEFAULTS
+
+        return frozenset(DEFAULTS)
+    fn = ENGINES[method]()
+    return frozenset(n for n, prm in inspect.signature(fn).parameters.items()
+                     if prm.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` checked against the engine of ``method``; universal options it lacks dropped.
+
+    ``chosen_by``: how the method was chosen (for the message), e.g. "method auto".
+    """
+    takes = engine_options(method)
+    out = {}
+    for name, value in kwargs.items():
+        if name in takes:
+            out[name] = value
+        elif name in _UNIVERSAL:
+            if name == "seed":
+                from unicr.engines.montecarlo import _seed
+
+                _seed(value)  # a bad seed is refused even where it is not used
+        else:
+            others = [m for m in ENGINES if m != method and name in engine_options(m)]
+            where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"
+                     if others else "no engine takes it")
+            what = "engine option" if others else "unknown option"
+            raise InvalidParameterError(
+                f"{what} {name!r} does not apply: {chosen_by} runs the {method} engine "
+                f"for {noise_name}, which takes: {', '.join(sorted(takes)) or 'no options'}; "
+                f"{where}"
+            )
+    return out
+
+
+def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
+           method: str = "auto", **kwargs: Any) -> Certificate:
+    """Certified l_p radius R*(pA, pB) of a noise, as a :class:`~unicr.certificate.Certificate`.
+
+    Parameters
+    ----------
+    noise:
+        anything :func:`unicr.noise` accepts (name, spec path, scipy distribution, Noise).
+    pa, pb:
+        (lower bound on) the top-class probability and (upper bound on) the runner-up's.
+        Binary case when ``pb`` is None (pB = 1 - pA).
+    norm:
+        1, 2, "inf" or any p > 0.
+    d:
+        input dimension.
+    method:
+        "exact", "mc" or "auto".
+
+    Returns an ABSTAIN certificate (not an error) when pA <= 1/2 (binary) or pA <= pB.
+    """
+    p = parse_norm(norm)
+    dim = validate_dimension(d)
+    pa_f, pb_f = validate_probabilities(pa, pb)
+    nz = make_noise(noise, d=dim) if isinstance(noise, str) else make_noise(noise)
+    if not nz.is_product and getattr(nz, "d", dim) != dim:
+        raise InvalidParameterError(
+            f"the joint noise {nz.name} was built for d={nz.d}, but the radius was asked for d={dim}"
+        )
+    if method not in (*ENGINES, "auto"):
+        raise InvalidParameterError(
+            f"unknown method {method!r}; choose one of: auto, {', '.join(ENGINES)}"
+        )
+    chosen_by = f"method {method}"
+    if method == "auto":
+        method = "exact" if nz.is_product else "mc"
+        chosen_by = ("method auto (exact for product noise)" if nz.is_product
+                     else "method auto (mc for a joint noise)")
+    if method == "exact" and not nz.is_product:
+        raise NotProductNoiseError(
+            f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
+            "use method='mc' (the Monte Carlo engine) or method='auto'"
+        )
+    kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
+    if method == "exact":
+        from unicr.engines.exact import check_options
+
+        kwargs = check_options(kwargs, dim)
+    if pb_f is None and pa_f <= 0.5:
+        return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
+                                     reason="binary: pA <= 1/2, no certificate",
+                                     noise=nz.definition())
+    if pb_f is not None and pa_f <= pb_f:
+        return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=pb_f,
+                                     reason="two-sided: pA <= pB, no certificate",
+                                     noise=nz.definition())
+    engine = ENGINES[method]()
+    try:
+        return engine(nz, pa_f, pb_f, p, dim, **kwargs)
+    except (OverflowError, MemoryError) as exc:
+        raise ConvergenceError(
+            f"the {method} engine could not represent the computation for {nz.name} "
+            f"(pA={pa_f:g}, pB={pb_f}, p={p:g}, d={dim}): {exc}"
+        ) from exc

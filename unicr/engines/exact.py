@@ -1,0 +1,779 @@
+"""``radius_exact``: proven lower and upper bounds on R* for product noise.
+
+* ``lower`` -- proven lower bounds (:mod:`unicr.bounds.differential` and closed forms
+  proven tight), the best of those that apply to the norm, converted between norms
+  with the inclusions of docs/certificate-notes.md#c0-6;
+* ``upper`` -- the smallest l_p norm of a perturbation *verified* to fail the
+  Neyman-Pearson test (Hong et al. 2022, Theorem 1) along the searched directions:
+  ``k``-equal directions ``a (1, ..., 1, 0, ..., 0)`` for ``k = 1, d`` and a geometric
+  set in between (optionally two-level directions), plus, for ``k = 1``, the half-line
+  set ``{z_1 <= F^{-1}(pA)}`` (valid for any noise);
+* special cases computed in closed form: the builtin Gaussian (the loss is exactly
+  Gaussian; rotation invariance makes the k-equal result R* for every norm) and
+  uniform noise (the loss takes the values 0 and +-inf; the worst perturbation is
+  known -- Yang et al. 2020, docs/certificate-notes.md#c3-1 (to §3.2), extended to p >= 2 in
+  docs/exact-engine.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from unicr.bounds.differential import (
+    RateFunction,
+    fisher_radius,
+    gaussian_domination_tau,
+    l1_rate,
+    linf_rate,
+    score_law,
+    truncated_fisher_radius,
+)
+from unicr.certificate import Certificate, Witness
+from unicr.errors import (
+    ConvergenceError,
+    InvalidParameterError,
+    NotProductNoiseError,
+    UnicrError,
+)
+from unicr.neyman_pearson.tradeoff import StdNoise
+from unicr.search.exact_scale import DirectionEvaluator, Evaluation, default_ks, search_scale
+
+__all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION", "check_options"]
+
+log = logging.getLogger(__name__)
+
+#: failures of one direction's or one bound's numerics (a lattice that does not fit, a
+#: degenerate law): leaving a direction out of the upper search, or a bound out of the lower
+#: maximum, keeps both sides sound, so these are logged and skipped, never printed as a radius
+NUMERIC_FAILURES = (OverflowError, ZeroDivisionError, FloatingPointError, ValueError)
+
+#: bump when the numbers the engine produces may change (part of the curve cache key)
+ENGINE_VERSION = "exact-3"
+
+_METHOD = "exact"
+#: relative rounding margin applied to closed forms (lower down, witnesses up)
+_CF_MARGIN = 1e-12
+
+
+def _norm_factor(k: int | np.ndarray, p: float) -> np.ndarray:
+    """``k^{1/p}`` (1 for p = inf): the l_p norm of a k-equal unit perturbation."""
+    k = np.asarray(k, dtype=float)
+    if math.isinf(p):
+        return np.ones_like(k)
+    return np.exp(np.log(k) / p)
+
+
+def _convert_lower(r1: np.ndarray | None, r2: np.ndarray | None, rinf: np.ndarray | None,
+                   p: float, d: int) -> tuple[np.ndarray, str]:
+    """Best lower bound for l_p from lower bounds for l1, l2, l_inf (norm inclusions,
+    docs/certificate-notes.md#c0-6)."""
+    cands: list[tuple[np.ndarray, str]] = []
+    if rinf is not None:
+        cands.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
+    if r1 is not None:
+        if p <= 1:
+            cands.append((r1, "l1 bound (l_p ball inside the l1 ball, p <= 1)"))
+        else:
+            f = d ** (1.0 - 1.0 / p) if math.isfinite(p) else float(d)
+            cands.append((r1 / f, "l1 bound / d^(1-1/p) (norm inclusion)"))
+    if r2 is not None:
+        if p <= 2:
+            cands.append((r2, "l2 bound (l_p ball inside the l2 ball, p <= 2)"))
+        else:
+            f = d ** (0.5 - 1.0 / p) if math.isfinite(p) else math.sqrt(d)
+            cands.append((r2 / f, "l2 bound / d^(1/2-1/p) (norm inclusion)"))
+    if not cands:
+        return np.zeros(0), ""
+    vals = np.vstack([c[0] for c in cands])
+    best = np.argmax(vals, axis=0)
+    out = vals[best, np.arange(vals.shape[1])]
+    names = sorted({cands[i][1] for i in np.unique(best)})
+    return out, "; ".join(names)
+
+
+@dataclass
+class UpperResult:
+    """An upper bound with its witness (standardised scale ``a``)."""
+
+    value: float
+    k: int
+    a: float
+    kind: str
+    detail: dict = field(default_factory=dict)
+    m: int = 0
+    b: float = 0.0
+
+
+class ExactModel:
+    """Everything the exact engine knows about one product noise in dimension ``d``.
+
+    Pieces are computed lazily and cached (score law, rate functions, direction
+    evaluator), so curves and repeated radii reuse them.
+    """
+
+    def __init__(self, noise: Any, d: int, c_h: float = 0.03, eta: float = 1e-15):
+        self.noise = noise
+        self.std = StdNoise(noise)
+        self.d = int(d)
+        self.scale = self.std.scale
+        self.evaluator = DirectionEvaluator(self.std, c_h=c_h, eta=eta)
+
+    # -- kinds ----------------------------------------------------------------
+    @cached_property
+    def gaussian_std(self) -> float | None:
+        """The standard deviation if the law is exactly Gaussian, else None.
+
+        The Gaussian class, and the generalized normal at beta = 2 (density proportional to
+        exp(-|x/alpha|^2), a Gaussian of standard deviation alpha / sqrt(2)): both get the
+        closed forms of Cohen et al. 2019 instead of the differential method's looser bounds.
+        """
+        from unicr.noises.registry import builtin_class
+
+        try:
+            kind = type(self.noise)
+            if kind is builtin_class("gaussian") or (
+                    kind is builtin_class("gennorm") and self.noise.params.get("beta") == 2.0):
+                sd = self.noise.sigma
+                return float(sd) if sd is not None and math.isfinite(sd) and sd > 0 else None
+        except Exception:  # noqa: BLE001 - an unknown law is simply not recognised as Gaussian
+            return None
+        return None
+
+    @property
+    def is_gaussian(self) -> bool:
+        return self.gaussian_std is not None
+
+    @cached_property
+    def uniform_width(self) -> float | None:
+        """Width of the support if the law is uniform on a bounded interval, else None."""
+        s = self.std
+        if not (math.isfinite(s.lo) and math.isfinite(s.hi)):
+            return None
+        z = np.linspace(s.lo, s.hi, 2001)[1:-1]
+        lp = s.logpdf(z)
+        if not np.all(np.isfinite(lp)) or np.ptp(lp) > 1e-12 * (1 + abs(lp[0])):
+            return None
+        return s.hi - s.lo
+
+    # -- lower-bound ingredients ------------------------------------------------
+    @cached_property
+    def score(self):
+        return score_law(self.std)
+
+    @cached_property
+    def rate_l1(self) -> RateFunction:
+        return l1_rate(self.score, self.std.symmetric)
+
+    @cached_property
+    def rate_linf(self) -> RateFunction | None:
+        if not self.std.symmetric:
+            return None
+        try:
+            return linf_rate(self.score, self.d)
+        except NUMERIC_FAILURES as e:
+            # heavy-tailed score (infinite Fisher information): the d-fold sum does not fit
+            # in an FFT window; the l_inf bound then comes from the norm inclusions only
+            log.info("l_inf differential bound skipped: %s", e)
+            return None
+
+    @cached_property
+    def fisher_safe(self) -> float:
+        """An upper bound on the Fisher information (the family's value, or more).
+
+        Where the score is bounded on every interval, E[s^2] of the spread law (larger in
+        the convex order) is an upper bound too, and the larger of the two is used; this
+        guards against a numerically integrated family value that comes out too small.
+        """
+        fi = self.std.fisher * (1.0 + 1e-9)
+        if not self.score.unbounded:
+            fi = max(fi, self.score.second_moment_upper() + 2.0 * self.score.err)
+        return fi
+
+    @cached_property
+    def tau(self) -> float:
+        return gaussian_domination_tau(self.score)
+
+    # -- lower ----------------------------------------------------------------
+    def lower(self, p: float, pa: np.ndarray,
+              pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        """Proven lower bounds (native scale) for every pA in ``pa``, and their justification."""
+        pa = np.atleast_1d(np.asarray(pa, dtype=float))
+        if self.is_gaussian:
+            return self._gauss(p, pa, pb) * (1 - _CF_MARGIN), [
+                "Gaussian noise: the loss is exactly Gaussian and rotation invariance makes the "
+                "l2 radius sigma*Phi^-1 (Cohen et al. 2019) exact; other norms by the inclusions "
+                "of docs/certificate-notes.md#c0-6, attained by the k=1 (p<=2) or k=d (p>2) direction"]
+        w = self.uniform_width
+        if w is not None:
+            return self._uniform_lower(p, pa, pb, w)
+        try:
+            return self._score_lower(p, pa, pb)
+        except NUMERIC_FAILURES as e:
+            if isinstance(e, UnicrError):
+                raise
+            log.info("differential lower bounds failed numerically: %s", e)
+            return np.zeros_like(pa), [
+                f"the score-based lower bounds failed numerically ({type(e).__name__}: {e}); "
+                "lower = 0 (nothing proven)"]
+
+    def _score_lower(self, p: float, pa: np.ndarray,
+                     pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        d = self.d
+        if not self.score_usable:
+            low = self._walk_lower(pa, pb) if d == 1 else None
+            if low is not None:
+                return low * self.scale, [
+                    "no usable score -(log q)': no differential bound; d = 1: " + _WALK_NOTE]
+            return np.zeros_like(pa), [
+                "no usable score -(log q)': no differential lower bound (lower = 0)"]
+        notes = [self._regularity_note()]
+        r1 = self.rate_l1.radius(pa, pb)
+        notes.append("l1: differential method with the 1-D score law at +-e_i (Yang et al. 2020, "
+                     "supremum over the l1 ball at a vertex for product noise); score law spread "
+                     "in convex order (upper bound on Phi)")
+        rinf = None
+        if self.rate_linf is None:
+            notes.append("l_inf: no composed differential bound (asymmetric noise or heavy-tailed "
+                         "score); norm inclusions only")
+        else:
+            rinf = self.rate_linf.radius(pa, pb)
+            notes.append("l_inf: differential method with the law of the sum of d i.i.d. scores "
+                         "(symmetric product noise: supremum over the l_inf ball at sign vectors, "
+                         "Yang et al. 2020), composed by FFT on a mean-preserving lattice split")
+        r2 = fisher_radius(self.fisher_safe, pa, pb)
+        r2_note = ("l2: Fisher bound arcsin(2pA-1)/sqrt(I) (Cauchy-Schwarz on the rate)"
+                   if math.isfinite(self.fisher_safe) else
+                   "l2: Fisher information infinite, no Fisher bound")
+        if math.isfinite(self.tau):
+            ga = special.ndtri(pa)
+            gb = ga if pb is None else -special.ndtri(np.asarray(pb, dtype=float))
+            r2t = np.maximum(0.5 * (ga + gb) / self.tau, 0.0)
+            r2 = np.maximum(r2, r2t)
+            r2_note += ("; Gaussian convex-order domination s <=_cx N(0, tau^2), "
+                        f"tau={self.tau:.6g} (Cohen's radius at sigma=1/tau)")
+        if not math.isfinite(self.std.fisher) or self.score.unbounded:
+            r2c = truncated_fisher_radius(self.score, d, pa, pb)
+            if np.any(r2c > r2):
+                r2 = np.maximum(r2, r2c)
+                r2_note += ("; truncated-score Fisher bound (kept part by Cauchy-Schwarz, removed "
+                            "part by ||v||_1 <= sqrt(d) E|s_removed|)")
+        notes.append(r2_note)
+        # l1 is also >= the l2 bound (l1 ball inside the l2 ball)
+        r1 = np.maximum(r1, r2)
+        out, how = _convert_lower(r1, r2, rinf, p, d)
+        notes.append(f"l_{_pl(p)} lower bound from: {how}")
+        out = np.maximum(out, 0.0)
+        if d == 1:
+            walk = self._walk_lower(pa, pb)
+            if walk is not None and np.any(walk > out):
+                out = np.maximum(out, walk)
+                notes.append("d = 1: " + _WALK_NOTE)
+        return out * self.scale, notes
+
+    @cached_property
+    def score_usable(self) -> bool:
+        """Whether the score ``-(log q)'`` can be evaluated between the jumps of the density.
+
+        ``has_score`` is False for densities known to jump; the score atoms handle jumps
+        themselves (as point masses of ``-q'``), so a score that evaluates to finite values
+        away from the jumps is enough.
+        """
+        if self.std.has_score:
+            return True
+        z = self.std.base_nodes
+        z = z[(z > self.std.lo) & (z < self.std.hi)]
+        try:
+            sv = self.std.score(z)
+        except Exception:  # noqa: BLE001 - a family without any score
+            return False
+        return bool(len(sv)) and float(np.mean(np.isfinite(sv))) > 0.9
+
+    def _regularity_note(self) -> str:
+        j = self.std.jumps
+        if j.total == 0.0:
+            return ("hypotheses checked: density continuous on R (no jump found by the bisection "
+                    "scan, none at a support edge), so the differential method, the Fisher bound "
+                    "and convex-order domination apply as published")
+        where = ", ".join(f"{0.5 * (a + b) * self.scale + 0.0:.6g}" for a, b in
+                          zip(j.left[:4], j.right[:4])) + (" ..." if len(j.left) > 4 else "")
+        return ("hypotheses checked: the density JUMPS (at x = " + where + "; total jump "
+                f"{j.total:.4g} in standardised units): the differential method is applied in "
+                "its jump-aware form (each jump is a point mass of -q' moved at no probability "
+                "cost, added to the rate Phi), the Fisher information is infinite (no Fisher or "
+                "convex-order l2 bound)")
+
+    def _walk_lower(self, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray | None:
+        """d = 1, binary: certified walk along both shift signs (see :meth:`_walk_one`)."""
+        if pb is not None or self.d != 1 or not self.score_usable:
+            return None
+        out = np.empty_like(pa)
+        for i, p in enumerate(pa):
+            out[i] = min(self._walk_one(float(p), +1.0), self._walk_one(float(p), -1.0))
+        return out
+
+    def _walk_one(self, pa: float, sign: float, rtol: float = 1e-5, max_steps: int = 400) -> float:
+        """Largest ``r`` such that every shift ``sign * a``, ``0 <= a <= r``, passes (d = 1).
+
+        At a scale ``a`` the pass-proving (split) law gives ``tau <= T_a(pA)``: every set of
+        X-mass ``pA`` keeps Y-mass ``>= tau``.  Moving on by ``s``, the mass of any set changes
+        at rate at most ``Phi`` (the 1-D differential rate, jumps included), so it stays above
+        1/2 while ``s < int_{1/2}^{tau} du / Phi(u) = J(1 - tau)``: the next scale is
+        ``a + J(1 - tau)``.  No monotonicity in ``a`` is assumed; the walk stops where the
+        steps become shorter than ``rtol * a`` (or no pass is proven) and returns the last
+        scale covered.  Exact in the limit where the split law is exact.
+        """
+        rate = self.rate_l1
+        a = 0.0
+        tau = pa
+        for _ in range(max_steps):
+            step = float(rate.J(np.array([1.0 - tau]))[0]) * (1.0 - 1e-9)
+            if not (step > 0.0 and math.isfinite(step)):
+                return a
+            a_next = a + step
+            if step <= rtol * a_next:
+                return a_next
+            ev = self.evaluate([(1, sign * a_next)])
+            tau = float(ev.t_lower(pa)[0])
+            a = a_next
+            if tau <= 0.5:
+                return a
+        return a
+
+    def _gauss(self, p: float, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
+        ga = special.ndtri(pa)
+        r2 = ga if pb is None else 0.5 * (ga - special.ndtri(np.asarray(pb, dtype=float)))
+        r2 = np.maximum(r2, 0.0) * self.gaussian_std
+        if p > 2:
+            f = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
+            return r2 / f
+        return r2
+
+    def _uniform_c(self, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
+        """Overlap threshold: pass iff prod(1 - |delta_i|/w) > c."""
+        if pb is None:
+            return 1.5 - pa
+        return 1.0 - 0.5 * (pa - np.asarray(pb, dtype=float))
+
+    def _uniform_ak(self, c: np.ndarray, k: np.ndarray, w: float) -> np.ndarray:
+        """Failing shift of the k-equal direction: (1 - a/w)^k <= c  <=>  a >= w (1 - c^(1/k))."""
+        return -w * np.expm1(np.log(c)[..., None] / k[None, :]) if np.ndim(k) else \
+            -w * np.expm1(np.log(c) / k)
+
+    def _uniform_lower(self, p: float, pa: np.ndarray, pb: np.ndarray | None,
+                       w: float) -> tuple[np.ndarray, list[str]]:
+        c = self._uniform_c(pa, pb)
+        d = self.d
+        a1 = -w * np.expm1(np.log(c))
+        ad = -w * np.expm1(np.log(c) / d)
+        base = ("uniform noise: robust iff the overlap prod(1 - |delta_i|/w) exceeds "
+                + ("3/2 - pA" if pb is None else "1 - (pA - pB)/2")
+                + " (Neyman-Pearson with atoms at 0 and +-inf)")
+        if p <= 1:
+            val, why = a1, ("log-overlap concave in |delta|: minimum over the l_p ball (p<=1) at a "
+                            "vertex (Yang et al. 2020, docs/certificate-notes.md#c3-1)")
+        elif math.isinf(p):
+            val, why = ad, ("minimum over the l_inf ball at a corner (Yang et al. 2020, "
+                            "docs/certificate-notes.md#c3-2)")
+        elif p >= 2:
+            val = ad * d ** (1.0 / p)
+            why = ("p >= 2: every failing coordinate is below 2 lambda (pA - 1/2) <= lambda, where "
+                   "log(1 - y^(1/p)/w) is convex in y = |delta_i|^p, so the all-equal (k=d) "
+                   "direction is worst (Jensen; docs/exact-engine.md)")
+        else:
+            r2 = ad * math.sqrt(d)
+            val = np.maximum(np.maximum(r2, a1 / d ** (1.0 - 1.0 / p)), ad)
+            why = ("1 < p < 2: norm inclusions of the exact l2, l1 and l_inf radii "
+                   "(docs/certificate-notes.md#c0-6)")
+        return np.maximum(val, 0.0) * (1 - _CF_MARGIN) * self.scale, [base, why]
+
+    # -- upper ----------------------------------------------------------------
+    @property
+    def signs(self) -> tuple[float, ...]:
+        """Shift signs searched by the upper bound: both for an asymmetric law."""
+        return (1.0,) if self.std.symmetric else (1.0, -1.0)
+
+    def half_line(self, pa: float, pb: float | None, sign: float = 1.0) -> UpperResult:
+        """``k = 1`` witness with half-line sets: valid for any 1-D noise (no symmetry needed).
+
+        Shift ``+a``: A-set ``{z <= c_A}`` of X-mass >= pA and (two-sided) B-set
+        ``{z <= c_B}`` of X-mass >= 1 - pB bound ``T(pA) <= F(c_A - a)``,
+        ``T(1 - pB) <= F(c_B - a)``; the test fails once ``F(c_A - a) + F(c_B - a) <= 1``
+        (binary: ``F(c_A - a) <= 1/2``).  Shift ``-a`` (``sign = -1``): the mirror image,
+        with the sets ``{z >= c}`` and the survival function.
+        """
+        s = self.std
+        pa_ = np.array(pa)
+        if sign > 0:
+            tail, inv, away = s.cdf, s.ppf, np.inf
+        else:
+            tail, inv, away = s.sf, s.isf, -np.inf
+
+        def quantile_at_least(u: float) -> float:
+            """A point c with tail(c) >= u, verified with the CDF (nan if none is found)."""
+            c = float(inv(np.array(u)))
+            if not math.isfinite(c):
+                return math.nan
+            step = max(abs(c), 1e-300) * 1e-15
+            for _ in range(80):
+                if float(tail(np.array(c))) >= u:
+                    return c
+                c = float(np.nextafter(c + sign * step, away))
+                step *= 2.0
+            return math.nan
+
+        c_a = quantile_at_least(float(pa_))
+        c_b = c_a if pb is None else quantile_at_least(1.0 - float(pb))
+        if not (math.isfinite(c_a) and math.isfinite(c_b)):
+            return UpperResult(math.inf, 1, math.inf, "half-line")
+
+        def fails(a: float) -> bool:
+            ya = float(tail(np.array(c_a - sign * a)))
+            yb = float(tail(np.array(c_b - sign * a)))
+            return ya + yb <= 1.0 - 4e-16
+
+        lo, hi = 0.0, max(sign * (c_a - s.median), 1e-12)
+        while not fails(hi):
+            lo, hi = hi, hi * 2.0
+            if hi > 1e300:
+                return UpperResult(math.inf, 1, math.inf, "half-line")
+        for _ in range(200):
+            if hi - lo <= 1e-15 * hi:
+                break
+            mid = 0.5 * (lo + hi)
+            if fails(mid):
+                hi = mid
+            else:
+                lo = mid
+        return UpperResult(hi * self.scale, 1, sign * hi, "half-line",
+                           {"set": "half-line {z_1 <= F^-1(pA)}" if sign > 0
+                            else "half-line {z_1 >= F^-1(1 - pA)}"})
+
+    def _a_guess(self, pa: float, k: int, a_half: float) -> float:
+        fi = self.std.fisher
+        g = float(special.ndtri(min(max(pa, 0.5 + 1e-9), 1 - 1e-12)))
+        cands = [a_half / math.sqrt(k)]
+        if math.isfinite(fi):
+            cands.append(g / math.sqrt(k * fi))
+        return max(min(cands), 1e-9)
+
+    def evaluate(self, comps: Sequence[tuple[int, float]], pessimistic: bool = True) -> Evaluation:
+        return self.evaluator.evaluate(comps, pessimistic=pessimistic)
+
+    def upper(self, p: float, pa: float, pb: float | None, ks: Sequence[int] | None = None,
+              two_level: Sequence[tuple[int, int, float]] = (), rtol: float = 1e-6) -> UpperResult:
+        """Smallest verified-failing l_p norm over the searched directions (native scale)."""
+        d = self.d
+        if self.is_gaussian:
+            return self._gauss_upper(p, pa, pb)
+        w = self.uniform_width
+        if w is not None:
+            return self._uniform_upper(p, pa, pb, w)
+        # all comparisons in standardised units (exact scale equivariance); native at the end
+        best = min((self.half_line(pa, pb, sg) for sg in self.signs), key=lambda u: u.value)
+        a_half = abs(best.a)
+        best_std = abs(best.a)
+        if ks is None:
+            ks = [d] if math.isinf(p) else default_ks(d)
+        skipped: list[int] = []
+        for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= d)):
+            for sg in self.signs:
+                nf = float(_norm_factor(k, p))
+                cap = best_std / nf if math.isfinite(best_std) else math.inf
+                try:
+                    if math.isfinite(cap):
+                        # prune: does this direction fail below the current best norm at all?
+                        ev = self.evaluate([(k, sg * cap)], pessimistic=False)
+                        if not ev.fails(pa, pb):
+                            continue
+                        a0 = min(cap, self._a_guess(pa, k, a_half))
+                    else:
+                        a0 = self._a_guess(pa, k, a_half)
+                    br = search_scale(lambda a, k=k, sg=sg: self.evaluate([(k, sg * a)]), pa, pb,
+                                      a0, rtol=rtol,
+                                      a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
+                except NUMERIC_FAILURES as e:
+                    # the lattice for this direction does not fit in memory: leaving a direction
+                    # out can only make the upper bound larger (still an upper bound)
+                    log.info("exact upper bound: direction k=%d skipped: %s", k, e)
+                    skipped.append(k)
+                    continue
+                if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
+                    best_std = br.a_fail * nf
+                    best = UpperResult(best_std * self.scale, k, sg * br.a_fail, "k-equal",
+                                       {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
+                                        "evaluations": br.evaluations})
+        for k, m, ratio in two_level:  # validated by check_options
+            nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
+            a0 = self._a_guess(pa, k + m, a_half)
+            try:
+                br = search_scale(lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
+                                  pa, pb, a0, rtol=rtol)
+            except NUMERIC_FAILURES as e:
+                log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
+                skipped.append(k + m)
+                continue
+            if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
+                best_std = br.a_fail * nf
+                best = UpperResult(best_std * self.scale, k, br.a_fail, "two-level",
+                                   {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
+                                    "evaluations": br.evaluations}, m=m, b=ratio * br.a_fail)
+        if skipped:
+            best.detail["skipped"] = skipped
+        return best
+
+    def _gauss_upper(self, p: float, pa: float, pb: float | None) -> UpperResult:
+        r = float(self._gauss(p, np.array([pa]), None if pb is None else np.array([pb]))[0])
+        r = r * (1 + _CF_MARGIN)
+        k = 1 if p <= 2 else self.d
+        a = r / float(_norm_factor(k, p)) / self.scale
+        return UpperResult(r, k, a, "k-equal", {"set": "half-space (exact Gaussian loss)"})
+
+    def _uniform_upper(self, p: float, pa: float, pb: float | None, w: float) -> UpperResult:
+        c = float(self._uniform_c(np.array([pa]), None if pb is None else np.array([pb]))[0])
+        # every k for d <= 2^20; beyond, a subset (k <= 2^20, then a geometric grid of ratio
+        # 1 + 1e-4 up to d): a minimum over fewer directions is still an upper bound
+        m = min(self.d, 1 << 20)
+        ks = np.arange(1, m + 1, dtype=float)
+        if self.d > m:
+            ks = np.unique(np.concatenate([ks, np.round(np.geomspace(
+                m, self.d, int(math.log(self.d / m) / 1e-4) + 2))]))
+        ak = -w * np.expm1(math.log(c) / ks)
+        norms = ak * _norm_factor(ks, p)
+        i = int(np.argmin(norms))
+        a = float(ak[i]) * (1 + _CF_MARGIN)
+        k = int(ks[i])
+        return UpperResult(a * float(_norm_factor(k, p)) * self.scale, k, a, "k-equal",
+                           {"set": "neyman-pearson (overlap, exact)",
+                            "k_scanned": "1..d" if self.d == m else "1..2^20, ratio 1e-4 to d"})
+
+
+def reconcile(lower: float, upper: float, tol: float, what: str) -> tuple[float, str]:
+    """Lower and upper bounds that crossed within the engine's numerical tolerance.
+
+    Both sides are proven up to their numerics; when they cross by less than ``tol``
+    (relative, the tolerance the certificate states) the lower bound is lowered to the upper
+    one -- the conservative side -- and the crossing is reported.  A larger crossing is a bug
+    of the engine and raises :class:`~unicr.errors.ConvergenceError`.
+    """
+    if lower <= upper:
+        return lower, ""
+    if lower <= upper * (1 + tol):
+        return upper, (f"lower and upper crossed by {lower / upper - 1:.2g} (relative), within "
+                       f"the numerical tolerance {tol:g}: lower set to upper (conservative side)")
+    raise ConvergenceError(
+        f"exact engine: inconsistent bounds lower={lower!r} > upper={upper!r} for {what}; "
+        "please report this")
+
+
+def _pl(p: float) -> str:
+    return "inf" if math.isinf(p) else f"{p:g}"
+
+
+def _witness(up: UpperResult, p: float, scale: float) -> Witness | None:
+    if not math.isfinite(up.value):
+        return None
+    if up.kind == "two-level":
+        direction = {"kind": "two-level", "k": up.k, "m": up.m, "ratio": up.b / up.a}
+    else:
+        direction = {"kind": "k-equal", "k": up.k}
+        if up.a < 0:
+            direction["sign"] = -1
+    return Witness(direction=direction, scale=abs(up.a) * scale, norm_value=up.value,
+                   detail=dict(up.detail))
+
+
+_WALK_NOTE = ("certified walk along both shift signs: from each scale a proven to pass (split "
+              "law, T_a(pA) >= tau), every scale up to a + int_{1/2}^{tau} du/Phi(u) passes "
+              "(differential rate Phi); exact up to the walk's tolerance 1e-5")
+
+def _int_in(v: Any, lo: int, hi: int) -> int | None:
+    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        i = int(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(v, float) and v != i:
+        return None
+    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
+        return None
+    return i if lo <= i <= hi else None
+
+
+def check_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
+    """Types and ranges of the exact engine's options (``directions``, ``two_level``,
+    ``rtol``, ``c_h``, ``eta``), checked before any work; returns them normalised."""
+    out = dict(kw)
+    if out.get("directions") is not None:
+        ks = out["directions"]
+        bad = InvalidParameterError(
+            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
+            f"k-equal directions searched, got {ks!r}"
+            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
+               "(choose method mc)" if isinstance(ks, str) else ""))
+        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+            raise bad
+        ks = list(ks)
+        vals = [_int_in(k, 1, d) for k in ks]
+        if not ks or any(v is None for v in vals):
+            raise bad
+        out["directions"] = vals
+    if out.get("two_level"):
+        tl = out["two_level"]
+        items = []
+        try:
+            for it in tl:
+                k, m, r = it
+                items.append((k, m, r))
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
+        clean = []
+        for k, m, r in items:
+            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
+            try:
+                rf = float(r)
+            except (TypeError, ValueError):
+                rf = math.nan
+            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
+                raise InvalidParameterError(
+                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
+                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
+            clean.append((ki, mi, rf))
+        out["two_level"] = clean
+    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
+        if name in out:
+            try:
+                v = float(out[name])
+            except (TypeError, ValueError):
+                v = math.nan
+            if not (math.isfinite(v) and 0.0 < v <= hi):
+                raise InvalidParameterError(
+                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
+                    f"got {out[name]!r}")
+            out[name] = v
+    return out
+
+
+_MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
+
+
+def get_model(noise: Any, d: int, c_h: float = 0.03, eta: float = 1e-15) -> ExactModel:
+    """A cached :class:`ExactModel` (keyed by the noise fingerprint and ``d``)."""
+    key = (noise.fingerprint(), int(d), float(c_h), float(eta))
+    m = _MODELS.get(key)
+    if m is None:
+        if len(_MODELS) > 32:
+            _MODELS.clear()
+        m = ExactModel(noise, d, c_h=c_h, eta=eta)
+        _MODELS[key] = m
+    return m
+
+
+def _validate(noise: Any, pa: Any, pb: Any, p: Any,
+              d: Any) -> tuple[float, float | None, float, int]:
+    if not getattr(noise, "is_product", False):
+        name = getattr(noise, "name", type(noise).__name__)
+        raise NotProductNoiseError(
+            f"the exact engine needs a product (i.i.d.) noise, and {name!r} is not one; use "
+            "unicr.radius(..., method='mc') (the Monte Carlo engine) or method='auto'")
+    from unicr.certificate import parse_norm, validate_probabilities
+    from unicr.certify import validate_dimension
+
+    pa_f, pb_f = validate_probabilities(pa, pb)
+    return pa_f, pb_f, parse_norm(p), validate_dimension(d)
+
+
+def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
+                 directions: Sequence[int] | None = None,
+                 two_level: Sequence[tuple[int, int, float]] = (),
+                 rtol: float = 1e-6, c_h: float = 0.03, eta: float = 1e-15) -> Certificate:
+    """Proven bracket ``lower <= R*(pA, pB) <= upper`` for a product noise (deterministic).
+
+    Parameters
+    ----------
+    noise:
+        a :class:`~unicr.noises.base.ProductNoise`.
+    pa, pb:
+        class probabilities (binary when ``pb`` is None).
+    p:
+        the norm, ``math.inf`` for l_inf.
+    d:
+        input dimension.
+    directions:
+        the ``k`` of the k-equal directions searched (default: 1, d and a geometric set;
+        l_inf: d only, which dominates every smaller k at equal scale).
+    two_level:
+        extra directions ``(k, m, ratio)``: ``a`` on ``k`` coordinates and ``ratio * a`` on
+        ``m`` others.
+    rtol:
+        relative tolerance of the scale searches.
+    c_h:
+        lattice spacing factor of the FFT composition (errors are O(c_h^2) relative).
+    eta:
+        wrap-around mass allowed per side of each FFT window.
+
+    Returns a :class:`~unicr.certificate.Certificate` with ``confidence = 1`` (deterministic
+    numerics with rounding to the safe side), the theorem behind ``lower`` and the
+    failing perturbation behind ``upper`` (``witness``).
+    """
+    pa_f, pb_f, pn, dim = _validate(noise, pa, pb, p, d)
+    opts = check_options({"directions": directions, "two_level": two_level, "rtol": rtol,
+                          "c_h": c_h, "eta": eta}, dim)
+    directions, two_level, rtol, c_h, eta = (opts["directions"], opts["two_level"], opts["rtol"],
+                                             opts["c_h"], opts["eta"])
+    definition = noise.definition()
+    if (pb_f is None and pa_f <= 0.5) or (pb_f is not None and pa_f <= pb_f):
+        reason = ("binary: pA <= 1/2, no certificate" if pb_f is None
+                  else "two-sided: pA <= pB, no certificate")
+        return Certificate.abstained(method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
+                                     reason=reason, noise=definition)
+    model = get_model(noise, dim, c_h=c_h, eta=eta)
+    pbs = None if pb_f is None else np.array([pb_f])
+    lo_arr, notes = model.lower(pn, np.array([pa_f]), pbs)
+    lower = float(lo_arr[0])
+    up = model.upper(pn, pa_f, pb_f, ks=directions, two_level=two_level, rtol=rtol)
+    upper = float(up.value)
+    exact_case = model.is_gaussian or model.uniform_width is not None
+    tol = 1e-10 if exact_case else max(1e-5, 10 * rtol)
+    lower, crossed = reconcile(lower, upper, tol, f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
+    side = ("binary (pB = 1 - pA)" if pb_f is None
+            else "two-sided (Hong et al. 2022, Theorem 1: T(pA) > 1 - T(1 - pB))")
+    assumptions = [
+        "product (i.i.d.) noise, deterministic numerics (confidence 1)",
+        side,
+        *notes,
+        _upper_note(up, pn, dim, directions, two_level),
+        *([crossed] if crossed else []),
+        f"numerical tolerances: scale search rtol={rtol:g}; lattice c_h={c_h:g}; FFT wrap-around "
+        f"eta={eta:g}; CDF error {model.std.cdf_err:g} per value and float rounding of FFTs "
+        "bounded and moved to the safe side",
+    ]
+    return Certificate(lower=max(lower, 0.0), upper=upper, estimate=upper, confidence=1.0,
+                       method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
+                       assumptions=tuple(assumptions), witness=_witness(up, pn, model.scale),
+                       noise=definition, tolerance=tol)
+
+
+def _upper_note(up: UpperResult, p: float, d: int, directions: Any, two_level: Any) -> str:
+    if not math.isfinite(up.value):
+        return "upper: no failing perturbation found along the searched directions (upper = inf)"
+    searched = ("k = d (l_inf)" if (directions is None and math.isinf(p))
+                else "k in " + (str(list(directions)) if directions is not None
+                                else str(default_ks(d))))
+    if two_level:
+        searched += f" + two-level {list(two_level)}"
+    return (f"upper: norm of a perturbation verified to fail ({up.kind}, k={up.k}"
+            + (f", m={up.m}" if up.kind == "two-level" else "")
+            + f"; {up.detail.get('set', '')}); directions searched: k=1 half-line, {searched}"
+            + (f"; directions left out (lattice too large): k={up.detail['skipped']}"
+               if up.detail.get("skipped") else ""))

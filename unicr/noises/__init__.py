@@ -1,0 +1,19 @@
+"""Noise registry: closed-form families, mixtures, joint densities, spec files and adapters."""
+
+from unicr.noises.base import JointNoise, Noise, Param, ProductNoise
+from unicr.noises.mixtures import Mixture, mixture
+from unicr.noises.registry import builtin_names, catalogue, noise, pdfs_dir, register
+
+__all__ = [
+    "Noise",
+    "ProductNoise",
+    "JointNoise",
+    "Param",
+    "Mixture",
+    "mixture",
+    "noise",
+    "register",
+    "builtin_names",
+    "catalogue",
+    "pdfs_dir",
+]
