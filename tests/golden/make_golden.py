@@ -10,9 +10,9 @@ Usage (from the repository root)::
     python tests/golden/make_golden.py --write    # (re)record the file
 
 Only the public API is used: ``unicr.radius``, ``unicr.noise``, ``unicr.catalogue``,
-``unicr.UnicrError`` and ``unicr.noise.mixture`` (the subpackage's public name; note that the
-attribute ``unicr.noise`` is the builder function, so the mixture builder is imported from the
-``unicr.noise`` module).
+``unicr.UnicrError`` and ``unicr.noises.mixture`` (before the reorganisation of issue #13 the
+package was ``unicr.noise``, hidden by the builder function of the same name; the old path
+still works, deprecated).
 
 Encoding (exact and readable): a Python float is written as ``"float:" + repr(x)`` (repr
 round-trips every double exactly and spells ``inf``, ``nan`` and ``-0.0``); numpy scalars as
@@ -98,7 +98,7 @@ def _mc_opts(**extra: Any) -> tuple[tuple[str, Any], ...]:
 
 
 def _mixture() -> Any:
-    from unicr.noise import mixture
+    from unicr.noises import mixture
 
     return mixture(["laplace", "gaussian"], [0.3, 0.7])
 
