@@ -367,29 +367,10 @@ def _noise(plan: CoptPlan, pt: GridPoint, d: int) -> Any:
     return make_noise(plan.family, sigma=pt.sigma, d=d, **dict(pt.params))
 
 
-def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_data: Any, *,
-             device: str | None = "cpu", progress: bool | None = None,
-             report: Callable[[str], None] | None = None,
-             hook: Callable[[str, str], None] | None = None,
-             rel_loss: float = 1e-3) -> CoptResult:
-    """Run (or resume) C-OPT (Hong et al. 2022, Sec. 4; Table 2's protocol with a validation split).
-
-    ``train_data`` is the training split (an :class:`~unicr.data.datasets.ArrayDataset`);
-    the validation split is carved from it (:func:`carve_split`), never from
-    ``test_data``, which is only certified once the winners are fixed.  ``report`` receives
-    one line per finished step; ``hook(stage, tag)`` is called after each stage
-    (``"trained"``, ``"validated"``, ``"tested"``) -- used by the tests to interrupt a run.
-    Files under ``out``: ``plan.json``, ``points/<tag>/model.pt`` and ``val.tsv``,
-    ``test/<tag>.tsv``, ``summary.json`` (deterministic) and ``timing.json``.
-    See the module docstring for the selection rule and what the final number certifies.
-    """
+def _checked_inputs(plan: CoptPlan, train_data: Any, test_data: Any) -> tuple[CoptPlan, int]:
+    """``(plan checked for d, d)``; the splits must be in memory, shaped alike and distinct."""
     from unicr.data.datasets import ArrayDataset
     from unicr.models.archs import ARCHS
-    from unicr.models.checkpoint import load_checkpoint
-    from unicr.optimize.provider import RadiusBook
-    from unicr.smoothing import Smooth
-    from unicr.smoothing.dataset import certify_dataset
-    from unicr.train import train
 
     if not isinstance(plan, CoptPlan):
         raise InvalidParameterError(f"plan must be a CoptPlan, got {type(plan).__name__}")
@@ -412,112 +393,175 @@ def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_
             f"the test data is the same split ({train_data.name} {train_data.split}) as the "
             "training data; the validation split is carved from the training data and must "
             "never overlap the test split")
-    out_dir = Path(out)
-    _check_out(out_dir, plan)
+    return plan, d
 
-    pool = train_data if plan.max_train is None else train_data.subset(
-        range(min(plan.max_train, len(train_data))))
-    train_idx, val_idx = carve_split(len(pool), plan.val_size, plan.seed)
-    if np.intersect1d(train_idx, val_idx).size:  # pragma: no cover - carve_split asserts it
-        raise AssertionError("validation and training indices overlap")
-    train_set = pool.subset(train_idx.tolist())
-    val_set = pool.subset(val_idx.tolist())
-    val_ident = {"name": pool.name, "split": pool.split, "pool": len(pool),
-                 "size": len(val_set), "indices_sha256": indices_sha256(val_idx)}
-    test_count = len(test_data) if plan.test_max is None else min(plan.test_max, len(test_data))
 
-    book = RadiusBook(d, rel_loss=rel_loss)
-    timing_path = out_dir / "timing.json"
-    timing = _load_timing(timing_path)
-    points = plan.points()
-    say = report or (lambda msg: log.info("%s", msg))
-    bar = _bar(len(points), progress, "C-OPT grid")
-    try:
-        for k, pt in enumerate(points):
-            folder = out_dir / "points" / pt.tag
-            nz = _noise(plan, pt, d)
-            t0 = time.perf_counter()
-            res = train(plan.arch, train_set, nz, plan.train_config(), folder / "model.pt",
-                        device=device, progress=False)
-            t_train = time.perf_counter() - t0
-            entry = timing["points"].setdefault(pt.tag, {})
-            if res.resumed_from < plan.epochs:  # recorded now: a kill during certification
-                entry.update(train_seconds=t_train, epochs_run=plan.epochs - res.resumed_from)
-                _write_atomic(timing_path, _json(timing))
-            if hook is not None:
-                hook("trained", pt.tag)
-            smooth = Smooth(res.model, nz, device=device, radius=book.provider(nz))
-            before = book.stats.seconds
-            t1 = time.perf_counter()
-            run = certify_dataset(
-                smooth, val_set, folder / "val.tsv", n0=plan.n0, n=plan.n, alpha=plan.alpha,
-                norms=plan.norms, seed=plan.seed, batch_size=plan.batch, progress=False,
-                meta={"model": {"arch": plan.arch, "weights_sha256": weights_sha256(res.model)},
-                      "data": {**val_ident, "role": "validation (carved from training data)"}})
-            t_cert = time.perf_counter() - t1
-            t_rad = book.stats.seconds - before
-            if run.computed:
-                entry.update(val_certify_seconds=t_cert, val_images_certified=run.computed,
-                             val_radius_seconds=t_rad,
-                             val_sampling_forward_seconds=max(t_cert - t_rad, 0.0))
-                _write_atomic(timing_path, _json(timing))
-            if hook is not None:
-                hook("validated", pt.tag)
-            acr_text = ", ".join(f"l{nl} {v:.4f}" for nl, v in _val_acr(folder / "val.tsv").items())
-            trained = ("trained earlier" if res.resumed_from >= plan.epochs
-                       else f"train {t_train:.1f} s")
-            certified = ("certified earlier" if run.computed == 0
-                         else f"certify {t_cert:.1f} s (radii {t_rad:.2f} s)")
-            done = f"{trained}, {certified}"
-            say(f"[{k + 1}/{len(points)}] {plan.family} {pt.shape_text()}, sigma={pt.sigma:g}: "
-                f"validation ACR {acr_text} ({done})")
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+@dataclass
+class _CoptRun:
+    """What every stage of one C-OPT invocation shares: plan, splits, radius book, timing file."""
 
-    val_summary = _validation_summary(plan, out_dir)
-    winners = val_summary["winners"]
-    tested: dict[str, dict[str, Any]] = {}
+    plan: CoptPlan
+    out_dir: Path
+    d: int
+    train_set: Any
+    val_set: Any
+    val_ident: dict[str, Any]
+    book: Any
+    timing: dict[str, Any]
+    device: str | None
+    say: Callable[[str], None]
+    hook: Callable[[str, str], None] | None
+
+    @property
+    def timing_path(self) -> Path:
+        return self.out_dir / "timing.json"
+
+    def save_timing(self) -> None:
+        _write_atomic(self.timing_path, _json(self.timing))
+
+    def stage_done(self, stage: str, tag: str) -> None:
+        if self.hook is not None:
+            self.hook(stage, tag)
+
+
+def _grid_point(run: _CoptRun, k: int, pt: Any, n_points: int) -> None:
+    """Train (or resume) the classifier of one grid point and certify the validation split."""
+    from unicr.smoothing import Smooth
+    from unicr.smoothing.dataset import certify_dataset
+    from unicr.train import train
+
+    plan, folder = run.plan, run.out_dir / "points" / pt.tag
+    nz = _noise(plan, pt, run.d)
+    t0 = time.perf_counter()
+    res = train(plan.arch, run.train_set, nz, plan.train_config(), folder / "model.pt",
+                device=run.device, progress=False)
+    t_train = time.perf_counter() - t0
+    entry = run.timing["points"].setdefault(pt.tag, {})
+    if res.resumed_from < plan.epochs:  # recorded now: a kill during certification
+        entry.update(train_seconds=t_train, epochs_run=plan.epochs - res.resumed_from)
+        run.save_timing()
+    run.stage_done("trained", pt.tag)
+    smooth = Smooth(res.model, nz, device=run.device, radius=run.book.provider(nz))
+    before = run.book.stats.seconds
+    t1 = time.perf_counter()
+    certified = certify_dataset(
+        smooth, run.val_set, folder / "val.tsv", n0=plan.n0, n=plan.n, alpha=plan.alpha,
+        norms=plan.norms, seed=plan.seed, batch_size=plan.batch, progress=False,
+        meta={"model": {"arch": plan.arch, "weights_sha256": weights_sha256(res.model)},
+              "data": {**run.val_ident, "role": "validation (carved from training data)"}})
+    t_cert = time.perf_counter() - t1
+    t_rad = run.book.stats.seconds - before
+    if certified.computed:
+        entry.update(val_certify_seconds=t_cert, val_images_certified=certified.computed,
+                     val_radius_seconds=t_rad,
+                     val_sampling_forward_seconds=max(t_cert - t_rad, 0.0))
+        run.save_timing()
+    run.stage_done("validated", pt.tag)
+    acr_text = ", ".join(f"l{nl} {v:.4f}" for nl, v in _val_acr(folder / "val.tsv").items())
+    trained = ("trained earlier" if res.resumed_from >= plan.epochs
+               else f"train {t_train:.1f} s")
+    certify_text = ("certified earlier" if certified.computed == 0
+                    else f"certify {t_cert:.1f} s (radii {t_rad:.2f} s)")
+    run.say(f"[{k + 1}/{n_points}] {plan.family} {pt.shape_text()}, sigma={pt.sigma:g}: "
+            f"validation ACR {acr_text} ({trained}, {certify_text})")
+
+
+def _certify_winners(run: _CoptRun, test_data: Any, test_count: int,
+                     progress: bool | None) -> None:
+    """Certify the test split once per distinct winning classifier (one per norm at most)."""
+    from unicr.models.checkpoint import load_checkpoint
+    from unicr.smoothing import Smooth
+    from unicr.smoothing.dataset import certify_dataset
+
+    plan, points = run.plan, run.plan.points()
+    winners = _validation_summary(plan, run.out_dir)["winners"]
+    tested: set[str] = set()
     for nl in sorted(winners, key=_norm_key):
         tag = winners[nl]["classifier"]["tag"]
         if tag in tested:
             continue
         pt = next(p for p in points if p.tag == tag)
-        nz = _noise(plan, pt, d)
-        model, _ = load_checkpoint(out_dir / "points" / tag / "model.pt", device=device or "cpu")
-        smooth = Smooth(model, nz, device=device, radius=book.provider(nz))
-        before = book.stats.seconds
+        nz = _noise(plan, pt, run.d)
+        model, _ = load_checkpoint(run.out_dir / "points" / tag / "model.pt",
+                                   device=run.device or "cpu")
+        smooth = Smooth(model, nz, device=run.device, radius=run.book.provider(nz))
+        before = run.book.stats.seconds
         t1 = time.perf_counter()
-        run = certify_dataset(
-            smooth, test_data, out_dir / "test" / f"{tag}.tsv", n0=plan.n0, n=plan.n,
+        certified = certify_dataset(
+            smooth, test_data, run.out_dir / "test" / f"{tag}.tsv", n0=plan.n0, n=plan.n,
             alpha=plan.alpha, norms=plan.norms, seed=plan.seed, max_count=test_count,
             batch_size=plan.batch, progress=progress,
             meta={"model": {"arch": plan.arch, "weights_sha256": weights_sha256(model)}})
         t_cert = time.perf_counter() - t1
-        t_rad = book.stats.seconds - before
-        if run.computed:
-            timing["test"][tag] = {"certify_seconds": t_cert, "images_certified": run.computed,
-                                   "radius_seconds": t_rad,
-                                   "sampling_forward_seconds": max(t_cert - t_rad, 0.0)}
-            _write_atomic(timing_path, _json(timing))
-        tested[tag] = {}
-        if hook is not None:
-            hook("tested", tag)
-        say(f"test split: winner {plan.family} {pt.shape_text()}, sigma={pt.sigma:g} certified "
-            f"on {test_count} image(s)")
+        t_rad = run.book.stats.seconds - before
+        if certified.computed:
+            run.timing["test"][tag] = {"certify_seconds": t_cert,
+                                       "images_certified": certified.computed,
+                                       "radius_seconds": t_rad,
+                                       "sampling_forward_seconds": max(t_cert - t_rad, 0.0)}
+            run.save_timing()
+        tested.add(tag)
+        run.stage_done("tested", tag)
+        run.say(f"test split: winner {plan.family} {pt.shape_text()}, sigma={pt.sigma:g} "
+                f"certified on {test_count} image(s)")
 
-    summary = build_summary(plan, out_dir, test_count=test_count, val_ident=val_ident,
-                            train_size=len(train_set),
+
+def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_data: Any, *,
+             device: str | None = "cpu", progress: bool | None = None,
+             report: Callable[[str], None] | None = None,
+             hook: Callable[[str, str], None] | None = None,
+             rel_loss: float = 1e-3) -> CoptResult:
+    """Run (or resume) C-OPT (Hong et al. 2022, Sec. 4; Table 2's protocol with a validation split).
+
+    ``train_data`` is the training split (an :class:`~unicr.data.datasets.ArrayDataset`);
+    the validation split is carved from it (:func:`carve_split`), never from
+    ``test_data``, which is only certified once the winners are fixed.  ``report`` receives
+    one line per finished step; ``hook(stage, tag)`` is called after each stage
+    (``"trained"``, ``"validated"``, ``"tested"``) -- used by the tests to interrupt a run.
+    Files under ``out``: ``plan.json``, ``points/<tag>/model.pt`` and ``val.tsv``,
+    ``test/<tag>.tsv``, ``summary.json`` (deterministic) and ``timing.json``.
+    See the module docstring for the selection rule and what the final number certifies.
+    """
+    from unicr.optimize.provider import RadiusBook
+
+    plan, d = _checked_inputs(plan, train_data, test_data)
+    out_dir = Path(out)
+    _check_out(out_dir, plan)
+    pool = train_data if plan.max_train is None else train_data.subset(
+        range(min(plan.max_train, len(train_data))))
+    train_idx, val_idx = carve_split(len(pool), plan.val_size, plan.seed)
+    if np.intersect1d(train_idx, val_idx).size:  # pragma: no cover - carve_split asserts it
+        raise AssertionError("validation and training indices overlap")
+    val_set = pool.subset(val_idx.tolist())
+    run = _CoptRun(
+        plan=plan, out_dir=out_dir, d=d, train_set=pool.subset(train_idx.tolist()),
+        val_set=val_set, book=RadiusBook(d, rel_loss=rel_loss),
+        val_ident={"name": pool.name, "split": pool.split, "pool": len(pool),
+                   "size": len(val_set), "indices_sha256": indices_sha256(val_idx)},
+        timing=_load_timing(out_dir / "timing.json"), device=device,
+        say=report or (lambda msg: log.info("%s", msg)), hook=hook)
+    test_count = len(test_data) if plan.test_max is None else min(plan.test_max, len(test_data))
+    points = plan.points()
+    bar = _bar(len(points), progress, "C-OPT grid")
+    try:
+        for k, pt in enumerate(points):
+            _grid_point(run, k, pt, len(points))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    _certify_winners(run, test_data, test_count, progress)
+    summary = build_summary(plan, out_dir, test_count=test_count, val_ident=run.val_ident,
+                            train_size=len(run.train_set),
                             train_sha=indices_sha256(train_idx),
                             test_ident={"name": getattr(test_data, "name", "?"),
                                         "split": getattr(test_data, "split", "?")})
     _write_atomic(out_dir / "summary.json", _json(summary))
-    timing["radius_book_last_invocation"] = book.stats.to_dict()
-    timing["totals"] = _timing_totals(timing)
-    _write_atomic(timing_path, _json(timing))
-    return CoptResult(out=out_dir, summary=summary, timing=timing)
+    run.timing["radius_book_last_invocation"] = run.book.stats.to_dict()
+    run.timing["totals"] = _timing_totals(run.timing)
+    run.save_timing()
+    return CoptResult(out=out_dir, summary=summary, timing=run.timing)
 
 
 def _bar(total: int, enabled: bool | None, desc: str) -> Any:
