@@ -617,35 +617,8 @@ class PerInputCertifier:
                 "as-published", chosen, base, est, self.alpha, base)
 
         # deployable: every theta of the lattice, the fixed-theta class, alpha / |Theta|
-        fwd_dep = 0
-        ft = modes["fixed-theta"]
-        lab = self.labels["deployable"]
-        if ft.abstain:
-            modes["deployable"] = _abstain("deployable", lab, ft.pa_lower, self._dep_conf(),
-                                           "the fixed-theta mode abstains")
-        else:
-            level = self.alpha / self.lattice.size
-            order = [chosen, *(p for p in self._points if p != chosen)]
-            worst_pa, radii = 1.0, {p: math.inf for p in self.norms}
-            outcome = None
-            for point in order:
-                if point == chosen:
-                    counts = est
-                else:
-                    counts = self._sample(xt, point, self.n,
-                                          (*keys, STREAM_DEPLOYABLE, self._points.index(point)))
-                    fwd_dep += self.n
-                pa = float(stats.clopper_pearson_lower(int(counts[c_star]), self.n, level))
-                worst_pa = min(worst_pa, pa)
-                r = self._radii(point, pa) if pa > 0.5 else None
-                if r is None:
-                    outcome = _abstain("deployable", lab, worst_pa, self._dep_conf(),
-                                       f"pA_lower <= 1/2 at {self.lattice.params(point)}")
-                    break
-                radii = {p: min(radii[p], r[p]) for p in self.norms}
-            modes["deployable"] = outcome or ModeOutcome(
-                mode="deployable", label=lab, prediction=c_star, radii=radii,
-                pa_lower=worst_pa, confidence=self._dep_conf())
+        modes["deployable"], fwd_dep = self._deployable(xt, keys, chosen, c_star, est,
+                                                        modes["fixed-theta"])
 
         # fixed baseline: theta_0, class from its selection draws, n_b fresh draws
         start = self.lattice.start
@@ -662,6 +635,35 @@ class PerInputCertifier:
         return PerInputOutcome(chosen=self.lattice.params(chosen), base_pred=base,
                                modes={m: modes[m] for m in MODES}, forward=forward,
                                visited=len(sel), rounds=rounds, selection_scores=dict(scores))
+
+    def _deployable(self, xt: Any, keys: tuple[int, ...], chosen: tuple[int, ...], c_star: int,
+                    est: np.ndarray, fixed_theta: ModeOutcome) -> tuple[ModeOutcome, int]:
+        """The deployable mode and its extra forward passes: the fixed-theta class certified at
+        every theta of the lattice at level alpha / |Theta|, the smallest radius reported."""
+        lab = self.labels["deployable"]
+        if fixed_theta.abstain:
+            return _abstain("deployable", lab, fixed_theta.pa_lower, self._dep_conf(),
+                            "the fixed-theta mode abstains"), 0
+        fwd_dep = 0
+        level = self.alpha / self.lattice.size
+        order = [chosen, *(p for p in self._points if p != chosen)]
+        worst_pa, radii = 1.0, {p: math.inf for p in self.norms}
+        for point in order:
+            if point == chosen:
+                counts = est
+            else:
+                counts = self._sample(xt, point, self.n,
+                                      (*keys, STREAM_DEPLOYABLE, self._points.index(point)))
+                fwd_dep += self.n
+            pa = float(stats.clopper_pearson_lower(int(counts[c_star]), self.n, level))
+            worst_pa = min(worst_pa, pa)
+            r = self._radii(point, pa) if pa > 0.5 else None
+            if r is None:
+                return _abstain("deployable", lab, worst_pa, self._dep_conf(),
+                                f"pA_lower <= 1/2 at {self.lattice.params(point)}"), fwd_dep
+            radii = {p: min(radii[p], r[p]) for p in self.norms}
+        return ModeOutcome(mode="deployable", label=lab, prediction=c_star, radii=radii,
+                           pa_lower=worst_pa, confidence=self._dep_conf()), fwd_dep
 
     def _dep_conf(self) -> float:
         return 1.0 - self.alpha - sum(self._alpha_numerics(p) for p in self._points)
