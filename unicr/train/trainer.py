@@ -138,6 +138,77 @@ def _data_identity(dataset: ArrayDataset) -> dict[str, Any]:
             "size": len(dataset)}
 
 
+def _initial_model(arch: str | SmoothableModel, dataset: ArrayDataset,
+                   config: TrainConfig) -> SmoothableModel:
+    """The model to train: built from the run's seed (``arch`` a name) or given; shapes checked."""
+    if isinstance(arch, str):
+        # initial weights from the run's seed (torch's initialisers draw from the global
+        # generator: fork it so the caller's random state is untouched)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(config.seed, _INIT_STREAM))
+            model = build_model(arch, num_classes=dataset.num_classes)
+    else:
+        model = arch
+    if tuple(dataset.input_shape) != tuple(model.input_shape):
+        raise TrainError(f"the data has inputs of shape {tuple(dataset.input_shape)}, but "
+                         f"architecture {model.arch!r} expects {tuple(model.input_shape)}")
+    if dataset.num_classes > model.num_classes:
+        raise TrainError(f"the data has {dataset.num_classes} classes, but the model predicts "
+                         f"{model.num_classes}")
+    return model
+
+
+def _resume(path: Path, identity: dict[str, Any], device: torch.device, config: TrainConfig
+            ) -> tuple[SmoothableModel, torch.optim.Optimizer, int, list[dict[str, float]]]:
+    """``(model, optimizer, epochs done, history)`` from the checkpoint of the same run."""
+    loaded, info = load_checkpoint(path, device=device)
+    old = (info.get("train") or {}).get("identity")
+    if old != identity:
+        diff = sorted(k for k in set(old or {}) | set(identity)
+                      if (old or {}).get(k) != identity.get(k))
+        raise TrainError(
+            f"{path} exists but comes from a different training run (differs in: "
+            f"{', '.join(diff) or 'metadata'}); use another --out or delete it")
+    optimizer = _make_optimizer(loaded, config)
+    if "optimizer" in info:
+        optimizer.load_state_dict(info["optimizer"])
+    log.info("%s: resuming after epoch %d", path, int(info.get("epoch", 0)))
+    return (loaded, optimizer, int(info.get("epoch", 0)),
+            list((info.get("train") or {}).get("history", [])))
+
+
+def _one_epoch(model: SmoothableModel, optimizer: torch.optim.Optimizer, dataset: ArrayDataset,
+               sampler: NoiseSampler | None, config: TrainConfig, epoch: int,
+               device: torch.device, bar: Any) -> dict[str, float]:
+    """One pass over the data in the run's seeded order, noise added per batch; its record."""
+    lr = config.lr_at(epoch)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    n = len(dataset)
+    perm = torch.randperm(n, generator=make_generator("cpu", config.seed, epoch, 0))
+    g_noise = make_generator(device, config.seed, epoch, 1)
+    loss_fn = nn.CrossEntropyLoss()
+    total_loss, total_correct = 0.0, 0
+    for step in range(math.ceil(n / config.batch_size)):
+        idx = perm[step * config.batch_size:(step + 1) * config.batch_size]
+        x, y = dataset.batch(idx)
+        x, y = x.to(device), y.to(device)
+        if sampler is not None:
+            x = x + sampler.draw(x.shape[0], g_noise)
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += float(loss.detach()) * y.shape[0]
+        total_correct += int((logits.detach().argmax(1) == y).sum())
+        if bar is not None:
+            bar.update(1)
+    return {"epoch": epoch + 1, "lr": lr, "loss": total_loss / n,
+            "train_noisy_acc": total_correct / n}
+
+
 def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | None,
           config: TrainConfig, out: str | os.PathLike[str] | None = None, *,
           device: str | torch.device | None = None, resume: bool = True,
@@ -156,20 +227,7 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
     if len(dataset) == 0:
         raise TrainError("the training set is empty")
     dev = resolve_device(device)
-    if isinstance(arch, str):
-        # initial weights from the run's seed (torch's initialisers draw from the global
-        # generator: fork it so the caller's random state is untouched)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derive_seed(config.seed, _INIT_STREAM))
-            model = build_model(arch, num_classes=dataset.num_classes)
-    else:
-        model = arch
-    if tuple(dataset.input_shape) != tuple(model.input_shape):
-        raise TrainError(f"the data has inputs of shape {tuple(dataset.input_shape)}, but "
-                         f"architecture {model.arch!r} expects {tuple(model.input_shape)}")
-    if dataset.num_classes > model.num_classes:
-        raise TrainError(f"the data has {dataset.num_classes} classes, but the model predicts "
-                         f"{model.num_classes}")
+    model = _initial_model(arch, dataset, config)
     noise_def = None if noise is None else noise.definition()
     identity = {"arch": model.arch, "noise": noise_def, "data": _data_identity(dataset),
                 **config.identity()}
@@ -179,24 +237,9 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
     history: list[dict[str, float]] = []
     path = Path(out) if out is not None else None
     if path is not None and path.exists() and resume:
-        loaded, info = load_checkpoint(path, device=dev)
-        old = (info.get("train") or {}).get("identity")
-        if old != identity:
-            diff = sorted(k for k in set(old or {}) | set(identity)
-                          if (old or {}).get(k) != identity.get(k))
-            raise TrainError(
-                f"{path} exists but comes from a different training run (differs in: "
-                f"{', '.join(diff) or 'metadata'}); use another --out or delete it")
-        model = loaded
-        optimizer = _make_optimizer(model, config)
-        if "optimizer" in info:
-            optimizer.load_state_dict(info["optimizer"])
-        start_epoch = int(info.get("epoch", 0))
-        history = list((info.get("train") or {}).get("history", []))
-        log.info("%s: resuming after epoch %d", path, start_epoch)
+        model, optimizer, start_epoch, history = _resume(path, identity, dev, config)
     sampler = None if noise is None else NoiseSampler(noise, model.input_shape, dev)
-    n = len(dataset)
-    steps = math.ceil(n / config.batch_size)
+    steps = math.ceil(len(dataset) / config.batch_size)
     t_start = time.perf_counter()
     bar = None
     if progress is not False and start_epoch < config.epochs:
@@ -204,33 +247,9 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
 
         bar = tqdm(total=(config.epochs - start_epoch) * steps, unit="batch", desc="train",
                    disable=None if progress is None else not progress, dynamic_ncols=True)
-    loss_fn = nn.CrossEntropyLoss()
     try:
         for epoch in range(start_epoch, config.epochs):
-            lr = config.lr_at(epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            model.train()
-            perm = torch.randperm(n, generator=make_generator("cpu", config.seed, epoch, 0))
-            g_noise = make_generator(dev, config.seed, epoch, 1)
-            total_loss, total_correct = 0.0, 0
-            for s in range(steps):
-                idx = perm[s * config.batch_size:(s + 1) * config.batch_size]
-                x, y = dataset.batch(idx)
-                x, y = x.to(dev), y.to(dev)
-                if sampler is not None:
-                    x = x + sampler.draw(x.shape[0], g_noise)
-                logits = model(x)
-                loss = loss_fn(logits, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total_loss += float(loss.detach()) * y.shape[0]
-                total_correct += int((logits.detach().argmax(1) == y).sum())
-                if bar is not None:
-                    bar.update(1)
-            record = {"epoch": epoch + 1, "lr": lr, "loss": total_loss / n,
-                      "train_noisy_acc": total_correct / n}
+            record = _one_epoch(model, optimizer, dataset, sampler, config, epoch, dev, bar)
             if eval_data is not None:
                 record["clean_acc"] = evaluate(model, eval_data, device=dev)
             history.append(record)
