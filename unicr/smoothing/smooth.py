@@ -210,6 +210,22 @@ def _bounds(counts: tuple[int, ...], selected: int, alpha: float, split: float |
                                   alpha_a=alpha * split, runner_up=runner_up)
 
 
+def _radii_at(radius: RadiusProvider | Callable[..., Any], pa: float, pb: float | None,
+              norms: list[float]) -> dict[float, float]:
+    """The provider's radius for every norm, or ``{}`` when it has none for one of them."""
+    radii: dict[float, float] = {}
+    for p in norms:
+        r = radius(pa, pb, p)
+        if r is None:
+            return {}
+        r = float(r)
+        if not (math.isfinite(r) and r >= 0.0):  # never print a NaN/inf/negative radius
+            raise SmoothingError(f"the radius provider returned {r!r} for pA={pa}, "
+                                 f"pB={pb}, p={norm_label(p)}")
+        radii[p] = r
+    return radii
+
+
 def certify_from_counts(counts_selection: Sequence[int] | np.ndarray,
                         counts_estimation: Sequence[int] | np.ndarray, alpha: float,
                         norms: Sequence[Any], radius: RadiusProvider | Callable[..., Any], *,
@@ -263,17 +279,7 @@ def certify_from_counts(counts_selection: Sequence[int] | np.ndarray,
             first_bounds = (pa, pb_eff)
         if pa <= pb_eff:  # binary: pA_lower <= 1/2; two-sided: pA_lower <= pB_upper
             continue
-        radii: dict[float, float] = {}
-        for p in ps:
-            r = radius(pa, pb, p)
-            if r is None:
-                radii = {}
-                break
-            r = float(r)
-            if not (math.isfinite(r) and r >= 0.0):  # never print a NaN/inf/negative radius
-                raise SmoothingError(f"the radius provider returned {r!r} for pA={pa}, "
-                                     f"pB={pb}, p={norm_label(p)}")
-            radii[p] = r
+        radii = _radii_at(radius, pa, pb, ps)
         if not radii:
             continue
         if best_bounds is None or radii[ps[0]] > best[ps[0]]:
