@@ -185,7 +185,7 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
     directory:
         cache folder (default :func:`cache_dir`).
     """
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
     from unicr.noises.base import Noise
     from unicr.noises.registry import noise as make_noise
 
@@ -196,7 +196,7 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
         raise NotProductNoiseError(
             f"exact curves need a product (i.i.d.) noise, and {nz.name!r} is not one; use the "
             "Monte Carlo engine (unicr.radius(..., method='mc'))")
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     if isinstance(norms, (str, int, float)):
         norms = [norms]
     ps = [parse_norm(p) for p in norms]

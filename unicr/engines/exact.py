@@ -687,10 +687,10 @@ def _validate(noise: Any, pa: Any, pb: Any, p: Any,
             f"the exact engine needs a product (i.i.d.) noise, and {name!r} is not one; use "
             "unicr.radius(..., method='mc') (the Monte Carlo engine) or method='auto'")
     from unicr.certificate import parse_norm, validate_probabilities
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
 
     pa_f, pb_f = validate_probabilities(pa, pb)
-    return pa_f, pb_f, parse_norm(p), validate_dimension(d)
+    return pa_f, pb_f, parse_norm(p), check_dimension(d)
 
 
 def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,

@@ -27,7 +27,7 @@ import numpy as np
 
 from unicr.certificate import Certificate, Witness, norm_label, parse_norm, validate_probabilities
 from unicr.certify import radius as engine_radius
-from unicr.certify import validate_dimension
+from unicr.checks import check_dimension as validate_dimension
 from unicr.closed_form.registry import Formula, FormulaResult, get_formula
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import as_generator
