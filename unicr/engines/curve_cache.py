@@ -39,7 +39,7 @@ from unicr.engines.exact import (
     reconcile,
 )
 from unicr.errors import InvalidParameterError
-from unicr.search.exact_scale import default_ks
+from unicr.search.grids import k_grid
 
 __all__ = ["ExactCurve", "curve", "cache_dir"]
 
@@ -315,7 +315,7 @@ def _upper_all(model: ExactModel, ps: list[float], pa: np.ndarray,
     best = {p: (a_half * scale, np.ones(n, dtype=np.int64), a_half * scale) for p in ps}
     ks: set[int] = set()
     for p in ps:
-        ks.update([model.d] if math.isinf(p) else default_ks(model.d))
+        ks.update([model.d] if math.isinf(p) else k_grid(model.d, "geometric"))
     fi = model.std.fisher
     g = special.ndtri(pa)
     tables: dict[int, list[tuple[float, float]]] = {}

@@ -43,8 +43,13 @@ from unicr.errors import (
     NotProductNoiseError,
     UnicrError,
 )
+from unicr.neyman_pearson.lattice_evaluation import (
+    DirectionEvaluator,
+    Evaluation,
+)
 from unicr.neyman_pearson.tradeoff import StdNoise
-from unicr.search.exact_scale import DirectionEvaluator, Evaluation, default_ks, search_scale
+from unicr.search.grids import k_grid
+from unicr.search.lattice_scale import search_scale
 
 __all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION", "check_options"]
 
@@ -481,7 +486,7 @@ class ExactModel:
         a_half = abs(best.a)
         best_std = abs(best.a)
         if ks is None:
-            ks = [d] if math.isinf(p) else default_ks(d)
+            ks = [d] if math.isinf(p) else k_grid(d, "geometric")
         skipped: list[int] = []
         for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= d)):
             for sg in self.signs:
@@ -505,10 +510,10 @@ class ExactModel:
                     log.info("exact upper bound: direction k=%d skipped: %s", k, e)
                     skipped.append(k)
                     continue
-                if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
-                    best_std = br.a_fail * nf
-                    best = UpperResult(best_std * self.scale, k, sg * br.a_fail, "k-equal",
-                                       {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
+                if math.isfinite(br.fails) and br.fails * nf < best_std:
+                    best_std = br.fails * nf
+                    best = UpperResult(best_std * self.scale, k, sg * br.fails, "k-equal",
+                                       {"set": "neyman-pearson", "a_pass": br.passes * self.scale,
                                         "evaluations": br.evaluations})
         for k, m, ratio in two_level:  # validated by check_options
             nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
@@ -520,11 +525,11 @@ class ExactModel:
                 log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
                 skipped.append(k + m)
                 continue
-            if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
-                best_std = br.a_fail * nf
-                best = UpperResult(best_std * self.scale, k, br.a_fail, "two-level",
-                                   {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
-                                    "evaluations": br.evaluations}, m=m, b=ratio * br.a_fail)
+            if math.isfinite(br.fails) and br.fails * nf < best_std:
+                best_std = br.fails * nf
+                best = UpperResult(best_std * self.scale, k, br.fails, "two-level",
+                                   {"set": "neyman-pearson", "a_pass": br.passes * self.scale,
+                                    "evaluations": br.evaluations}, m=m, b=ratio * br.fails)
         if skipped:
             best.detail["skipped"] = skipped
         return best
@@ -769,7 +774,7 @@ def _upper_note(up: UpperResult, p: float, d: int, directions: Any, two_level: A
         return "upper: no failing perturbation found along the searched directions (upper = inf)"
     searched = ("k = d (l_inf)" if (directions is None and math.isinf(p))
                 else "k in " + (str(list(directions)) if directions is not None
-                                else str(default_ks(d))))
+                                else str(k_grid(d, "geometric"))))
     if two_level:
         searched += f" + two-level {list(two_level)}"
     return (f"upper: norm of a perturbation verified to fail ({up.kind}, k={up.k}"

@@ -1,32 +1,36 @@
-"""Structured directions, their Neyman-Pearson test, and the scale search.
+"""The Neyman-Pearson test of one lattice direction (exact engine, stage 2 of the data flow).
 
-A *direction* is a list of components ``(count, shift)``: ``count`` coordinates moved
-by ``shift`` (standardised units).  ``[(k, a)]`` is the k-equal direction
-``a (1, ..., 1, 0, ..., 0)``; ``[(k, a), (m, b)]`` a two-level one.  The loss of the
-perturbation is the sum of the per-coordinate losses (product noise), so its X-law is
-the convolution of the components' laws.
+A lattice direction is a list of components ``(count, shift)``
+(:data:`LatticeComponents`): ``count`` coordinates moved by ``shift`` (standardised units).
+``[(k, a)]`` is the k-equal direction ``a (1, ..., 1, 0, ..., 0)``; ``[(k, a), (m, b)]`` a
+two-level one.  The loss of the perturbation is the sum of the per-coordinate losses
+(product noise), so its X-law is the convolution of the components' laws.
 
 :class:`DirectionEvaluator` returns, for one perturbation, two discrete X-laws of the
-total loss: a *less informative* one (merged atoms + chord lattice) whose tradeoff is
-an upper bound on the true ``T`` -- it proves failure -- and a *more informative* one
-(split) that proves passing.  The robustness test is Theorem 1 of Hong et al. 2022:
-binary ``T(pA) > 1/2``, two-sided ``T(pA) > 1 - T(1 - pB)``.
-
-:func:`search_scale` brackets the failing scale along one direction: it returns the
-smallest scale *verified* to fail (with the test outcome) and the largest verified to
-pass, with a tolerance in the scale (never a stop on "|K| < eps"; never a sentinel).
+total loss: a *less informative* one (merged atoms + chord lattice,
+:func:`~unicr.neyman_pearson.lattice.chord_lattice`) whose tradeoff is an upper bound on
+the true ``T`` -- it proves failure -- and a *more informative* one (split,
+:func:`~unicr.neyman_pearson.lattice.split_lattice`) that proves passing.  The robustness
+test is Theorem 1 of Hong et al. 2022: binary ``T(pA) > 1/2``, two-sided
+``T(pA) > 1 - T(1 - pB)``.  Every bound carries the error of the discrete CDFs
+(:attr:`Evaluation.err`: float rounding, FFT, wrap-around mass) to the safe side.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from unicr.errors import ConvergenceError
-from unicr.neyman_pearson.lattice import LatticeLaw, chord_lattice, compose, lattice_range, split_lattice
+from unicr.neyman_pearson.lattice import (
+    LatticeLaw,
+    chord_lattice,
+    compose,
+    lattice_range,
+    split_lattice,
+)
 from unicr.neyman_pearson.tradeoff import (
     FLAT_TOL,
     LossAtoms,
@@ -37,19 +41,14 @@ from unicr.neyman_pearson.tradeoff import (
     tradeoff_discrete,
 )
 
-__all__ = ["DirectionEvaluator", "Evaluation", "search_scale", "ScaleBracket", "default_ks"]
+__all__ = ["DirectionEvaluator", "Evaluation", "LatticeComponents"]
 
-Direction = Sequence[tuple[int, float]]
-
-
-def default_ks(d: int, ratio: float = 4.0) -> list[int]:
-    """k = 1, d and a geometric set in between (ratio ~4)."""
-    ks = {1, d}
-    if d > 1:
-        n = max(1, int(round(math.log(d) / math.log(ratio))))
-        for i in range(1, n):
-            ks.add(int(round(d ** (i / n))))
-    return sorted(k for k in ks if 1 <= k <= d)
+#: A lattice direction as the exact engine's input form: components ``(count, shift)``,
+#: ``count`` coordinates moved by ``shift`` (standardised units, the other coordinates 0).
+#: ``[(k, a)]`` is the k-equal direction at scale ``a``; ``[(k, a), (m, ratio * a)]`` a
+#: two-level one.  (The k-equal case as a unit direction is
+#: :func:`unicr.neyman_pearson.direction.k_equal`; this form carries the scale too.)
+LatticeComponents = Sequence[tuple[int, float]]
 
 
 @dataclass
@@ -183,7 +182,7 @@ class DirectionEvaluator:
             self._coarse[a] = v
         return v
 
-    def evaluate(self, direction: Direction, pessimistic: bool = True) -> Evaluation:
+    def evaluate(self, direction: LatticeComponents, pessimistic: bool = True) -> Evaluation:
         """Bracketing laws of the total loss of ``direction`` (standardised shifts).
 
         ``pessimistic=False`` skips the pass-proving law (nothing can then be proven to pass).
@@ -242,96 +241,3 @@ class DirectionEvaluator:
         cp = compose(pess, self.eta)
         err = max(co.err, cp.err)
         return Evaluation((co.x, co.w, co.m_minus), (cp.x, cp.w, cp.m_minus), err, h)
-
-
-@dataclass
-class ScaleBracket:
-    """Result of a scale search along one direction family ``a -> direction(a)``.
-
-    ``a_fail``: smallest scale verified to fail (``inf`` if none found up to ``a_max``);
-    ``a_pass``: largest scale verified to pass (0 if none); ``evaluations``: count.
-    """
-
-    a_fail: float
-    a_pass: float
-    evaluations: int
-    detail: dict = field(default_factory=dict)
-
-
-def search_scale(evaluate: Callable[[float], Evaluation], pa: float, pb: float | None,
-                 a0: float, rtol: float = 1e-6, a_max: float = 1e6,
-                 max_iter: int = 200) -> ScaleBracket:
-    """Bracket the failing scale of one direction family for the test at ``(pa, pb)``.
-
-    Doubling/halving from ``a0`` finds ``a_lo`` (not proven to fail) and ``a_hi``
-    (proven to fail); then safeguarded regula falsi on ``log a`` (Illinois) with
-    bisection fallback until ``a_hi / a_lo - 1 <= rtol``.  The returned ``a_fail`` is
-    always a scale at which failure was verified.
-    """
-    n = 0
-    a_pass = 0.0
-
-    def probe(a: float) -> tuple[bool, float]:
-        nonlocal n, a_pass
-        n += 1
-        ev = evaluate(a)
-        if ev.passes(pa, pb):
-            a_pass = max(a_pass, a)
-        return ev.fails(pa, pb), ev.margin(pa, pb)
-
-    a = max(a0, 1e-12)
-    f, g = probe(a)
-    if f:
-        hi, g_hi = a, g
-        lo, g_lo = None, None
-        while lo is None:
-            a *= 0.25
-            if a < 1e-14 * max(a0, 1.0):
-                # fails at vanishing scale: the radius along this direction is 0
-                return ScaleBracket(hi, a_pass, n, {"note": "fails at vanishing scale"})
-            f, g = probe(a)
-            if f:
-                hi, g_hi = a, g
-            else:
-                lo, g_lo = a, g
-    else:
-        lo, g_lo = a, g
-        hi, g_hi = None, None
-        while hi is None:
-            if a >= a_max:
-                return ScaleBracket(math.inf, a_pass, n,
-                                    {"note": f"no failure up to scale {a_max:g}"})
-            a = min(a * 4.0, a_max)
-            f, g = probe(a)
-            if f:
-                hi, g_hi = a, g
-            else:
-                lo, g_lo = a, g
-    side = 0
-    for _ in range(max_iter):
-        if hi / lo - 1.0 <= rtol:
-            return ScaleBracket(hi, a_pass, n)
-        llo, lhi = math.log(lo), math.log(hi)
-        # regula falsi in log a on the margin (g_lo < 0 <= g_hi), Illinois-weighted
-        if g_hi is not None and g_lo is not None and g_hi > g_lo:
-            t = g_lo / (g_lo - g_hi)
-            t = min(max(t, 0.02), 0.98)
-            lm = llo + t * (lhi - llo)
-        else:
-            lm = 0.5 * (llo + lhi)
-        if side != 0 and abs(side) >= 2:
-            lm = 0.5 * (llo + lhi)
-        am = math.exp(lm)
-        if not (lo < am < hi):
-            am = math.sqrt(lo * hi)
-        f, g = probe(am)
-        if f:
-            hi, g_hi = am, g
-            side = side + 1 if side > 0 else 1
-        else:
-            lo, g_lo = am, g
-            side = side - 1 if side < 0 else -1
-    raise ConvergenceError(
-        f"scale search did not converge to rtol={rtol:g} in {max_iter} steps "
-        f"(bracket [{lo:.6g}, {hi:.6g}], pA={pa:g}, pB={pb})"
-    )
