@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -37,21 +36,25 @@ from unicr.bounds.differential import (
     truncated_fisher_radius,
 )
 from unicr.certificate import Certificate, Witness
+from unicr.engines.exact_explain import assumptions
+from unicr.engines.exact_options import ExactOptions
+from unicr.engines.exact_records import ExactRun, UpperResult
 from unicr.errors import (
     ConvergenceError,
-    InvalidParameterError,
     NotProductNoiseError,
     UnicrError,
 )
+from unicr.neyman_pearson.direction import k_equal
 from unicr.neyman_pearson.lattice_evaluation import (
     DirectionEvaluator,
     Evaluation,
+    LatticeComponents,
 )
 from unicr.neyman_pearson.tradeoff import StdNoise
 from unicr.search.grids import k_grid
 from unicr.search.lattice_scale import search_scale
 
-__all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION", "check_options"]
+__all__ = ["radius_exact", "run_exact", "ExactModel", "ExactOptions", "ENGINE_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +105,6 @@ def _convert_lower(r1: np.ndarray | None, r2: np.ndarray | None, rinf: np.ndarra
     out = vals[best, np.arange(vals.shape[1])]
     names = sorted({cands[i][1] for i in np.unique(best)})
     return out, "; ".join(names)
-
-
-@dataclass
-class UpperResult:
-    """An upper bound with its witness (standardised scale ``a``)."""
-
-    value: float
-    k: int
-    a: float
-    kind: str
-    detail: dict = field(default_factory=dict)
-    m: int = 0
-    b: float = 0.0
 
 
 class ExactModel:
@@ -469,7 +459,7 @@ class ExactModel:
             cands.append(g / math.sqrt(k * fi))
         return max(min(cands), 1e-9)
 
-    def evaluate(self, comps: Sequence[tuple[int, float]], pessimistic: bool = True) -> Evaluation:
+    def evaluate(self, comps: LatticeComponents, pessimistic: bool = True) -> Evaluation:
         return self.evaluator.evaluate(comps, pessimistic=pessimistic)
 
     def upper(self, p: float, pa: float, pb: float | None, ks: Sequence[int] | None = None,
@@ -515,7 +505,7 @@ class ExactModel:
                     best = UpperResult(best_std * self.scale, k, sg * br.fails, "k-equal",
                                        {"set": "neyman-pearson", "a_pass": br.passes * self.scale,
                                         "evaluations": br.evaluations})
-        for k, m, ratio in two_level:  # validated by check_options
+        for k, m, ratio in two_level:  # validated by ExactOptions
             nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
             a0 = self._a_guess(pa, k + m, a_half)
             try:
@@ -582,92 +572,21 @@ def _pl(p: float) -> str:
     return "inf" if math.isinf(p) else f"{p:g}"
 
 
-def _witness(up: UpperResult, p: float, scale: float) -> Witness | None:
-    if not math.isfinite(up.value):
+def _witness(upper: UpperResult, scale: float) -> Witness | None:
+    """The failing perturbation behind ``upper`` (None if none was found)."""
+    if not math.isfinite(upper.value):
         return None
-    if up.kind == "two-level":
-        direction = {"kind": "two-level", "k": up.k, "m": up.m, "ratio": up.b / up.a}
+    if upper.kind == "two-level":
+        direction = {"kind": "two-level", "k": upper.k, "m": upper.m, "ratio": upper.b / upper.a}
     else:
-        direction = {"kind": "k-equal", "k": up.k}
-        if up.a < 0:
-            direction["sign"] = -1
-    return Witness(direction=direction, scale=abs(up.a) * scale, norm_value=up.value,
-                   detail=dict(up.detail))
+        direction = k_equal(upper.k, -1.0 if upper.a < 0 else 1.0).describe()
+    return Witness(direction=direction, scale=abs(upper.a) * scale, norm_value=upper.value,
+                   detail=dict(upper.detail))
 
 
 _WALK_NOTE = ("certified walk along both shift signs: from each scale a proven to pass (split "
               "law, T_a(pA) >= tau), every scale up to a + int_{1/2}^{tau} du/Phi(u) passes "
               "(differential rate Phi); exact up to the walk's tolerance 1e-5")
-
-def _int_in(v: Any, lo: int, hi: int) -> int | None:
-    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
-    if isinstance(v, bool):
-        return None
-    try:
-        i = int(v)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if isinstance(v, float) and v != i:
-        return None
-    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
-        return None
-    return i if lo <= i <= hi else None
-
-
-def check_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
-    """Types and ranges of the exact engine's options (``directions``, ``two_level``,
-    ``rtol``, ``c_h``, ``eta``), checked before any work; returns them normalised."""
-    out = dict(kw)
-    if out.get("directions") is not None:
-        ks = out["directions"]
-        bad = InvalidParameterError(
-            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
-            f"k-equal directions searched, got {ks!r}"
-            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
-               "(choose method mc)" if isinstance(ks, str) else ""))
-        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
-            raise bad
-        ks = list(ks)
-        vals = [_int_in(k, 1, d) for k in ks]
-        if not ks or any(v is None for v in vals):
-            raise bad
-        out["directions"] = vals
-    if out.get("two_level"):
-        tl = out["two_level"]
-        items = []
-        try:
-            for it in tl:
-                k, m, r = it
-                items.append((k, m, r))
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
-        clean = []
-        for k, m, r in items:
-            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
-            try:
-                rf = float(r)
-            except (TypeError, ValueError):
-                rf = math.nan
-            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
-                raise InvalidParameterError(
-                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
-                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
-            clean.append((ki, mi, rf))
-        out["two_level"] = clean
-    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
-        if name in out:
-            try:
-                v = float(out[name])
-            except (TypeError, ValueError):
-                v = math.nan
-            if not (math.isfinite(v) and 0.0 < v <= hi):
-                raise InvalidParameterError(
-                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
-                    f"got {out[name]!r}")
-            out[name] = v
-    return out
-
 
 _MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
 
@@ -698,10 +617,8 @@ def _validate(noise: Any, pa: Any, pb: Any, p: Any,
     return pa_f, pb_f, parse_norm(p), check_dimension(d)
 
 
-def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
-                 directions: Sequence[int] | None = None,
-                 two_level: Sequence[tuple[int, int, float]] = (),
-                 rtol: float = 1e-6, c_h: float = 0.03, eta: float = 1e-15) -> Certificate:
+def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int,
+                 options: ExactOptions | None = None, **keywords: Any) -> Certificate:
     """Proven bracket ``lower <= R*(pA, pB) <= upper`` for a product noise (deterministic).
 
     Parameters
@@ -714,71 +631,52 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
         the norm, ``math.inf`` for l_inf.
     d:
         input dimension.
-    directions:
-        the ``k`` of the k-equal directions searched (default: 1, d and a geometric set;
-        l_inf: d only, which dominates every smaller k at equal scale).
-    two_level:
-        extra directions ``(k, m, ratio)``: ``a`` on ``k`` coordinates and ``ratio * a`` on
-        ``m`` others.
-    rtol:
-        relative tolerance of the scale searches.
-    c_h:
-        lattice spacing factor of the FFT composition (errors are O(c_h^2) relative).
-    eta:
-        wrap-around mass allowed per side of each FFT window.
+    options:
+        the engine's :class:`~unicr.engines.exact_options.ExactOptions` (default: all
+        defaults); keywords ``directions``, ``two_level``, ``rtol``, ``c_h``, ``eta`` (the
+        fields of :class:`ExactOptions`) replace single options, and any other keyword is
+        refused with an :class:`~unicr.errors.InvalidParameterError` naming it.
 
     Returns a :class:`~unicr.certificate.Certificate` with ``confidence = 1`` (deterministic
     numerics with rounding to the safe side), the theorem behind ``lower`` and the
     failing perturbation behind ``upper`` (``witness``).
     """
     pa_f, pb_f, pn, dim = _validate(noise, pa, pb, p, d)
-    opts = check_options({"directions": directions, "two_level": two_level, "rtol": rtol,
-                          "c_h": c_h, "eta": eta}, dim)
-    directions, two_level, rtol, c_h, eta = (opts["directions"], opts["two_level"], opts["rtol"],
-                                             opts["c_h"], opts["eta"])
+    if options is None:
+        options = ExactOptions.from_keywords(dim, **keywords)
+    elif keywords:
+        options = options.with_keywords(dim, **keywords)
+    else:
+        options = options.for_dimension(dim)
     definition = noise.definition()
     if (pb_f is None and pa_f <= 0.5) or (pb_f is not None and pa_f <= pb_f):
         reason = ("binary: pA <= 1/2, no certificate" if pb_f is None
                   else "two-sided: pA <= pB, no certificate")
         return Certificate.abstained(method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
                                      reason=reason, noise=definition)
-    model = get_model(noise, dim, c_h=c_h, eta=eta)
-    pbs = None if pb_f is None else np.array([pb_f])
-    lo_arr, notes = model.lower(pn, np.array([pa_f]), pbs)
-    lower = float(lo_arr[0])
-    up = model.upper(pn, pa_f, pb_f, ks=directions, two_level=two_level, rtol=rtol)
-    upper = float(up.value)
+    model = get_model(noise, dim, c_h=options.c_h, eta=options.eta)
+    run = run_exact(model, pa_f, pb_f, pn, options,
+                    what=f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
+    return Certificate(lower=max(run.lower, 0.0), upper=run.upper.value,
+                       estimate=run.upper.value, confidence=1.0, method=_METHOD, norm=pn, d=dim,
+                       pa=pa_f, pb=pb_f, assumptions=assumptions(run),
+                       witness=_witness(run.upper, model.scale), noise=definition,
+                       tolerance=run.tolerance)
+
+
+def run_exact(model: ExactModel, pa: float, pb: float | None, p: float, options: ExactOptions,
+              what: str = "") -> ExactRun:
+    """The exact pipeline at one ``(pA, pB, p)``: lower bound, upper bound, reconciled.
+
+    ``what`` names the case in the error raised if the bounds cross beyond the tolerance.
+    """
+    pbs = None if pb is None else np.array([pb])
+    lower_values, notes = model.lower(p, np.array([pa]), pbs)
+    upper = model.upper(p, pa, pb, ks=options.directions, two_level=options.two_level,
+                        rtol=options.rtol)
     exact_case = model.is_gaussian or model.uniform_width is not None
-    tol = 1e-10 if exact_case else max(1e-5, 10 * rtol)
-    lower, crossed = reconcile(lower, upper, tol, f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
-    side = ("binary (pB = 1 - pA)" if pb_f is None
-            else "two-sided (Hong et al. 2022, Theorem 1: T(pA) > 1 - T(1 - pB))")
-    assumptions = [
-        "product (i.i.d.) noise, deterministic numerics (confidence 1)",
-        side,
-        *notes,
-        _upper_note(up, pn, dim, directions, two_level),
-        *([crossed] if crossed else []),
-        f"numerical tolerances: scale search rtol={rtol:g}; lattice c_h={c_h:g}; FFT wrap-around "
-        f"eta={eta:g}; CDF error {model.std.cdf_err:g} per value and float rounding of FFTs "
-        "bounded and moved to the safe side",
-    ]
-    return Certificate(lower=max(lower, 0.0), upper=upper, estimate=upper, confidence=1.0,
-                       method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
-                       assumptions=tuple(assumptions), witness=_witness(up, pn, model.scale),
-                       noise=definition, tolerance=tol)
-
-
-def _upper_note(up: UpperResult, p: float, d: int, directions: Any, two_level: Any) -> str:
-    if not math.isfinite(up.value):
-        return "upper: no failing perturbation found along the searched directions (upper = inf)"
-    searched = ("k = d (l_inf)" if (directions is None and math.isinf(p))
-                else "k in " + (str(list(directions)) if directions is not None
-                                else str(k_grid(d, "geometric"))))
-    if two_level:
-        searched += f" + two-level {list(two_level)}"
-    return (f"upper: norm of a perturbation verified to fail ({up.kind}, k={up.k}"
-            + (f", m={up.m}" if up.kind == "two-level" else "")
-            + f"; {up.detail.get('set', '')}); directions searched: k=1 half-line, {searched}"
-            + (f"; directions left out (lattice too large): k={up.detail['skipped']}"
-               if up.detail.get("skipped") else ""))
+    tolerance = 1e-10 if exact_case else max(1e-5, 10 * options.rtol)
+    lower, crossing = reconcile(float(lower_values[0]), float(upper.value), tolerance, what)
+    return ExactRun(pa=pa, pb=pb, p=p, d=model.d, options=options, lower=lower,
+                    lower_notes=tuple(notes), upper=upper, crossing=crossing,
+                    tolerance=tolerance, cdf_err=model.std.cdf_err, scale=model.scale)
