@@ -37,7 +37,7 @@ from unicr.bounds.differential import (
 )
 from unicr.certificate import Certificate, Witness
 from unicr.engines.exact_explain import assumptions
-from unicr.engines.exact_options import ExactOptions
+from unicr.engines.exact_options import ExactOptions, TwoLevel
 from unicr.engines.exact_records import ExactRun, UpperResult
 from unicr.errors import (
     ConvergenceError,
@@ -51,6 +51,7 @@ from unicr.neyman_pearson.lattice_evaluation import (
     LatticeComponents,
 )
 from unicr.neyman_pearson.tradeoff import StdNoise
+from unicr.search.bracket import ScaleBracket
 from unicr.search.grids import k_grid
 from unicr.search.lattice_scale import search_scale
 
@@ -83,27 +84,27 @@ def _convert_lower(r1: np.ndarray | None, r2: np.ndarray | None, rinf: np.ndarra
                    p: float, d: int) -> tuple[np.ndarray, str]:
     """Best lower bound for l_p from lower bounds for l1, l2, l_inf (norm inclusions,
     docs/certificate-notes.md#c0-6)."""
-    cands: list[tuple[np.ndarray, str]] = []
+    candidates: list[tuple[np.ndarray, str]] = []
     if rinf is not None:
-        cands.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
+        candidates.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
     if r1 is not None:
         if p <= 1:
-            cands.append((r1, "l1 bound (l_p ball inside the l1 ball, p <= 1)"))
+            candidates.append((r1, "l1 bound (l_p ball inside the l1 ball, p <= 1)"))
         else:
-            f = d ** (1.0 - 1.0 / p) if math.isfinite(p) else float(d)
-            cands.append((r1 / f, "l1 bound / d^(1-1/p) (norm inclusion)"))
+            factor = d ** (1.0 - 1.0 / p) if math.isfinite(p) else float(d)
+            candidates.append((r1 / factor, "l1 bound / d^(1-1/p) (norm inclusion)"))
     if r2 is not None:
         if p <= 2:
-            cands.append((r2, "l2 bound (l_p ball inside the l2 ball, p <= 2)"))
+            candidates.append((r2, "l2 bound (l_p ball inside the l2 ball, p <= 2)"))
         else:
-            f = d ** (0.5 - 1.0 / p) if math.isfinite(p) else math.sqrt(d)
-            cands.append((r2 / f, "l2 bound / d^(1/2-1/p) (norm inclusion)"))
-    if not cands:
+            factor = d ** (0.5 - 1.0 / p) if math.isfinite(p) else math.sqrt(d)
+            candidates.append((r2 / factor, "l2 bound / d^(1/2-1/p) (norm inclusion)"))
+    if not candidates:
         return np.zeros(0), ""
-    vals = np.vstack([c[0] for c in cands])
-    best = np.argmax(vals, axis=0)
-    out = vals[best, np.arange(vals.shape[1])]
-    names = sorted({cands[i][1] for i in np.unique(best)})
+    values = np.vstack([candidate[0] for candidate in candidates])
+    best = np.argmax(values, axis=0)
+    out = values[best, np.arange(values.shape[1])]
+    names = sorted({candidates[i][1] for i in np.unique(best)})
     return out, "; ".join(names)
 
 
@@ -149,14 +150,14 @@ class ExactModel:
     @cached_property
     def uniform_width(self) -> float | None:
         """Width of the support if the law is uniform on a bounded interval, else None."""
-        s = self.std
-        if not (math.isfinite(s.lo) and math.isfinite(s.hi)):
+        std = self.std
+        if not (math.isfinite(std.lo) and math.isfinite(std.hi)):
             return None
-        z = np.linspace(s.lo, s.hi, 2001)[1:-1]
-        lp = s.logpdf(z)
-        if not np.all(np.isfinite(lp)) or np.ptp(lp) > 1e-12 * (1 + abs(lp[0])):
+        nodes = np.linspace(std.lo, std.hi, 2001)[1:-1]
+        log_density = std.logpdf(nodes)
+        if not np.all(np.isfinite(log_density)) or np.ptp(log_density) > 1e-12 * (1 + abs(log_density[0])):
             return None
-        return s.hi - s.lo
+        return std.hi - std.lo
 
     # -- lower-bound ingredients ------------------------------------------------
     @cached_property
@@ -206,9 +207,9 @@ class ExactModel:
                 "Gaussian noise: the loss is exactly Gaussian and rotation invariance makes the "
                 "l2 radius sigma*Phi^-1 (Cohen et al. 2019) exact; other norms by the inclusions "
                 "of docs/certificate-notes.md#c0-6, attained by the k=1 (p<=2) or k=d (p>2) direction"]
-        w = self.uniform_width
-        if w is not None:
-            return self._uniform_lower(p, pa, pb, w)
+        width = self.uniform_width
+        if width is not None:
+            return self._uniform_lower(p, pa, pb, width)
         try:
             return self._score_lower(p, pa, pb)
         except NUMERIC_FAILURES as e:
@@ -223,9 +224,9 @@ class ExactModel:
                      pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
         d = self.d
         if not self.score_usable:
-            low = self._walk_lower(pa, pb) if d == 1 else None
-            if low is not None:
-                return low * self.scale, [
+            walk = self._walk_lower(pa, pb) if d == 1 else None
+            if walk is not None:
+                return walk * self.scale, [
                     "no usable score -(log q)': no differential bound; d = 1: " + _WALK_NOTE]
             return np.zeros_like(pa), [
                 "no usable score -(log q)': no differential lower bound (lower = 0)"]
@@ -248,9 +249,9 @@ class ExactModel:
                    if math.isfinite(self.fisher_safe) else
                    "l2: Fisher information infinite, no Fisher bound")
         if math.isfinite(self.tau):
-            ga = special.ndtri(pa)
-            gb = ga if pb is None else -special.ndtri(np.asarray(pb, dtype=float))
-            r2t = np.maximum(0.5 * (ga + gb) / self.tau, 0.0)
+            quantile_a = special.ndtri(pa)
+            quantile_b = quantile_a if pb is None else -special.ndtri(np.asarray(pb, dtype=float))
+            r2t = np.maximum(0.5 * (quantile_a + quantile_b) / self.tau, 0.0)
             r2 = np.maximum(r2, r2t)
             r2_note += ("; Gaussian convex-order domination s <=_cx N(0, tau^2), "
                         f"tau={self.tau:.6g} (Cohen's radius at sigma=1/tau)")
@@ -283,24 +284,24 @@ class ExactModel:
         """
         if self.std.has_score:
             return True
-        z = self.std.base_nodes
-        z = z[(z > self.std.lo) & (z < self.std.hi)]
+        nodes = self.std.base_nodes
+        nodes = nodes[(nodes > self.std.lo) & (nodes < self.std.hi)]
         try:
-            sv = self.std.score(z)
+            scores = self.std.score(nodes)
         except Exception:  # noqa: BLE001 - a family without any score
             return False
-        return bool(len(sv)) and float(np.mean(np.isfinite(sv))) > 0.9
+        return bool(len(scores)) and float(np.mean(np.isfinite(scores))) > 0.9
 
     def _regularity_note(self) -> str:
-        j = self.std.jumps
-        if j.total == 0.0:
+        jumps = self.std.jumps
+        if jumps.total == 0.0:
             return ("hypotheses checked: density continuous on R (no jump found by the bisection "
                     "scan, none at a support edge), so the differential method, the Fisher bound "
                     "and convex-order domination apply as published")
         where = ", ".join(f"{0.5 * (a + b) * self.scale + 0.0:.6g}" for a, b in
-                          zip(j.left[:4], j.right[:4])) + (" ..." if len(j.left) > 4 else "")
+                          zip(jumps.left[:4], jumps.right[:4])) + (" ..." if len(jumps.left) > 4 else "")
         return ("hypotheses checked: the density JUMPS (at x = " + where + "; total jump "
-                f"{j.total:.4g} in standardised units): the differential method is applied in "
+                f"{jumps.total:.4g} in standardised units): the differential method is applied in "
                 "its jump-aware form (each jump is a point mass of -q' moved at no probability "
                 "cost, added to the rate Phi), the Fisher information is infinite (no Fisher or "
                 "convex-order l2 bound)")
@@ -343,12 +344,12 @@ class ExactModel:
         return a
 
     def _gauss(self, p: float, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
-        ga = special.ndtri(pa)
-        r2 = ga if pb is None else 0.5 * (ga - special.ndtri(np.asarray(pb, dtype=float)))
+        quantile_a = special.ndtri(pa)
+        r2 = quantile_a if pb is None else 0.5 * (quantile_a - special.ndtri(np.asarray(pb, dtype=float)))
         r2 = np.maximum(r2, 0.0) * self.gaussian_std
         if p > 2:
-            f = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
-            return r2 / f
+            factor = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
+            return r2 / factor
         return r2
 
     def _uniform_c(self, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
@@ -404,12 +405,12 @@ class ExactModel:
         (binary: ``F(c_A - a) <= 1/2``).  Shift ``-a`` (``sign = -1``): the mirror image,
         with the sets ``{z >= c}`` and the survival function.
         """
-        s = self.std
-        pa_ = np.array(pa)
+        std = self.std
+        pa_array = np.array(pa)
         if sign > 0:
-            tail, inv, away = s.cdf, s.ppf, np.inf
+            tail, inv, away = std.cdf, std.ppf, np.inf
         else:
-            tail, inv, away = s.sf, s.isf, -np.inf
+            tail, inv, away = std.sf, std.isf, -np.inf
 
         def quantile_at_least(u: float) -> float:
             """A point c with tail(c) >= u, verified with the CDF (nan if none is found)."""
@@ -424,7 +425,7 @@ class ExactModel:
                 step *= 2.0
             return math.nan
 
-        c_a = quantile_at_least(float(pa_))
+        c_a = quantile_at_least(float(pa_array))
         c_b = c_a if pb is None else quantile_at_least(1.0 - float(pb))
         if not (math.isfinite(c_a) and math.isfinite(c_b)):
             return UpperResult(math.inf, 1, math.inf, "half-line")
@@ -434,7 +435,7 @@ class ExactModel:
             yb = float(tail(np.array(c_b - sign * a)))
             return ya + yb <= 1.0 - 4e-16
 
-        lo, hi = 0.0, max(sign * (c_a - s.median), 1e-12)
+        lo, hi = 0.0, max(sign * (c_a - std.median), 1e-12)
         while not fails(hi):
             lo, hi = hi, hi * 2.0
             if hi > 1e300:
@@ -452,77 +453,92 @@ class ExactModel:
                             else "half-line {z_1 >= F^-1(1 - pA)}"})
 
     def _a_guess(self, pa: float, k: int, a_half: float) -> float:
-        fi = self.std.fisher
-        g = float(special.ndtri(min(max(pa, 0.5 + 1e-9), 1 - 1e-12)))
-        cands = [a_half / math.sqrt(k)]
-        if math.isfinite(fi):
-            cands.append(g / math.sqrt(k * fi))
-        return max(min(cands), 1e-9)
+        fisher = self.std.fisher
+        quantile = float(special.ndtri(min(max(pa, 0.5 + 1e-9), 1 - 1e-12)))
+        candidates = [a_half / math.sqrt(k)]
+        if math.isfinite(fisher):
+            candidates.append(quantile / math.sqrt(k * fisher))
+        return max(min(candidates), 1e-9)
 
     def evaluate(self, comps: LatticeComponents, pessimistic: bool = True) -> Evaluation:
         return self.evaluator.evaluate(comps, pessimistic=pessimistic)
 
     def upper(self, p: float, pa: float, pb: float | None, ks: Sequence[int] | None = None,
-              two_level: Sequence[tuple[int, int, float]] = (), rtol: float = 1e-6) -> UpperResult:
-        """Smallest verified-failing l_p norm over the searched directions (native scale)."""
-        d = self.d
+              two_level: Sequence[TwoLevel] = (), rtol: float = 1e-6) -> UpperResult:
+        """Smallest verified-failing l_p norm over the searched directions (native scale).
+
+        The k=1 half-line sets first, then the k-equal directions ``ks`` (default:
+        :func:`~unicr.search.grids.k_grid`, l_inf: ``d`` only) for each shift sign, then the
+        ``two_level`` directions; each scale search is capped at the best norm so far.
+        """
         if self.is_gaussian:
             return self._gauss_upper(p, pa, pb)
-        w = self.uniform_width
-        if w is not None:
-            return self._uniform_upper(p, pa, pb, w)
+        width = self.uniform_width
+        if width is not None:
+            return self._uniform_upper(p, pa, pb, width)
         # all comparisons in standardised units (exact scale equivariance); native at the end
-        best = min((self.half_line(pa, pb, sg) for sg in self.signs), key=lambda u: u.value)
+        best = min((self.half_line(pa, pb, sign) for sign in self.signs), key=lambda u: u.value)
         a_half = abs(best.a)
-        best_std = abs(best.a)
+        best_norm = abs(best.a)
         if ks is None:
-            ks = [d] if math.isinf(p) else k_grid(d, "geometric")
+            ks = [self.d] if math.isinf(p) else k_grid(self.d, "geometric")
         skipped: list[int] = []
-        for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= d)):
-            for sg in self.signs:
-                nf = float(_norm_factor(k, p))
-                cap = best_std / nf if math.isfinite(best_std) else math.inf
-                try:
-                    if math.isfinite(cap):
-                        # prune: does this direction fail below the current best norm at all?
-                        ev = self.evaluate([(k, sg * cap)], pessimistic=False)
-                        if not ev.fails(pa, pb):
-                            continue
-                        a0 = min(cap, self._a_guess(pa, k, a_half))
-                    else:
-                        a0 = self._a_guess(pa, k, a_half)
-                    br = search_scale(lambda a, k=k, sg=sg: self.evaluate([(k, sg * a)]), pa, pb,
-                                      a0, rtol=rtol,
-                                      a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
-                except NUMERIC_FAILURES as e:
-                    # the lattice for this direction does not fit in memory: leaving a direction
-                    # out can only make the upper bound larger (still an upper bound)
-                    log.info("exact upper bound: direction k=%d skipped: %s", k, e)
-                    skipped.append(k)
-                    continue
-                if math.isfinite(br.fails) and br.fails * nf < best_std:
-                    best_std = br.fails * nf
-                    best = UpperResult(best_std * self.scale, k, sg * br.fails, "k-equal",
-                                       {"set": "neyman-pearson", "a_pass": br.passes * self.scale,
-                                        "evaluations": br.evaluations})
+        for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= self.d)):
+            for sign in self.signs:
+                norm_factor = float(_norm_factor(k, p))
+                bracket = self._k_equal_bracket(k, sign, best_norm / norm_factor, pa, pb, a_half,
+                                                rtol, skipped)
+                if (bracket is not None and math.isfinite(bracket.fails)
+                        and bracket.fails * norm_factor < best_norm):
+                    best_norm = bracket.fails * norm_factor
+                    best = UpperResult(best_norm * self.scale, k, sign * bracket.fails, "k-equal",
+                                       self._search_detail(bracket))
         for k, m, ratio in two_level:  # validated by ExactOptions
-            nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
-            a0 = self._a_guess(pa, k + m, a_half)
+            norm_factor = ((k + m * ratio**p) ** (1.0 / p) if math.isfinite(p)
+                           else max(1.0, ratio))
             try:
-                br = search_scale(lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
-                                  pa, pb, a0, rtol=rtol)
+                bracket = search_scale(
+                    lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
+                    pa, pb, self._a_guess(pa, k + m, a_half), rtol=rtol)
             except NUMERIC_FAILURES as e:
                 log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
                 skipped.append(k + m)
                 continue
-            if math.isfinite(br.fails) and br.fails * nf < best_std:
-                best_std = br.fails * nf
-                best = UpperResult(best_std * self.scale, k, br.fails, "two-level",
-                                   {"set": "neyman-pearson", "a_pass": br.passes * self.scale,
-                                    "evaluations": br.evaluations}, m=m, b=ratio * br.fails)
+            if math.isfinite(bracket.fails) and bracket.fails * norm_factor < best_norm:
+                best_norm = bracket.fails * norm_factor
+                best = UpperResult(best_norm * self.scale, k, bracket.fails, "two-level",
+                                   self._search_detail(bracket), m=m, b=ratio * bracket.fails)
         if skipped:
             best.detail["skipped"] = skipped
         return best
+
+    def _k_equal_bracket(self, k: int, sign: float, cap: float, pa: float, pb: float | None,
+                         a_half: float, rtol: float, skipped: list[int]) -> ScaleBracket | None:
+        """Scale search along the k-equal direction of ``sign``, up to scale ``cap``.
+
+        None when the direction does not fail below ``cap`` (pruned) or its lattice does not
+        fit (then ``k`` is added to ``skipped``): leaving a direction out can only make the
+        upper bound larger, so it stays an upper bound.
+        """
+        try:
+            if math.isfinite(cap):
+                # prune: does this direction fail below the current best norm at all?
+                if not self.evaluate([(k, sign * cap)], pessimistic=False).fails(pa, pb):
+                    return None
+                start = min(cap, self._a_guess(pa, k, a_half))
+            else:
+                start = self._a_guess(pa, k, a_half)
+            return search_scale(lambda a: self.evaluate([(k, sign * a)]), pa, pb, start,
+                                rtol=rtol, a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
+        except NUMERIC_FAILURES as e:
+            log.info("exact upper bound: direction k=%d skipped: %s", k, e)
+            skipped.append(k)
+            return None
+
+    def _search_detail(self, bracket: ScaleBracket) -> dict[str, Any]:
+        """The witness detail of a Neyman-Pearson failure found by a scale search (native units)."""
+        return {"set": "neyman-pearson", "a_pass": bracket.passes * self.scale,
+                "evaluations": bracket.evaluations}
 
     def _gauss_upper(self, p: float, pa: float, pb: float | None) -> UpperResult:
         r = float(self._gauss(p, np.array([pa]), None if pb is None else np.array([pb]))[0])
@@ -594,13 +610,13 @@ _MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
 def get_model(noise: Any, d: int, c_h: float = 0.03, eta: float = 1e-15) -> ExactModel:
     """A cached :class:`ExactModel` (keyed by the noise fingerprint and ``d``)."""
     key = (noise.fingerprint(), int(d), float(c_h), float(eta))
-    m = _MODELS.get(key)
-    if m is None:
+    model = _MODELS.get(key)
+    if model is None:
         if len(_MODELS) > 32:
             _MODELS.clear()
-        m = ExactModel(noise, d, c_h=c_h, eta=eta)
-        _MODELS[key] = m
-    return m
+        model = ExactModel(noise, d, c_h=c_h, eta=eta)
+        _MODELS[key] = model
+    return model
 
 
 def _validate(noise: Any, pa: Any, pb: Any, p: Any,
