@@ -39,6 +39,7 @@ from unicr.engines.exact import (
     reconcile,
 )
 from unicr.errors import InvalidParameterError
+from unicr.neyman_pearson.direction import k_equal
 from unicr.search.grids import k_grid
 
 __all__ = ["ExactCurve", "curve", "cache_dir"]
@@ -89,40 +90,41 @@ class ExactCurve:
         ``lower`` from the grid point at or below ``pa`` (0 below the grid), ``upper`` from
         the grid point at or above (``inf`` beyond the grid).
         """
-        lab = norm if isinstance(norm, str) and norm in self._lo else norm_label(parse_norm(norm))
+        label = norm if isinstance(norm, str) and norm in self._lo else norm_label(parse_norm(norm))
         if self.pb is None and pa <= 0.5:
             return None
         if self.pb is not None and pa <= self.pb:
             return None
-        lo_list = self._lo[lab]
+        lower_list = self._lo[label]
         i = bisect.bisect_right(self._pa_list, pa) - 1
         j = bisect.bisect_left(self._pa_list, pa)
-        lo = lo_list[i] if i >= 0 else 0.0
-        up = self._up[lab][j] if j < len(self._pa_list) else math.inf
-        return lo, up
+        lower = lower_list[i] if i >= 0 else 0.0
+        upper = self._up[label][j] if j < len(self._pa_list) else math.inf
+        return lower, upper
 
     def certificate(self, pa: float, norm: Any = 2) -> Certificate:
         """The lookup as a :class:`~unicr.certificate.Certificate`."""
         p = parse_norm(norm)
-        lab = norm_label(p)
-        r = self.lookup(pa, p)
-        if r is None:
+        label = norm_label(p)
+        bounds = self.lookup(pa, p)
+        if bounds is None:
             return Certificate.abstained(method="exact-curve", norm=p, d=self.d, pa=float(pa),
                                          pb=self.pb, reason="no certificate (abstain)",
                                          noise=self.noise)
-        lo, up = r
+        lower, upper = bounds
         j = bisect.bisect_left(self._pa_list, pa)
-        wit = None
-        if j < len(self._pa_list) and math.isfinite(up):
-            k = int(self.witness_k[lab][j])
-            a = float(self.witness_a[lab][j])
-            wit = Witness(_kequal(k, a), abs(a), up, {"grid_pa": self._pa_list[j]})
-        notes = list(self.assumptions.get(lab, [])) + [
+        witness = None
+        if j < len(self._pa_list) and math.isfinite(upper):
+            k = int(self.witness_k[label][j])
+            a = float(self.witness_a[label][j])
+            direction = k_equal(k, -1.0 if a < 0 else 1.0).describe()
+            witness = Witness(direction, abs(a), upper, {"grid_pa": self._pa_list[j]})
+        notes = list(self.assumptions.get(label, [])) + [
             "read from a cached curve: lower at the grid point below pA, upper at the grid point "
             "above (R* is non-decreasing in pA)"]
-        return Certificate(lower=lo, upper=up, estimate=up if math.isfinite(up) else None,
+        return Certificate(lower=lower, upper=upper, estimate=upper if math.isfinite(upper) else None,
                            confidence=1.0, method="exact-curve", norm=p, d=self.d, pa=float(pa),
-                           pb=self.pb, assumptions=tuple(notes), witness=wit, noise=self.noise,
+                           pb=self.pb, assumptions=tuple(notes), witness=witness, noise=self.noise,
                            tolerance=1e-5)
 
     # -- persistence ----------------------------------------------------------
@@ -189,17 +191,18 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
     from unicr.noises.base import Noise
     from unicr.noises.registry import noise as make_noise
 
-    nz = noise if isinstance(noise, Noise) else make_noise(noise)
-    if not getattr(nz, "is_product", False):
+    product_noise = noise if isinstance(noise, Noise) else make_noise(noise)
+    if not getattr(product_noise, "is_product", False):
         from unicr.errors import NotProductNoiseError
 
         raise NotProductNoiseError(
-            f"exact curves need a product (i.i.d.) noise, and {nz.name!r} is not one; use the "
+            f"exact curves need a product (i.i.d.) noise, and {product_noise.name!r} is not one; "
+            "use the "
             "Monte Carlo engine (unicr.radius(..., method='mc'))")
     dim = check_dimension(d)
     if isinstance(norms, (str, int, float)):
         norms = [norms]
-    ps = [parse_norm(p) for p in norms]
+    norm_values = [parse_norm(p) for p in norms]
     pa = np.asarray(pa_grid, dtype=float)
     if pa.ndim != 1 or len(pa) == 0:
         raise InvalidParameterError("pa_grid must be a non-empty 1-D sequence of probabilities")
@@ -211,74 +214,69 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
         pb = float(pb)
         if not (0 < pb < 1):
             raise InvalidParameterError(f"pB must lie strictly between 0 and 1, got {pb}")
-    key = _key(nz, ps, dim, pa, pb)
+    key = _key(product_noise, norm_values, dim, pa, pb)
     if cache:
-        hit = _MEM.get(key)
-        if hit is not None:
-            return hit
+        cached = _MEM.get(key)
+        if cached is not None:
+            return cached
         path = Path(directory) if directory is not None else cache_dir()
-        f = path / f"exact-{key[:32]}.npz"
-        if f.is_file():
+        cache_file = path / f"exact-{key[:32]}.npz"
+        if cache_file.is_file():
             try:
-                c = ExactCurve.load(f)
-                if c.key == key:
-                    _MEM[key] = c
-                    return c
-            except Exception as e:  # noqa: BLE001 - a corrupt cache file is recomputed
-                log.warning("ignoring unreadable curve cache %s: %s", f, e)
-    c = _compute(nz, ps, dim, pa, pb, key)
+                computed = ExactCurve.load(cache_file)
+                if computed.key == key:
+                    _MEM[key] = computed
+                    return computed
+            except Exception as exc:  # noqa: BLE001 - a corrupt cache file is recomputed
+                log.warning("ignoring unreadable curve cache %s: %s", cache_file, exc)
+    computed = _compute(product_noise, norm_values, dim, pa, pb, key)
     if cache:
-        _MEM[key] = c
+        _MEM[key] = computed
         try:
-            c.save(f)
-        except OSError as e:
-            log.warning("could not write curve cache %s: %s", f, e)
-    return c
+            computed.save(cache_file)
+        except OSError as exc:
+            log.warning("could not write curve cache %s: %s", cache_file, exc)
+    return computed
 
 
 def _valid_mask(pa: np.ndarray, pb: float | None) -> np.ndarray:
     return pa > 0.5 if pb is None else pa > pb
 
 
-def _compute(nz: Any, ps: list[float], d: int, pa: np.ndarray, pb: float | None,
-             key: str) -> ExactCurve:
-    model = get_model(nz, d)
-    ok = _valid_mask(pa, pb)
-    pbs = None if pb is None else np.full(int(ok.sum()), pb)
-    lower, upper, wk, wa, notes = {}, {}, {}, {}, {}
-    ups = _upper_all(model, ps, pa[ok], pb)
-    for p in ps:
-        lab = norm_label(p)
-        lo = np.zeros(len(pa))
-        up = np.zeros(len(pa))
-        kk = np.zeros(len(pa), dtype=np.int64)
-        aa = np.zeros(len(pa))
-        if ok.any():
-            lv, nts = model.lower(p, pa[ok], pbs)
-            lo[ok] = lv
-            u, k_, a_ = ups[p]
-            up[ok] = u
-            kk[ok] = k_
-            aa[ok] = a_
-            notes[lab] = nts
+def _compute(product_noise: Any, norm_values: list[float], d: int, pa: np.ndarray,
+             pb: float | None, key: str) -> ExactCurve:
+    """Lower bounds, upper bounds and witnesses of every norm on the valid part of the grid."""
+    model = get_model(product_noise, d)
+    valid = _valid_mask(pa, pb)
+    pb_values = None if pb is None else np.full(int(valid.sum()), pb)
+    lower, upper, witness_k, witness_a, notes = {}, {}, {}, {}, {}
+    uppers = _upper_all(model, norm_values, pa[valid], pb)
+    for p in norm_values:
+        label = norm_label(p)
+        low = np.zeros(len(pa))
+        high = np.zeros(len(pa))
+        ks = np.zeros(len(pa), dtype=np.int64)
+        scales = np.zeros(len(pa))
+        if valid.any():
+            lower_values, lower_notes = model.lower(p, pa[valid], pb_values)
+            low[valid] = lower_values
+            upper_values, upper_ks, upper_scales = uppers[p]
+            high[valid] = upper_values
+            ks[valid] = upper_ks
+            scales[valid] = upper_scales
+            notes[label] = lower_notes
         # the band must be consistent: a crossing within the numerical tolerance lowers the
         # lower bound to the upper one (conservative); a larger one is an engine bug
-        for i in np.nonzero(ok & (lo > up))[0]:
-            lo[i], crossed = reconcile(float(lo[i]), float(up[i]), 1e-5,
-                                       f"exact curve of {nz!r} at pA={pa[i]} (norm {lab}, d={d})")
-            if crossed and crossed not in notes[lab]:
-                notes[lab] = list(notes[lab]) + [crossed]
-        lower[lab], upper[lab], wk[lab], wa[lab] = lo, up, kk, aa
-    return ExactCurve(noise=nz.definition(), d=d, pb=pb, pa=pa, norms=ps, lower=lower,
-                      upper=upper, witness_k=wk, witness_a=wa, assumptions=notes, key=key)
-
-
-def _kequal(k: int, a: float) -> dict:
-    """Witness direction of a k-equal shift of signed scale ``a``."""
-    out: dict = {"kind": "k-equal", "k": int(k)}
-    if a < 0:
-        out["sign"] = -1
-    return out
+        for i in np.nonzero(valid & (low > high))[0]:
+            low[i], crossed = reconcile(
+                float(low[i]), float(high[i]), 1e-5,
+                f"exact curve of {product_noise!r} at pA={pa[i]} (norm {label}, d={d})")
+            if crossed and crossed not in notes[label]:
+                notes[label] = list(notes[label]) + [crossed]
+        lower[label], upper[label], witness_k[label], witness_a[label] = low, high, ks, scales
+    return ExactCurve(noise=product_noise.definition(), d=d, pb=pb, pa=pa, norms=norm_values,
+                      lower=lower, upper=upper, witness_k=witness_k, witness_a=witness_a,
+                      assumptions=notes, key=key)
 
 
 def _pf(model: ExactModel, k: int, a: float) -> float:
