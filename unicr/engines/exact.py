@@ -188,10 +188,10 @@ class ExactModel:
         the convex order) is an upper bound too, and the larger of the two is used; this
         guards against a numerically integrated family value that comes out too small.
         """
-        fi = self.std.fisher * (1.0 + 1e-9)
+        fisher = self.std.fisher * (1.0 + 1e-9)
         if not self.score.unbounded:
-            fi = max(fi, self.score.second_moment_upper() + 2.0 * self.score.err)
-        return fi
+            fisher = max(fisher, self.score.second_moment_upper() + 2.0 * self.score.err)
+        return fisher
 
     @cached_property
     def tau(self) -> float:
@@ -336,8 +336,8 @@ class ExactModel:
             a_next = a + step
             if step <= rtol * a_next:
                 return a_next
-            ev = self.evaluate([(1, sign * a_next)])
-            tau = float(ev.t_lower(pa)[0])
+            evaluation = self.evaluate([(1, sign * a_next)])
+            tau = float(evaluation.t_lower(pa)[0])
             a = a_next
             if tau <= 0.5:
                 return a

@@ -125,27 +125,27 @@ def _align_h(atoms: list[LossAtoms], h: float) -> float:
     """Shrink ``h`` so that heavy point masses of the loss (flat pieces) sit on the lattice.
 
     The chord construction is second order only where the loss law has no isolated heavy
-    atom between lattice points; Laplace noise has atoms at ``+-a``.
+    atom between lattice points; Laplace noise has atoms atom ``+-a``.
     """
     groups: dict[float, list[float]] = {}  # rounded |value| -> [exact |value|, mass]
-    for at in atoms:
-        narrow = (at.hi - at.lo <= FLAT_TOL * (1.0 + np.abs(at.lo))) & np.isfinite(at.loss)
-        narrow &= at.m > 1e-4
-        for v, m in zip(at.loss[narrow], at.m[narrow]):
-            if abs(v) >= h:  # values below one lattice step cannot be aligned usefully
-                key = float(np.round(abs(v), 12))
-                g = groups.setdefault(key, [abs(float(v)), 0.0])
-                g[1] += float(m)
+    for atom in atoms:
+        narrow = (atom.hi - atom.lo <= FLAT_TOL * (1.0 + np.abs(atom.lo))) & np.isfinite(atom.loss)
+        narrow &= atom.m > 1e-4
+        for value, mass in zip(atom.loss[narrow], atom.m[narrow]):
+            if abs(value) >= h:  # values below one lattice step cannot be aligned usefully
+                key = float(np.round(abs(value), 12))
+                group = groups.setdefault(key, [abs(float(value)), 0.0])
+                group[1] += float(mass)
     if not groups:
         return h
-    vals = [g[0] for g in sorted(groups.values(), key=lambda g: -g[1])]
-    base = vals[0]
-    n0 = max(1, math.ceil(base / h))
-    for n in range(n0, 4 * n0 + 1):
-        hh = base / n
-        if all(abs(v / hh - round(v / hh)) < 1e-6 for v in vals[1:]):
-            return hh
-    return base / n0  # in [h/2, h]: the heaviest atom at least is aligned
+    values = [group[0] for group in sorted(groups.values(), key=lambda group: -group[1])]
+    base = values[0]
+    first_n = max(1, math.ceil(base / h))
+    for n in range(first_n, 4 * first_n + 1):
+        spacing = base / n
+        if all(abs(value / spacing - round(value / spacing)) < 1e-6 for value in values[1:]):
+            return spacing
+    return base / first_n  # in [h/2, h]: the heaviest atom atom least is aligned
 
 
 class DirectionEvaluator:
@@ -188,56 +188,62 @@ class DirectionEvaluator:
         ``pessimistic=False`` skips the pass-proving law (nothing can then be proven to pass).
         """
         self.n_evals += 1
-        comps = [(int(k), float(a)) for k, a in direction if k > 0 and a != 0.0]
-        if not comps:
+        components = [(int(k), float(a)) for k, a in direction if k > 0 and a != 0.0]
+        if not components:
             # no perturbation: the loss is 0 (T(p) = p)
             one = (np.zeros(1), np.ones(1), 0.0)
             return Evaluation(one, one, 0.0)
-        total_k = sum(k for k, _ in comps)
-        fi = self.std.fisher
-        small = math.isfinite(fi) and all(abs(a) * math.sqrt(fi) < 0.05 for _, a in comps)
-        var_tot = 0.0
-        for k, a in comps:
+        total_k = sum(k for k, _ in components)
+        fisher = self.std.fisher
+        small = math.isfinite(fisher) and all(abs(a) * math.sqrt(fisher) < 0.05
+                                              for _, a in components)
+        variance_total = 0.0
+        for k, a in components:
             if small:
                 # small shifts: the loss is ~ a * score, variance ~ a^2 I (a guess for the
                 # resolution only; the lattice uses the variance of the atoms below)
-                var_tot += k * a * a * fi
+                variance_total += k * a * a * fisher
             else:
-                var_tot += k * self._loss_var(a)
+                variance_total += k * self._loss_var(a)
         # degenerate finite loss (e.g. uniform noise: loss 0 or +-inf): any spacing is exact
-        sd = math.sqrt(var_tot) if var_tot > 1e-300 else math.sqrt(total_k)
-        if len(comps) == 1 and comps[0][0] == 1:
-            a = comps[0][1]
-            at = loss_atoms(self.std, a, self.c_h1 * max(sd, 1e-3))
-            x, w, mm = at.merged()
-            v, ww, mm2 = at.split_points()
-            return Evaluation((x, w, mm), (v, ww, mm2), at.err)
+        sd = math.sqrt(variance_total) if variance_total > 1e-300 else math.sqrt(total_k)
+        if len(components) == 1 and components[0][0] == 1:
+            a = components[0][1]
+            component_atoms = loss_atoms(self.std, a, self.c_h1 * max(sd, 1e-3))
+            x, w, mm = component_atoms.merged()
+            v, ww, mm2 = component_atoms.split_points()
+            return Evaluation((x, w, mm), (v, ww, mm2), component_atoms.err)
         h = self.c_h * sd / math.sqrt(total_k)
-        atoms = [loss_atoms(self.std, a, h) for _, a in comps]
+        atoms = [loss_atoms(self.std, a, h) for _, a in components]
         if small:
-            var_at = sum(k * at.moments()[1] for (k, _), at in zip(comps, atoms))
-            if var_at > 0:
-                h = self.c_h * math.sqrt(var_at) / math.sqrt(total_k)
+            variance_atoms = sum(k * at.moments()[1] for (k, _), at in zip(components, atoms))
+            if variance_atoms > 0:
+                h = self.c_h * math.sqrt(variance_atoms) / math.sqrt(total_k)
         h = _align_h(atoms, h)
-        opts: list[tuple[LatticeLaw, int]] = []
-        pess: list[tuple[LatticeLaw, int]] = []
-        for (k, _a), at in zip(comps, atoms):
-            x, w, mm = at.merged()
+        optimistic_parts: list[tuple[LatticeLaw, int]] = []
+        pessimistic_parts: list[tuple[LatticeLaw, int]] = []
+        for (k, _a), component_atoms in zip(components, atoms):
+            x, w, mm = component_atoms.merged()
             if len(x) == 0:
                 jmin, jmax = 0, 1
             else:
                 jmin, jmax = lattice_range(x, w, h, 1e-18 / total_k)
-            opt = chord_lattice(x, w, h, jmin, jmax, mm)
-            opt.err = at.err
-            opts.append((opt, k))
+            chord = chord_lattice(x, w, h, jmin, jmax, mm)
+            chord.err = component_atoms.err
+            optimistic_parts.append((chord, k))
             if pessimistic:
-                v, ww, mm2 = at.split_points()
-                pes = split_lattice(v, ww, h, jmin, jmax, mm2, mode="ratio")
-                pes.err = at.err
-                pess.append((pes, k))
-        co = compose(opts, self.eta)
+                v, ww, mm2 = component_atoms.split_points()
+                split = split_lattice(v, ww, h, jmin, jmax, mm2, mode="ratio")
+                split.err = component_atoms.err
+                pessimistic_parts.append((split, k))
+        optimistic = compose(optimistic_parts, self.eta)
         if not pessimistic:
-            return Evaluation((co.x, co.w, co.m_minus), None, co.err, h)
-        cp = compose(pess, self.eta)
-        err = max(co.err, cp.err)
-        return Evaluation((co.x, co.w, co.m_minus), (cp.x, cp.w, cp.m_minus), err, h)
+            return Evaluation(_law(optimistic), None, optimistic.err, h)
+        pessimistic_law = compose(pessimistic_parts, self.eta)
+        err = max(optimistic.err, pessimistic_law.err)
+        return Evaluation(_law(optimistic), _law(pessimistic_law), err, h)
+
+
+def _law(law: LatticeLaw) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(values, masses, mass at -inf)`` of a composed lattice law (the form :class:`Evaluation` keeps)."""
+    return law.x, law.w, law.m_minus

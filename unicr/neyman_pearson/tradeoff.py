@@ -139,16 +139,16 @@ class StdNoise:
         """Masses of the consecutive intervals of sorted nodes ``z`` (one CDF/SF pass)."""
         if self.symmetric and self.median == 0.0:
             # one tail evaluation serves both: P(Z <= -|z|) = P(Z >= |z|)
-            t = self.cdf(-np.abs(z))
-            c = np.where(z <= 0, t, 1.0 - t)
-            s = np.where(z >= 0, t, 1.0 - t)
+            tail = self.cdf(-np.abs(z))
+            cdf_values = np.where(z <= 0, tail, 1.0 - tail)
+            sf_values = np.where(z >= 0, tail, 1.0 - tail)
         else:
-            c = self.cdf(z)
-            s = self.sf(z)
+            cdf_values = self.cdf(z)
+            sf_values = self.sf(z)
         med = self.median
-        left = c[1:] - c[:-1]
-        right = s[:-1] - s[1:]
-        mid = 1.0 - c[:-1] - s[1:]
+        left = cdf_values[1:] - cdf_values[:-1]
+        right = sf_values[:-1] - sf_values[1:]
+        mid = 1.0 - cdf_values[:-1] - sf_values[1:]
         out = np.where(z[1:] <= med, left, np.where(z[:-1] >= med, right, mid))
         return np.maximum(np.nan_to_num(out, nan=0.0), 0.0)
 
@@ -595,7 +595,7 @@ def loss_atoms(std: StdNoise, a: float, h: float) -> LossAtoms:
     if flat.any():
         i0 = np.searchsorted(z, ezl[flat])
         i1 = np.searchsorted(z, ezr[flat])
-        v = np.array([float(np.median(lz[s0:s1 + 1])) for s0, s1 in zip(i0, i1)])
+        v = np.array([float(np.median(lz[start:stop + 1])) for start, stop in zip(i0, i1)])
         v = np.where(np.isfinite(v) & (v >= elo[flat] - 1e-9) & (v <= ehi[flat] + 1e-9), v,
                      0.5 * (elo[flat] + ehi[flat]))
         y = y.copy()
