@@ -13,6 +13,11 @@
   uniform noise (the loss takes the values 0 and +-inf; the worst perturbation is
   known -- Yang et al. 2020, docs/certificate-notes.md#c3-1 (to §3.2), extended to p >= 2 in
   docs/exact-engine.md).
+
+The pipeline is :func:`radius_exact` -> :func:`run_exact` (one
+:class:`~unicr.engines.exact_records.ExactRun` record) -> the certificate, whose assumptions
+text :func:`unicr.engines.exact_explain.assumptions` writes from the record.  Options are
+one frozen :class:`~unicr.engines.exact_options.ExactOptions`.
 """
 
 from __future__ import annotations
