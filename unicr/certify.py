@@ -20,7 +20,6 @@ engine would not use it, so the caller asks for ``method="mc"`` explicitly.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -60,9 +59,9 @@ def engine_options(method: str) -> frozenset[str]:
         from unicr.engines.montecarlo import DEFAULTS
 
         return frozenset(DEFAULTS)
-    fn = ENGINES[method]()
-    return frozenset(n for n, prm in inspect.signature(fn).parameters.items()
-                     if prm.kind is inspect.Parameter.KEYWORD_ONLY)
+    from unicr.engines.exact_options import option_names
+
+    return option_names()
 
 
 def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
@@ -138,9 +137,9 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
         )
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
-        from unicr.engines.exact import check_options
+        from unicr.engines.exact_options import ExactOptions
 
-        kwargs = check_options(kwargs, dim)
+        kwargs = {"options": ExactOptions.from_keywords(dim, **kwargs)}
     if pb_f is None and pa_f <= 0.5:
         return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
                                      reason="binary: pA <= 1/2, no certificate",

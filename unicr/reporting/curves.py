@@ -462,9 +462,9 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
     Returns the curves ordered by noise, then norm.  Every ``lower`` is a proven lower
     bound on R* (with the curve's ``confidence``), every ``upper`` a proven upper bound.
     """
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
 
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     if isinstance(norms, (str, int, float)):
         norms = [norms]
     ps = list(dict.fromkeys(parse_norm(p) for p in norms))
