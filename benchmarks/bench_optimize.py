@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from unicr.data import load_dataset
     from unicr.models import load_checkpoint
     from unicr.optimize.perinput import Lattice
-    from unicr.optimize.provider import EngineBook, RadiusBook
+    from unicr.smoothing.radii import EngineBook, RadiusBook
 
     model, _ = load_checkpoint(ROOT / "results/fashion-mnist/cnn-sigma0.5.pt")
     data = load_dataset("fashion-mnist", "test")

@@ -49,9 +49,6 @@ KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
     ("unicr.noises.registry", "unicr.noises.mixtures"): "same as families (@register plug-in load)",
     ("unicr.noises.registry", "unicr.noises.spec"):
         "registry loads spec files inside functions; spec builds builtins through registry",
-    ("unicr.smoothing.smooth", "unicr.optimize.provider"):
-        "Smooth(radius='curve') builds optimize.CurveRadius inside a method, while the provider "
-        "builds smoothing.EngineRadius (function-level both ways; smoothing/optimize not in #13)",
 }
 
 

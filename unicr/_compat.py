@@ -48,6 +48,7 @@ OLD_MODULES: dict[str, str] = {
     "unicr.curves": "unicr.reporting.curves",
     "unicr.plot": "unicr.reporting.plot",
     "unicr.figures": "unicr.reporting.figures",
+    "unicr.optimize.provider": "unicr.smoothing.radii",
 }
 
 #: old package (or old module split in several) -> modules whose public names it exported

@@ -1,4 +1,4 @@
-"""The radius provider of noise optimisation (unicr.optimize.provider): sound, reused, cheap."""
+"""The radius provider of noise optimisation (unicr.smoothing.radii): sound, reused, cheap."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 import unicr
 from unicr.errors import InvalidParameterError
-from unicr.optimize.provider import CurveRadius, RadiusBook, lookup_loss
+from unicr.smoothing.radii import CurveRadius, RadiusBook, lookup_loss
 
 
 @pytest.fixture(autouse=True)
@@ -123,7 +123,7 @@ def test_smooth_with_curve_radii_is_below_the_engine_and_times_both_parts(tmp_pa
 
 
 def test_engine_book_calls_the_engine_once_per_request_and_can_answer_estimates():
-    from unicr.optimize.provider import EngineBook
+    from unicr.smoothing.radii import EngineBook
 
     nz = unicr.noise("laplace", sigma=1)
     book = EngineBook(4, method="exact")
