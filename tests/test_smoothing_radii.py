@@ -15,10 +15,10 @@ from unicr.smoothing.radii import CurveRadius, RadiusBook, lookup_loss
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    from unicr.optimize import provider
+    from unicr.smoothing import radii
 
     monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(provider, "_TABLES", {})
+    monkeypatch.setattr(radii, "_TABLES", {})
 
 
 NOISES = [("gaussian", {}), ("laplace", {}), ("gennorm", {"beta": 1.5}),
@@ -77,9 +77,9 @@ def test_disk_cache_is_read_back(tmp_path):
     nz = unicr.noise("hsecant", sigma=1)
     first = RadiusBook(100)
     r1 = first.radius(nz, 0.8, 2)
-    from unicr.optimize import provider
+    from unicr.smoothing import radii
 
-    provider._TABLES.clear()
+    radii._TABLES.clear()
     second = RadiusBook(100)
     r2 = second.radius(nz, 0.8, 2)
     assert r1 == r2
