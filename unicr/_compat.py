@@ -58,8 +58,6 @@ OLD_PACKAGES: dict[str, tuple[str, ...]] = {
     "unicr.exact": ("unicr.engines",),
     # split in two by #13: the lattice test (stage 2) and the scale search (stage 3)
     "unicr.exact.search": ("unicr.search.lattice_scale", "unicr.neyman_pearson.lattice_evaluation"),
-    "unicr.search.exact_scale": ("unicr.search.lattice_scale",
-                                 "unicr.neyman_pearson.lattice_evaluation"),
     "unicr.montecarlo": ("unicr.engines", "unicr.neyman_pearson.sampled"),
 }
 
