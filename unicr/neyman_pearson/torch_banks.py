@@ -683,8 +683,8 @@ class TorchJointBank:
         r1 = self.device_pass(th, tl).cpu().numpy()
         r0 = self.base_norms()
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            h1 = np.asarray(nz._log_radial(r1 / s), dtype=np.float64)
-            h0 = np.asarray(nz._log_radial(r0 / s), dtype=np.float64)
+            h1 = np.asarray(nz.log_radial(r1 / s), dtype=np.float64)
+            h0 = np.asarray(nz.log_radial(r0 / s), dtype=np.float64)
             lx = h1 - h0[None, :]
         # norms: relative error 2.01 u (the dtype's z - hi - lo) + the float64 reduction;
         # absolute (2.1 u64 + 3 u^2) ||a||_p (the shift's rounding; ||a||_p <= ||a||_1)
@@ -709,8 +709,8 @@ class TorchJointBank:
         nz = self.noise
         s = float(nz.scale)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            hp = np.asarray(nz._log_radial((r * (1.0 + rho) + absr) / s), dtype=np.float64)
-            hm = np.asarray(nz._log_radial(np.maximum(r * (1.0 - rho) - absr, 0.0) / s),
+            hp = np.asarray(nz.log_radial((r * (1.0 + rho) + absr) / s), dtype=np.float64)
+            hm = np.asarray(nz.log_radial(np.maximum(r * (1.0 - rho) - absr, 0.0) / s),
                             dtype=np.float64)
             dh = np.maximum(np.abs(hp - h), np.abs(hm - h))
             out = np.where(np.isfinite(dh), dh, 0.0) + 16 * _U64 * np.where(np.isfinite(h),
