@@ -16,6 +16,13 @@ Numerical habits (docs/concepts.md "Log space"):
   saturate at ``+-numpy.finfo(float).max`` instead of returning ``inf``;
 * torch samplers draw on the requested device with the given ``torch.Generator``,
   compute in float64 and cast once (saturating at the target dtype's range).
+
+Compiled log-density (unicr issue #13): each family also declares, in its class and nowhere
+else, the unnormalised standardised log-density the Monte Carlo kernels evaluate --
+``logq_scalar`` (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`), ``logq_torch_``
+(in place on torch tensors), ``logq_continuity`` and the rounding constants -- returned by
+``compiled_logq()`` as a :class:`~unicr.noises.base.CompiledLogDensity`
+(docs/adding-a-noise.md, "Adding a closed-form family").
 """
 
 from __future__ import annotations
