@@ -166,19 +166,19 @@ def test_large_argument_branch_matches_logpdf():
     """Cauchy / Student t at |z| far beyond ``big`` (both dtypes) against ``logpdf``."""
     for name, params in (("cauchy", {}), ("student_t", {"nu": 0.7})):
         nz = build_builtin(name, scale=1.0, **params)
-        fam = TB._family(nz)
+        fam = nz.compiled_logq()
         z = np.array([0.0, 3.0, 1e14, 2e15, 1e17, 3e20, 1e30])
         ref = nz.logpdf(z) - nz.logpdf(0.0)
         for tdt in (torch.float32, torch.float64):
             big = TB._big(tdt)
-            mine = fam.logq(torch.as_tensor(z, dtype=tdt), big).double().numpy()
+            mine = fam.logq_torch(torch.as_tensor(z, dtype=tdt), big).double().numpy()
             mine = mine - mine[0]
             assert np.allclose(mine, ref, rtol=1e-6), (name, tdt, mine, ref)
             small = z[z < 0.4 * big]
             x = torch.as_tensor(small, dtype=tdt)
-            a = fam.logq_(x.clone(), torch.empty_like(x), torch.empty(x.shape, dtype=torch.bool),
-                          big, small=True)
-            assert torch.equal(a, fam.logq(x, big))
+            a = fam.logq_torch_(x.clone(), torch.empty_like(x),
+                                torch.empty(x.shape, dtype=torch.bool), big, small=True)
+            assert torch.equal(a, fam.logq_torch(x, big))
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_device_work_has_no_host_round_trip():
     meta = torch.device("meta")
     for name in ("cauchy", "student_t", "uniform", "gaussian"):
         nz = build_builtin(name, scale=1.0)
-        fam = TB._family(nz)
+        fam = nz.compiled_logq()
         bank = TB.TorchProductBank(nz, 300, 40, np.random.SeedSequence(0), "float32", 2**20,
                                    meta, fam, block_elems=512)
         hi = torch.zeros((2, 17), dtype=torch.float32, device=meta)

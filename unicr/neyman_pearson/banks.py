@@ -215,7 +215,7 @@ def radial_profile_matches(noise: Any) -> bool:
     y = x * 0.97
     with np.errstate(invalid="ignore"):
         lhs = noise.logpdf(x) - noise.logpdf(y)
-        rhs = noise._log_radial(_norm(x, p) / s) - noise._log_radial(_norm(y, p) / s)
+        rhs = noise.log_radial(_norm(x, p) / s) - noise.log_radial(_norm(y, p) / s)
         return bool(np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs)))))
 
 
@@ -233,7 +233,7 @@ def _radial_eta(noise: Any, s: float, r0: np.ndarray, h0: np.ndarray,
     sensitivity to a relative error of 16 ulps in the computed radii."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         def spread(r: np.ndarray, h: np.ndarray) -> np.ndarray:
-            hp = np.asarray(noise._log_radial(r * (1.0 + 16 * _U) / s))
+            hp = np.asarray(noise.log_radial(r * (1.0 + 16 * _U) / s))
             dh = np.abs(hp - h)
             return np.where(np.isfinite(dh), dh, 0.0) + 16 * _U * np.where(np.isfinite(h),
                                                                              np.abs(h), 0.0)
@@ -273,7 +273,7 @@ class RadialL2Bank:
         self.perp2 = perp2.astype(dtype).astype(np.float64)
         self.r0 = np.sqrt(self.e1 * self.e1 + self.perp2)
         s = float(noise.scale)
-        self.h0 = np.asarray(noise._log_radial(self.r0 / s), dtype=np.float64)
+        self.h0 = np.asarray(noise.log_radial(self.r0 / s), dtype=np.float64)
 
     def model(self, direction: Direction) -> _RadialModel:
         return _RadialModel(self, direction.norm(2.0))
@@ -294,8 +294,8 @@ class _RadialModel(_ModelBase):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             r_minus = np.sqrt((b.e1[None, :] - t) ** 2 + b.perp2[None, :])
             r_plus = np.sqrt((b.e1[None, :] + t) ** 2 + b.perp2[None, :])
-            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
-            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            h_minus = np.asarray(b.noise.log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise.log_radial(r_plus / s))
             lx = h_minus - b.h0[None, :]
             ly = b.h0[None, :] - h_plus
         eta = _radial_eta(b.noise, s, b.r0, b.h0, (r_minus, r_plus), (h_minus, h_plus))
@@ -346,7 +346,7 @@ class LinfKEqualBank:
             self.pmin[i] = (r * pmin).astype(cast)
             self.rest[i] = (r * rest).astype(cast)
             self.r0[i] = np.maximum(np.maximum(self.pmax[i], -self.pmin[i]), self.rest[i])
-            self.h0[i] = np.asarray(noise._log_radial(self.r0[i] / s), dtype=np.float64)
+            self.h0[i] = np.asarray(noise.log_radial(self.r0[i] / s), dtype=np.float64)
 
     def model(self, direction: Direction) -> _LinfModel:
         if direction.kind != "k-equal" or direction.k not in self.ks:
@@ -392,8 +392,8 @@ class _LinfModel(_ModelBase):
         r_plus = np.maximum(np.maximum(pmax + a, -a - pmin), rest)
         h0 = b.h0[i][None, :]
         with np.errstate(invalid="ignore", over="ignore"):
-            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
-            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            h_minus = np.asarray(b.noise.log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise.log_radial(r_plus / s))
             lx = h_minus - h0
             ly = h0 - h_plus
         eta = _radial_eta(b.noise, s, b.r0[i], b.h0[i], (r_minus, r_plus), (h_minus, h_plus))

@@ -78,7 +78,7 @@ class StdNoise:
     """
 
     def __init__(self, noise: object):
-        if not getattr(noise, "is_product", False) or not hasattr(noise, "_logpdf1"):
+        if not getattr(noise, "is_product", False) or not hasattr(noise, "standard_logpdf"):
             name = getattr(noise, "name", type(noise).__name__)
             raise NotProductNoiseError(
                 f"the exact engine needs a product (i.i.d.) noise, and {name!r} is not one; "
@@ -92,7 +92,7 @@ class StdNoise:
         self.symmetric = bool(noise.symmetric)
         self.has_score = bool(noise.has_score)
         with np.errstate(all="ignore"):
-            med = float(np.asarray(noise._ppf1(np.array(0.5))))
+            med = float(np.asarray(noise.standard_ppf(np.array(0.5))))
         self.median = med if math.isfinite(med) else 0.0
         #: absolute error of one CDF value; every mass is a difference of two
         self.cdf_err = float(getattr(noise, "cdf_abs_error", None) or
@@ -101,7 +101,7 @@ class StdNoise:
     # -- standardised law ----------------------------------------------------
     def logpdf(self, z: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(self.noise._logpdf1(np.asarray(z, dtype=float)), dtype=float)
+            return np.asarray(self.noise.standard_logpdf(np.asarray(z, dtype=float)), dtype=float)
 
     def pdf(self, z: np.ndarray) -> np.ndarray:
         return np.exp(self.logpdf(z))
@@ -116,7 +116,7 @@ class StdNoise:
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(self.noise._ppf1(np.asarray(u, dtype=float)), dtype=float)
+            return np.asarray(self.noise.standard_ppf(np.asarray(u, dtype=float)), dtype=float)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
