@@ -42,13 +42,6 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
 #: edges left out of the cycle search (function-level imports in files outside this change's
 #: ownership), each with its reason; delete an entry once its owner removes the edge
 KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    ("unicr.noises.registry", "unicr.noises.families"):
-        "registry imports the builtin families inside a function to run their @register; "
-        "families import register from registry (noises/ is restructured by another helper)",
-    ("unicr.noises.registry", "unicr.noises.joint"): "same as families (@register plug-in load)",
-    ("unicr.noises.registry", "unicr.noises.mixtures"): "same as families (@register plug-in load)",
-    ("unicr.noises.registry", "unicr.noises.spec"):
-        "registry loads spec files inside functions; spec builds builtins through registry",
 }
 
 

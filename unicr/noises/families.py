@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from unicr.noises import kernel_slots
 from unicr.noises.base import CompiledLogDensity, Param, ProductNoise
-from unicr.noises.registry import register
+from unicr.noises.builtins import register
 
 __all__ = [
     "Gaussian",
@@ -301,9 +302,7 @@ class Gaussian(ProductNoise):
         return 2.0 * delta, delta + delta * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.GAUSSIAN, p1=0.0, elastic=2.0, c_eval=4.0,
+        return CompiledLogDensity(kernel=kernel_slots.GAUSSIAN, p1=0.0, elastic=2.0, c_eval=4.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _cdf1(self, z: np.ndarray) -> np.ndarray:
@@ -369,9 +368,7 @@ class Laplace(SymmetricProductNoise):
         return 0.0, 1.0 * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.LAPLACE, p1=0.0, elastic=1.0, c_eval=1.0,
+        return CompiledLogDensity(kernel=kernel_slots.LAPLACE, p1=0.0, elastic=1.0, c_eval=1.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
@@ -450,9 +447,7 @@ class Uniform(SymmetricProductNoise):
         return 0.0, 0.0
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.UNIFORM, p1=0.0, elastic=0.0, c_eval=0.0,
+        return CompiledLogDensity(kernel=kernel_slots.UNIFORM, p1=0.0, elastic=0.0, c_eval=0.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity,
                                   indicator=True)
 
@@ -552,9 +547,7 @@ class Cauchy(SymmetricProductNoise):
         return 0.0, 1.0 * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.CAUCHY, p1=0.0, elastic=2.0, c_eval=12.0,
+        return CompiledLogDensity(kernel=kernel_slots.CAUCHY, p1=0.0, elastic=2.0, c_eval=12.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
@@ -642,9 +635,7 @@ class HyperbolicSecant(SymmetricProductNoise):
         return 0.0, 1.0 * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.HSECANT, p1=0.0, elastic=1.0, c_eval=16.0,
+        return CompiledLogDensity(kernel=kernel_slots.HSECANT, p1=0.0, elastic=1.0, c_eval=16.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
@@ -770,10 +761,8 @@ class GeneralizedNormal(SymmetricProductNoise):
         return c * delta, p1 * delta * (1.0 + 2.0 ** (p1 - 1.0) * delta**p1)
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
         beta = float(self.params["beta"])
-        return CompiledLogDensity(kernel=numba_logq.GENNORM, p1=beta, elastic=beta, c_eval=12.0,
+        return CompiledLogDensity(kernel=kernel_slots.GENNORM, p1=beta, elastic=beta, c_eval=12.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _kummer(self, x: np.ndarray) -> np.ndarray:
@@ -919,9 +908,7 @@ class Pareto(SymmetricProductNoise):
         return 0.0, (float(self.params["a"]) + 1.0) * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.PARETO, p1=float(self.params["a"]),
+        return CompiledLogDensity(kernel=kernel_slots.PARETO, p1=float(self.params["a"]),
                                   elastic=1.0, c_eval=12.0, logq_torch_=self.logq_torch_,
                                   continuity=self.logq_continuity)
 
@@ -1053,10 +1040,8 @@ class StudentT(SymmetricProductNoise):
         return 0.0, lip * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
         nu = float(self.params["nu"])
-        return CompiledLogDensity(kernel=numba_logq.STUDENT, p1=nu, elastic=2.0, c_eval=24.0,
+        return CompiledLogDensity(kernel=kernel_slots.STUDENT, p1=nu, elastic=2.0, c_eval=24.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity,
                                   big_arg_scale=1.0 / math.sqrt(nu))
 
@@ -1167,9 +1152,7 @@ class Logistic(SymmetricProductNoise):
         return 0.0, 1.0 * delta
 
     def compiled_logq(self) -> CompiledLogDensity:
-        from unicr.noises import numba_logq
-
-        return CompiledLogDensity(kernel=numba_logq.LOGISTIC, p1=0.0, elastic=1.0, c_eval=16.0,
+        return CompiledLogDensity(kernel=kernel_slots.LOGISTIC, p1=0.0, elastic=1.0, c_eval=16.0,
                                   logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:

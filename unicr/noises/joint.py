@@ -38,8 +38,8 @@ from scipy import special
 
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import JointNoise, Param, _shape_tuple, as_generator
+from unicr.noises.builtins import register
 from unicr.noises.families import _torch_cast, _torch_gamma
-from unicr.noises.registry import register
 
 __all__ = ["RadialJointNoise", "UniformBall", "Exp2", "ExpInf", "Exp1", "Pow2", "log_ball_volume"]
 

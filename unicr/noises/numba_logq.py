@@ -8,7 +8,7 @@ of ``log q(z - a) - log q(z)``), and names its slot here in
 assembles the one switch numba needs: numba cannot call a function chosen at run time from a
 table without losing inlining and on-disk caching, so the kernels of
 :mod:`unicr.neyman_pearson.kernels` take an integer slot and branch here.  Adding a family:
-write its ``logq_scalar``, add a slot constant and a branch below (docs/adding-a-noise.md).
+write its ``logq_scalar``, add a slot constant in kernel_slots.py and a branch below (docs/adding-a-noise.md).
 
 Numba caches a compiled function keyed on the source file of *that* function only: the
 kernels (kernels.py) inline these formulas, so after editing a ``logq_scalar`` clear the numba
@@ -36,12 +36,22 @@ from unicr.noises.families import (
     StudentT,
     Uniform,
 )
+from unicr.noises.kernel_slots import (
+    CAUCHY,
+    GAUSSIAN,
+    GENNORM,
+    HSECANT,
+    LAPLACE,
+    LOGISTIC,
+    PARETO,
+    STUDENT,
+    UNIFORM,
+)
 
 __all__ = ["logq", "logq_array", "has_ratio_term", "ratio_term", "GAUSSIAN", "LAPLACE",
            "UNIFORM", "CAUCHY", "HSECANT", "GENNORM", "PARETO", "STUDENT", "LOGISTIC"]
 
-#: dispatcher slots (``CompiledLogDensity.kernel``); stable numbers, numba caches on them
-GAUSSIAN, LAPLACE, UNIFORM, CAUCHY, HSECANT, GENNORM, PARETO, STUDENT, LOGISTIC = range(9)
+# dispatcher slots (``CompiledLogDensity.kernel``): unicr.noises.kernel_slots
 
 
 def _jit(formula: Callable[..., Any]) -> Any:
