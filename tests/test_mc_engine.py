@@ -444,3 +444,29 @@ def test_asymmetric_noise_uses_both_signs():
     c_pos = directional_bracket(nz, PA, None, np.eye(4)[0], 4, n_mc=10_000)
     assert c.upper <= max(c_neg.upper_scale, c_pos.upper_scale) * 1.05
     assert c_neg.estimate_scale != pytest.approx(c_pos.estimate_scale, rel=0.05)
+
+
+def test_options_dataclass_and_keywords_give_the_same_certificate():
+    """``radius_mc(..., options=MCOptions(...))`` is the keyword call, to the last digit; keywords
+    given with ``options`` override its fields; the dataclass is validated once and frozen."""
+    from dataclasses import FrozenInstanceError
+
+    from unicr.engines.mc_options import DEFAULTS, MCOptions
+
+    nz = build_builtin("laplace", sigma=1.0)
+    by_kw = radius_mc(nz, 0.9, None, 1.0, 8, n_mc=2000, seed=3)
+    options = MCOptions(n_mc=2000, seed=3)
+    assert radius_mc(nz, 0.9, None, 1.0, 8, options=options) == by_kw
+    assert radius_mc(nz, 0.9, None, 1.0, 8, options=MCOptions(n_mc=2000), seed=3) == by_kw
+    assert list(DEFAULTS) == [f for f in MCOptions.__dataclass_fields__]
+    assert MCOptions().dtype == np.dtype(np.float64) and MCOptions().seed == 0
+    with pytest.raises(FrozenInstanceError):
+        options.n_mc = 10  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        DEFAULTS["n_mc"] = 10  # type: ignore[index]
+    with pytest.raises(InvalidParameterError, match="n_mc must be an integer >= 100"):
+        MCOptions(n_mc=3.5)
+    with pytest.raises(InvalidParameterError, match="unknown option.*n_mcc"):
+        radius_mc(nz, 0.9, None, 1.0, 8, options=options, n_mcc=5)
+    with pytest.raises(InvalidParameterError, match=r"k_values must be integers in \[1, d=8\]"):
+        radius_mc(nz, 0.9, None, 1.0, 8, options=MCOptions(k_values=[1, 9]))

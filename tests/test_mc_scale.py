@@ -93,3 +93,22 @@ def test_gaussian_search_recovers_cohen_radius():
     # rotation invariance: the all-ones direction gives the same l2 boundary
     srch4 = Search.along(bank.model(k_equal(4)), 0.9, None, d, d, 1e-4)
     assert srch4.run(Statement.ESTIMATE, 1.0).mid * 2.0 == pytest.approx(est.mid, rel=2e-4)
+
+
+def test_neyman_pearson_stage_never_imports_search_or_engines():
+    """Layering (#13): the Neyman-Pearson stage hands out margin functions; the search stage
+    builds the searches (:meth:`Search.along`), never the other way round."""
+    import ast
+    from pathlib import Path
+
+    import unicr.neyman_pearson as stage
+
+    for path in Path(stage.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                assert not name.startswith(("unicr.search", "unicr.engines")), (path.name, name)
