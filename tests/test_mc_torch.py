@@ -52,8 +52,8 @@ def _product(name: str, params: dict):
 
 
 def _bank(noise, n, d, dtype="float64", budget=2**26, seed=5, block_elems=2048):
-    bank, why = torch_banks.make_torch_bank(noise, n, d, np.random.SeedSequence(seed), dtype, budget,
-                                   "cpu", block_elems=block_elems)
+    bank, why = torch_banks.make_torch_bank(noise, n, d, np.random.SeedSequence(seed), dtype,
+                                            budget, "cpu", block_elems=block_elems)
     assert bank is not None, why
     return bank
 
@@ -222,15 +222,15 @@ def test_device_work_has_no_host_round_trip():
     for name in ("cauchy", "student_t", "uniform", "gaussian"):
         nz = build_builtin(name, scale=1.0)
         fam = torch_banks._family(nz)
-        bank = torch_banks.TorchProductBank(nz, 300, 40, np.random.SeedSequence(0), "float32", 2**20,
-                                   meta, fam, block_elems=512)
+        bank = torch_banks.TorchProductBank(nz, 300, 40, np.random.SeedSequence(0), "float32",
+                                            2**20, meta, fam, block_elems=512)
         hi = torch.zeros((2, 17), dtype=torch.float32, device=meta)
         s1, s0 = bank.device_pass(hi, hi.clone())
         assert s1.device.type == "meta" and s1.shape == (2, 300) and s1.dtype == torch.float64
         assert s0.shape == (300,)
     nz = build_builtin("expinf", scale=1.0, d=30)
     jb = torch_banks.TorchJointBank(nz, 100, np.random.SeedSequence(0), "float32", 2**20, meta,
-                           block_elems=300)
+                                    block_elems=300)
     r = jb.device_pass(torch.zeros((3, 30), dtype=torch.float32, device=meta), None)
     assert r.device.type == "meta" and r.shape == (3, 100) and r.dtype == torch.float64
 
@@ -238,8 +238,8 @@ def test_device_work_has_no_host_round_trip():
 def test_unsupported_noise_falls_back_with_a_reason():
     mix = Mixture([build_builtin("cauchy", scale=0.3), build_builtin("gaussian", sigma=1.0)],
                   [0.5, 0.5])
-    bank, why = torch_banks.make_torch_bank(mix, 100, 8, np.random.SeedSequence(0), "float64", 2**20,
-                                   "cpu")
+    bank, why = torch_banks.make_torch_bank(mix, 100, 8, np.random.SeedSequence(0), "float64",
+                                            2**20, "cpu")
     assert bank is None and "no torch log-density" in why
     # the engine then uses the numpy bank and records why
     options = MCOptions.from_kwargs({"backend": "torch", "device": "cpu", "n_mc": 1000}, 8)

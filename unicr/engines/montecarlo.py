@@ -81,6 +81,9 @@ class _Ladder:
 
 
 def _ladder(n: int, alpha: float, k: int) -> _Ladder:
+    """The verification ladder of ``k`` candidates on ``n`` draws spending ``alpha`` in all:
+    candidate i gets ``alpha_i`` proportional to ``1/((i+1)(i+2))`` (module docstring, step 4)
+    and the one-sided DKW band (Massart) of ``alpha_i / 2``."""
     raw = [1.0 / ((i + 1) * (i + 2)) for i in range(k)]
     tot = sum(raw)
     alphas = tuple(alpha * r / tot for r in raw)
@@ -130,10 +133,10 @@ class _Banks:
         self._special: Any = None
         self._general: Any = None
         # exact per-row reductions along k-equal directions (uniform, Laplace product noise,
-        # :class:`banks.KEqualProductBank`).  Their draws differ from the coordinate-wise bank's, so
-        # they are used only where no k-equal direction is compared with a vector direction
-        # (a PSO ranks both kinds on common random numbers): structured searches and the
-        # verification sample.
+        # :class:`banks.KEqualProductBank`).  Their draws differ from the coordinate-wise
+        # bank's, so they are used only where no k-equal direction is compared with a vector
+        # direction (a PSO ranks both kinds on common random numbers): structured searches and
+        # the verification sample.
         self._kequal: Any = None
         self.kequal = exact_kequal and banks.kequal_family(noise) is not None
         #: the coordinate-wise draws live on a torch device / why torch could not be used
@@ -144,40 +147,42 @@ class _Banks:
         """The bank that evaluates ``dirn``: a specialised one when the noise and direction
         allow it (rotation invariance, l_inf k-equal, exact k-equal rows), else the
         coordinate-wise bank (on torch when asked and possible)."""
-        nz = self.noise
+        nz, options = self.noise, self.options
         if self.spherical:
             if self._special is None:
-                self._special = banks.make_bank(nz, self.n, self.d, self.seed, self.options.dtype,
-                                            self.options.memory_budget)
+                self._special = banks.make_bank(nz, self.n, self.d, self.seed, options.dtype,
+                                                options.memory_budget)
             return self._special
         if (banks.linf_radial(nz) and dirn.kind == "k-equal" and dirn.k in self.ks):
             if self._special is None:
-                self._special = banks.LinfKEqualBank(nz, self.n, self.seed, self.options.dtype, self.ks)
+                self._special = banks.LinfKEqualBank(nz, self.n, self.seed, options.dtype,
+                                                     self.ks)
             return self._special
         if self.kequal and dirn.kind == "k-equal" and 1 <= dirn.k <= self.d:
             if self._kequal is None:
-                self._kequal = banks.KEqualProductBank(nz, self.n, self.seed, self.options.dtype,
-                                                   self.options.memory_budget)
+                self._kequal = banks.KEqualProductBank(nz, self.n, self.seed, options.dtype,
+                                                       options.memory_budget)
             return self._kequal
         if self._general is None:
-            if self.options.backend == "torch":
+            if options.backend == "torch":
                 # the coordinate-wise banks on the device (unicr issue #4); ``torch_fallback``
                 # says why a noise without torch implementation runs on the numpy banks
                 from unicr.neyman_pearson.torch_banks import make_torch_bank
 
                 self._general, self.torch_fallback = make_torch_bank(
-                    nz, self.n, self.d, self.seed, self.options.dtype, self.options.memory_budget,
-                    self.options.device)
+                    nz, self.n, self.d, self.seed, options.dtype, options.memory_budget,
+                    options.device)
                 self.on_torch = self._general is not None
                 if self._general is None:
                     log.info("torch backend not used: %s", self.torch_fallback)
             if self._general is None:
-                self._general = banks.make_bank(nz, self.n, self.d, self.seed, self.options.dtype,
-                                            self.options.memory_budget, general=True)
+                self._general = banks.make_bank(nz, self.n, self.d, self.seed, options.dtype,
+                                                options.memory_budget, general=True)
         return self._general
 
 
 def _typical_scale(noise: Noise) -> float:
+    """The noise's sigma when finite, else its scale: the first trial scale of a search."""
     sig = noise.sigma
     return float(sig) if sig is not None and math.isfinite(sig) else float(noise.scale)
 
