@@ -56,7 +56,7 @@ _UNIVERSAL = ("seed",)
 def engine_options(method: str) -> frozenset[str]:
     """Names of the keyword options the engine behind ``method`` ("exact" or "mc") takes."""
     if method == "mc":
-        from unicr.engines.montecarlo import DEFAULTS
+        from unicr.engines.mc_options import DEFAULTS
 
         return frozenset(DEFAULTS)
     from unicr.engines.exact_options import option_names
@@ -77,9 +77,9 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
             out[name] = value
         elif name in _UNIVERSAL:
             if name == "seed":
-                from unicr.engines.montecarlo import _seed
+                from unicr.checks import check_seed
 
-                _seed(value)  # a bad seed is refused even where it is not used
+                check_seed(value)  # a bad seed is refused even where it is not used
         else:
             others = [m for m in ENGINES if m != method and name in engine_options(m)]
             where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"

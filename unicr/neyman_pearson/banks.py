@@ -49,7 +49,8 @@ budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numba
@@ -65,7 +66,6 @@ from unicr.neyman_pearson.direction import (  # noqa: F401 -- re-exported until 
 )
 from unicr.neyman_pearson.sampled import _margins_sorted, margins, margins_batch
 from unicr.noises.base import JointNoise, Noise, ProductNoise
-from unicr.search.scale import Search
 
 __all__ = [
     "Direction",
@@ -77,6 +77,7 @@ __all__ = [
     "KEqualProductBank",
     "JointBank",
     "make_bank",
+    "MarginFunction",
     "kequal_family",
     "is_spherical",
     "permutation_invariant",
@@ -95,6 +96,21 @@ _U = 2.0**-52  # float64 unit roundoff (x2)
 def _child_rng(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
     child = np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + key)
     return np.random.Generator(np.random.PCG64(child))
+
+
+@dataclass(frozen=True)
+class MarginFunction:
+    """The three Neyman-Pearson margins of a loss model as a function of the scale lambda.
+
+    Either a Python callable ``evaluate(lam) -> array(3)`` or a numba kernel
+    ``kernel(lam, state) -> array(3)`` with its ``state`` tuple (the other fields ``None``);
+    indexed by :class:`~unicr.neyman_pearson.statement.Statement`.  The search stage
+    (:meth:`unicr.search.scale.Search.along`) builds its scale search around it.
+    """
+
+    evaluate: Callable[[float], np.ndarray] | None = None
+    kernel: Any = None
+    state: Any = None
 
 
 class _ModelBase:
@@ -117,10 +133,10 @@ class _ModelBase:
 
         return ev
 
-    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
-               rel_tol: float) -> Search:
-        return Search(evaluate=self.evaluator(pa, pb, d_pass, d_fail), rel_tol=rel_tol,
-                      what=self.what)
+    def margin_function(self, pa: float, pb: float | None, d_pass: float,
+                        d_fail: float) -> MarginFunction:
+        """The margins at ``pa``, ``pb`` with DKW bands ``d_pass``, ``d_fail``, per scale."""
+        return MarginFunction(evaluate=self.evaluator(pa, pb, d_pass, d_fail))
 
     def margins_batch(self, lams: Sequence[float], pa: float, pb: float | None,
                       d_pass: Sequence[float] | float, d_fail: Sequence[float] | float
@@ -189,13 +205,14 @@ class _GaussModel(_ModelBase):
         eta = 8.0 * _U * (s[:, 0] * zmax + s[:, 0] ** 2)
         return lx, lx + s * s, eta
 
-    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
-               rel_tol: float) -> Search:
+    def margin_function(self, pa: float, pb: float | None, d_pass: float,
+                        d_fail: float) -> MarginFunction:
+        """The compiled margins (:func:`_gauss_eval`) over the sorted projections."""
         binary = pb is None
         state = (self.bank.z_sorted, float(self.coef), float(pa), 0.0 if binary else float(pb),
                  binary,
                  float(d_pass), float(d_fail))
-        return Search(jit_eval=_gauss_eval, jit_state=state, rel_tol=rel_tol, what=self.what)
+        return MarginFunction(kernel=_gauss_eval, state=state)
 
 
 # ---------------------------------------------------------------------------
