@@ -35,8 +35,6 @@ LAYERS: dict[str, tuple[str, ...]] = {
 
 #: (importer, imported) edges allowed despite the layer rule, each with its reason
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("unicr.neyman_pearson.banks", "unicr.search.scale"):
-        "removed by the Monte Carlo restructure (#13)",
 }
 
 #: edges left out of the cycle search (function-level imports in files outside this change's

@@ -34,13 +34,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from unicr.certificate import Certificate, Witness
 from unicr.engines.mc_options import DEFAULTS, MCOptions
+from unicr.engines.mc_records import DirectionRun, MCBounds, MCRun
 from unicr.engines.montecarlo_explain import explain_mc
 from unicr.errors import ConvergenceError, InvalidParameterError
 from unicr.neyman_pearson import banks
@@ -54,7 +55,6 @@ from unicr.neyman_pearson.direction import (
 from unicr.neyman_pearson.sampled import dkw_band
 from unicr.neyman_pearson.statement import Statement
 from unicr.noises.base import JointNoise, Noise, ProductNoise
-from unicr.search.bracket import ScaleBracket
 from unicr.search.directions import pso_search, structured_family, structured_ks
 from unicr.search.scale import Search
 
@@ -192,21 +192,6 @@ def _typical_scale(noise: Noise) -> float:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class _DirectionRun:
-    direction: Direction
-    est: ScaleBracket | None
-    passed: ScaleBracket | None = None
-    failed: ScaleBracket | None = None
-    verified_pass: float | None = None
-    verified_fail: float | None = None
-    pass_index: int | None = None
-    fail_index: int | None = None
-    pass_ladder: list[float] = field(default_factory=list)
-    fail_ladder: list[float] = field(default_factory=list)
-    n_evals: int = 0
-
-
 def _search(bank: Any, dirn: Direction, pa: float, pb: float | None, band: float,
             rel_tol: float) -> Search:
     """The scale search along ``dirn`` on ``bank``, both statements at DKW band ``band``."""
@@ -302,7 +287,7 @@ def _ladder_on(verification_banks: _Banks, model: Any, dirn: Direction, start: f
 def _run_direction(dirn: Direction, search_banks: _Banks, verification_banks: _Banks | None,
                    pa: float, pb: float | None, options: MCOptions, lam0: float,
                    pass_ladder: _Ladder | None, fail_ladder: _Ladder | None,
-                   first_step: float = 1.0) -> _DirectionRun:
+                   first_step: float = 1.0) -> DirectionRun:
     """Steps 3-4 of the module docstring along ``dirn``: the point-estimate, pass and failure
     boundaries searched on the search sample, then each statement's ladder verified on the
     fresh sample (``verification_banks``; ``None`` in estimate mode)."""
@@ -320,7 +305,7 @@ def _run_direction(dirn: Direction, search_banks: _Banks, verification_banks: _B
         # UniCR's plug-in statistic can lack a boundary when the losses are all tied (S14);
         # the sound statements do not depend on it
         est = None
-    run = _DirectionRun(direction=dirn, est=est)
+    run = DirectionRun(direction=dirn, est=est)
     if verification_banks is None:
         run.n_evals = len(search.cache_lam)
         return run
@@ -484,56 +469,6 @@ def _n_search(noise: Noise, options: MCOptions, d: int, kmax: int,
 # ---------------------------------------------------------------------------
 # the pipeline and its record
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MCRun:
-    """What one :func:`run_mc` did: the input of the certificate's numbers (:func:`_bounds`)
-    and of its explanation (:func:`unicr.engines.montecarlo_explain.explain_mc`)."""
-
-    #: the validated options of the run
-    options: MCOptions
-    #: the norm p, the dimension d and whether the test is binary (pB = 1 - pA)
-    p: float
-    d: int
-    binary: bool
-    #: rotation invariance used (spherically symmetric noise): one direction, lower bound
-    spherical: bool
-    #: the noise is a product (i.i.d.) noise
-    product: bool
-    #: draws in the search sample S1
-    n_search: int
-    #: DKW band of the first rung used by the searches (0 in estimate mode)
-    band0: float
-    #: a failure can be proven at all with this sample (:func:`_fail_possible`)
-    fail_possible: bool
-    #: the band D that made a failure unprovable (``None`` when one is provable)
-    unprovable_band: float | None
-    #: directions ranked by cost ``lambda ||u||_p`` (after refinement), best first
-    ranked: tuple[tuple[Direction, float], ...]
-    #: structured directions and PSO cost calls of the direction search
-    n_structured: int
-    n_pso: int
-    #: search and verification along the chosen direction ``ranked[0]``
-    chosen: _DirectionRun
-    #: the coordinate-wise draws ran on torch / why torch was not used
-    on_torch: bool
-    torch_fallback: str | None
-    #: ``min ||delta||_p / ||delta||_2`` over R^d (:func:`_lp_factor`)
-    lp_factor: float
-
-
-@dataclass(frozen=True)
-class MCBounds:
-    """The certificate's numbers from an :class:`MCRun` (norms in l_p)."""
-
-    lower: float
-    upper: float
-    #: UniCR's point estimate (NaN when its statistic has no sign change)
-    estimate: float
-    witness: Witness | None
-    #: a verified pass lay above the verified failure, so ``lower`` was set to 0
-    lower_withheld: bool
 
 
 def _plan(options: MCOptions, spherical: bool, pa: float,

@@ -13,15 +13,12 @@ nothing the pipeline has not recorded, apart from UniCR's own confidence stateme
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from unicr.certificate import norm_label
+from unicr.engines.mc_records import MCBounds, MCRun
 from unicr.neyman_pearson.sampled import unicr_confidence
-
-if TYPE_CHECKING:
-    from unicr.engines.montecarlo import MCBounds, MCRun
 
 __all__ = ["explain_mc"]
 
