@@ -57,19 +57,11 @@ import numba
 import numpy as np
 
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson.direction import (  # noqa: F401 -- re-exported until callers move (#13)
-    Direction,
-    canonical_direction,
-    k_equal,
-    noise_symmetric,
-    permutation_invariant,
-)
+from unicr.neyman_pearson.direction import Direction, noise_symmetric
 from unicr.neyman_pearson.sampled import _margins_sorted, margins, margins_batch
 from unicr.noises.base import JointNoise, Noise, ProductNoise
 
 __all__ = [
-    "Direction",
-    "canonical_direction",
     "GaussianBank",
     "RadialL2Bank",
     "LinfKEqualBank",
@@ -80,8 +72,6 @@ __all__ = [
     "MarginFunction",
     "kequal_family",
     "is_spherical",
-    "permutation_invariant",
-    "noise_symmetric",
 ]
 
 _BLOCK_ELEMS = 1 << 21  # elements per generated block (16 MiB in float64)
@@ -221,7 +211,7 @@ class _GaussModel(_ModelBase):
 
 
 def radial_profile_matches(noise: Any) -> bool:
-    """True when the radial log-profile ``_log_radial(||x||_p / scale)`` reproduces ``logpdf``
+    """True when the radial log-profile ``log_radial(||x||_p / scale)`` reproduces ``logpdf``
     differences at a few draws (guards the private hook every radial bank relies on)."""
     from unicr.noises.joint import _norm
 

@@ -52,7 +52,6 @@ import numpy as np
 from unicr.devices import resolve_device
 from unicr.errors import InvalidParameterError
 from unicr.neyman_pearson.banks import (
-    Direction,
     DirectionMemo,
     _ModelBase,
     _ProductModel,
@@ -60,6 +59,7 @@ from unicr.neyman_pearson.banks import (
     column_edges,
     radial_profile_matches,
 )
+from unicr.neyman_pearson.direction import Direction
 from unicr.neyman_pearson.kernels import check_points
 from unicr.noises.base import CompiledLogDensity, Noise, ProductNoise
 
