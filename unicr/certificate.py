@@ -12,33 +12,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from unicr.errors import InvalidParameterError
+from unicr.checks import parse_norm, validate_probabilities
 
 __all__ = ["Certificate", "Witness", "parse_norm", "norm_label", "validate_probabilities"]
-
-
-def parse_norm(norm: Any) -> float:
-    """Normalise a norm given as 1, 2, 0.5, "inf", "l2", math.inf ... to a float p in (0, inf]."""
-    if isinstance(norm, str):
-        t = norm.strip().lower()
-        if t.startswith("l"):
-            t = t[1:]
-        if t in {"inf", "infinity", "oo", "linf"}:
-            return math.inf
-        try:
-            p = float(t)
-        except ValueError:
-            raise InvalidParameterError(
-                f"norm must be a number p > 0 or 'inf', got {norm!r}"
-            ) from None
-    else:
-        try:
-            p = float(norm)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"norm must be a number p > 0 or 'inf', got {norm!r}") from None
-    if math.isnan(p) or p <= 0:
-        raise InvalidParameterError(f"norm p must be > 0 (or 'inf'), got {norm!r}")
-    return p
 
 
 def norm_label(p: float) -> str:
@@ -46,26 +22,6 @@ def norm_label(p: float) -> str:
     if math.isinf(p):
         return "inf"
     return f"{p:g}"
-
-
-def validate_probabilities(pa: Any, pb: Any = None) -> tuple[float, float | None]:
-    """Check pA (and pB) are probabilities in (0, 1); raise naming the bad one."""
-    def one(v: Any, name: str) -> float:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"{name} must be a probability, got {v!r}") from None
-        if not math.isfinite(f) or not (0.0 < f < 1.0):
-            raise InvalidParameterError(f"{name} must lie strictly between 0 and 1, got {v!r}")
-        return f
-
-    a = one(pa, "pA")
-    if pb is None:
-        return a, None
-    b = one(pb, "pB")
-    if a + b > 1.0 + 1e-12:
-        raise InvalidParameterError(f"pA + pB must be <= 1, got pA={a:g}, pB={b:g}")
-    return a, b
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Shared input checks: one place for the messages that name a bad number.
 
-Used by the noise classes, the engines' entry point, the Monte Carlo engine's options
+Used by the noise classes, the engines' entry point (norms, probabilities), smoothing
+(sample sizes, alpha), the Monte Carlo engine's options
 (:class:`unicr.engines.mc_options.MCOptions`) and the closed-form library, so that ``sigma=-1``,
 ``d=2.5`` or ``n_mc=3.5`` is refused the same way wherever it is given.
 """
@@ -15,7 +16,8 @@ import numpy as np
 from unicr.errors import InvalidParameterError
 
 __all__ = ["check_positive", "check_dimension", "check_finite", "check_integer",
-           "check_in_range", "check_bool", "check_choice", "check_seed"]
+           "check_in_range", "check_bool", "check_choice", "check_seed", "check_probability",
+           "check_count", "parse_norm", "validate_probabilities"]
 
 
 def _prefix(owner: str | None) -> str:
@@ -121,3 +123,61 @@ def check_seed(value: Any) -> int:
             f"seed must be a non-negative integer, a numpy Generator or None, got {value!r}"
         )
     return int(value)
+
+
+def check_probability(value: Any, name: str) -> float:
+    """``value`` as a float strictly between 0 and 1 (a probability or a level ``alpha``)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a probability, got {value!r}") from None
+    if not math.isfinite(f) or not (0.0 < f < 1.0):
+        raise InvalidParameterError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    return f
+
+
+def check_count(value: Any, name: str) -> int:
+    """``value`` as an integer >= 1 (a sample size); an integral float is accepted."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def parse_norm(norm: Any) -> float:
+    """Normalise a norm given as 1, 2, 0.5, "inf", "l2", math.inf ... to a float p in (0, inf]."""
+    if isinstance(norm, str):
+        t = norm.strip().lower()
+        if t.startswith("l"):
+            t = t[1:]
+        if t in {"inf", "infinity", "oo", "linf"}:
+            return math.inf
+        try:
+            p = float(t)
+        except ValueError:
+            raise InvalidParameterError(
+                f"norm must be a number p > 0 or 'inf', got {norm!r}"
+            ) from None
+    else:
+        try:
+            p = float(norm)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"norm must be a number p > 0 or 'inf', got {norm!r}") from None
+    if math.isnan(p) or p <= 0:
+        raise InvalidParameterError(f"norm p must be > 0 (or 'inf'), got {norm!r}")
+    return p
+
+
+def validate_probabilities(pa: Any, pb: Any = None) -> tuple[float, float | None]:
+    """Check pA (and pB) are probabilities in (0, 1); raise naming the bad one."""
+    a = check_probability(pa, "pA")
+    if pb is None:
+        return a, None
+    b = check_probability(pb, "pB")
+    if a + b > 1.0 + 1e-12:
+        raise InvalidParameterError(f"pA + pB must be <= 1, got pA={a:g}, pB={b:g}")
+    return a, b
