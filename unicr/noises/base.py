@@ -496,18 +496,37 @@ class ProductNoise(Noise):
         """
         return self._ppf1(u)
 
+    #: the compiled log-density, declared by a closed-form family (:meth:`compiled_logq`): its
+    #: numba slot (:mod:`unicr.noises.kernel_slots`; None: no compiled form) and the rounding
+    #: constants of its torch formula (:class:`CompiledLogDensity`)
+    kernel_slot: int | None = None
+    kernel_elastic: float = 0.0
+    kernel_c_eval: float = 0.0
+    kernel_indicator: bool = False
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        """``(p1, elastic, big_arg_scale)`` of the compiled form: the shape parameter the
+        formula reads, and the constants that depend on it (override when they do)."""
+        return 0.0, self.kernel_elastic, 1.0
+
     def compiled_logq(self) -> CompiledLogDensity | None:
         """The family's log-density for the compiled Monte Carlo backends, or None.
 
         Returns
         -------
         CompiledLogDensity or None
-            None (the default) for noises without a closed-form compiled formula: the engines
-            then evaluate :meth:`logpdf` in numpy.  Closed-form families
-            (:mod:`unicr.noises.families`) return their numba slot, torch formula and rounding
-            constants.
+            None for noises without a closed-form compiled formula (``kernel_slot`` None): the
+            engines then evaluate :meth:`logpdf` in numpy.  Closed-form families
+            (:mod:`unicr.noises.families`) declare ``kernel_slot`` and the constants, and
+            implement ``logq_torch_`` and ``logq_continuity``.
         """
-        return None
+        if self.kernel_slot is None:
+            return None
+        p1, elastic, big_arg_scale = self.kernel_shape()
+        return CompiledLogDensity(kernel=self.kernel_slot, p1=p1, elastic=elastic,
+                                  c_eval=self.kernel_c_eval, logq_torch_=self.logq_torch_,
+                                  continuity=self.logq_continuity, big_arg_scale=big_arg_scale,
+                                  indicator=self.kernel_indicator)
 
     # -- public API (scale applied) ------------------------------------------
     def logpdf(self, x: Any) -> np.ndarray:

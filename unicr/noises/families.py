@@ -34,7 +34,7 @@ import numpy as np
 from scipy import special
 
 from unicr.noises import kernel_slots
-from unicr.noises.base import CompiledLogDensity, Param, ProductNoise
+from unicr.noises.base import Param, ProductNoise
 from unicr.noises.builtins import register
 
 __all__ = [
@@ -301,9 +301,9 @@ class Gaussian(ProductNoise):
         """``|z e + e^2/2| <= delta max(1, z^2) + delta^2`` for ``|e| <= delta``."""
         return 2.0 * delta, delta + delta * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.GAUSSIAN, p1=0.0, elastic=2.0, c_eval=4.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.GAUSSIAN
+    kernel_elastic = 2.0
+    kernel_c_eval = 4.0
 
     def _cdf1(self, z: np.ndarray) -> np.ndarray:
         return special.ndtr(z)
@@ -367,9 +367,9 @@ class Laplace(SymmetricProductNoise):
         """Lipschitz constant 1."""
         return 0.0, 1.0 * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.LAPLACE, p1=0.0, elastic=1.0, c_eval=1.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.LAPLACE
+    kernel_elastic = 1.0
+    kernel_c_eval = 1.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return 0.5 * np.exp(z)
@@ -446,10 +446,10 @@ class Uniform(SymmetricProductNoise):
         """A jump: rounding at the cube's faces is not covered (models.py)."""
         return 0.0, 0.0
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.UNIFORM, p1=0.0, elastic=0.0, c_eval=0.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity,
-                                  indicator=True)
+    kernel_slot = kernel_slots.UNIFORM
+    kernel_elastic = 0.0
+    kernel_c_eval = 0.0
+    kernel_indicator = True
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return np.clip(0.5 * (1.0 + z), 0.0, 0.5)
@@ -546,9 +546,9 @@ class Cauchy(SymmetricProductNoise):
         """Lipschitz constant 1 (``|2z / (1 + z^2)| <= 1``)."""
         return 0.0, 1.0 * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.CAUCHY, p1=0.0, elastic=2.0, c_eval=12.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.CAUCHY
+    kernel_elastic = 2.0
+    kernel_c_eval = 12.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         # arctan(1/|z|)/pi: accurate in the far left tail
@@ -634,9 +634,9 @@ class HyperbolicSecant(SymmetricProductNoise):
         """Lipschitz constant 1 (``|tanh| <= 1``)."""
         return 0.0, 1.0 * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.HSECANT, p1=0.0, elastic=1.0, c_eval=16.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.HSECANT
+    kernel_elastic = 1.0
+    kernel_c_eval = 16.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return (2.0 / math.pi) * np.arctan(np.exp(z))
@@ -760,10 +760,12 @@ class GeneralizedNormal(SymmetricProductNoise):
         c = p1 * 2.0 ** (p1 - 1.0)
         return c * delta, p1 * delta * (1.0 + 2.0 ** (p1 - 1.0) * delta**p1)
 
-    def compiled_logq(self) -> CompiledLogDensity:
+    kernel_slot = kernel_slots.GENNORM
+    kernel_c_eval = 12.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
         beta = float(self.params["beta"])
-        return CompiledLogDensity(kernel=kernel_slots.GENNORM, p1=beta, elastic=beta, c_eval=12.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+        return beta, beta, 1.0  # p1 = elastic = beta
 
     def _kummer(self, x: np.ndarray) -> np.ndarray:
         """``K(a, x) = 1F1(a; a+1; -x)`` for ``0 <= x <= 1`` by its series (30 terms: < 1e-32)."""
@@ -907,10 +909,12 @@ class Pareto(SymmetricProductNoise):
         """Lipschitz constant ``a + 1``."""
         return 0.0, (float(self.params["a"]) + 1.0) * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.PARETO, p1=float(self.params["a"]),
-                                  elastic=1.0, c_eval=12.0, logq_torch_=self.logq_torch_,
-                                  continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.PARETO
+    kernel_elastic = 1.0
+    kernel_c_eval = 12.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        return float(self.params["a"]), self.kernel_elastic, 1.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return 0.5 * np.exp(-self._sh * np.log1p(np.abs(z)))
@@ -1039,11 +1043,13 @@ class StudentT(SymmetricProductNoise):
         lip = (p1 + 1.0) / (2.0 * math.sqrt(p1)) if p1 > 0 else math.inf
         return 0.0, lip * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
+    kernel_slot = kernel_slots.STUDENT
+    kernel_elastic = 2.0
+    kernel_c_eval = 24.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
         nu = float(self.params["nu"])
-        return CompiledLogDensity(kernel=kernel_slots.STUDENT, p1=nu, elastic=2.0, c_eval=24.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity,
-                                  big_arg_scale=1.0 / math.sqrt(nu))
+        return nu, self.kernel_elastic, 1.0 / math.sqrt(nu)
 
     def _logx(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log x and log(1 - x) for x = nu/(nu + z^2) = 1/(1 + t^2), t = z/sqrt(nu)."""
@@ -1151,9 +1157,9 @@ class Logistic(SymmetricProductNoise):
         """Lipschitz constant 1 (``|tanh(z/2)| <= 1``)."""
         return 0.0, 1.0 * delta
 
-    def compiled_logq(self) -> CompiledLogDensity:
-        return CompiledLogDensity(kernel=kernel_slots.LOGISTIC, p1=0.0, elastic=1.0, c_eval=16.0,
-                                  logq_torch_=self.logq_torch_, continuity=self.logq_continuity)
+    kernel_slot = kernel_slots.LOGISTIC
+    kernel_elastic = 1.0
+    kernel_c_eval = 16.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return special.expit(z)
