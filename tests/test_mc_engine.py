@@ -470,3 +470,13 @@ def test_options_dataclass_and_keywords_give_the_same_certificate():
         radius_mc(nz, 0.9, None, 1.0, 8, options=options, n_mcc=5)
     with pytest.raises(InvalidParameterError, match=r"k_values must be integers in \[1, d=8\]"):
         radius_mc(nz, 0.9, None, 1.0, 8, options=MCOptions(k_values=[1, 9]))
+
+
+def test_failure_ladder_with_an_infinite_band_sensitivity_is_placed_not_nan():
+    # n_mc = 2000 at pA = 0.95: at the failure ladder's widest DKW band the failure margin is
+    # infinite, so the ladder's band sensitivity was inf and its first rung inf * 0 = NaN (the
+    # engine then refused its own scale as "eta must be finite"); found by the notebook-API
+    # tests of #15.  The certificate must exist and bracket the tight radius Phi^-1(0.95).
+    cert = unicr.radius("gaussian", 0.95, 2, 8, method="mc", n_mc=2000, seed=3)
+    assert cert.lower <= norm.ppf(0.95) <= cert.upper
+    assert math.isfinite(cert.upper) and cert.lower > 0

@@ -246,10 +246,14 @@ def _rungs(start: float, kappa: float, slope: float, sens: float, bands: tuple[f
     """Ladder ``start * exp(sign * (kappa (k + 1/2) + shift_k))``: rung k also moves by the
     effect of its wider band, ``shift_k = sens (D_k - D_0) / slope`` (capped at 0.5)."""
     out = []
+    ok = math.isfinite(slope) and slope > 0
     for k, band in enumerate(bands):
-        ok = math.isfinite(slope) and slope > 0
-        shift = sens * (band - bands[0]) / slope if ok else 0.0
-        out.append(start * math.exp(sign * (kappa * (k + 0.5) + min(shift, 0.5))))
+        shift = 0.0
+        if ok and band > bands[0]:
+            shift = sens * (band - bands[0]) / slope
+            if not shift <= 0.5:  # the cap; also an infinite sensitivity (a margin that
+                shift = 0.5       # becomes infinite at the widest band), never NaN
+        out.append(start * math.exp(sign * (kappa * (k + 0.5) + shift)))
     return out
 
 
