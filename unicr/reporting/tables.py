@@ -270,7 +270,7 @@ def _parse_norm(p: Any) -> float:
 
 def validation_table(validation: Any, *, caption: str | None = None) -> Table:
     """One row per pA of a :func:`unicr.validate` result (``FormulaValidation``): ``pA``,
-    ``pB``, ``claimed``, ``lower``, ``upper``, ``verdict`` and ``margin`` (relative distance
+    ``pB`` (two-sided only), ``claimed``, ``lower``, ``upper``, ``verdict`` and ``margin`` (relative distance
     of the claim outside the band; empty for TIGHT and CONSISTENT)."""
     verdicts = list(getattr(validation, "verdicts", validation))
     if not verdicts:
@@ -280,13 +280,16 @@ def validation_table(validation: Any, *, caption: str | None = None) -> Table:
         margin = None if v.verdict in ("TIGHT", "CONSISTENT") else float(v.margin)
         rows.append((float(v.pa), None if v.pb is None else float(v.pb), float(v.claimed),
                      float(v.lower), float(v.upper), str(v.verdict), margin))
+    columns = ["pA", "pB", "claimed", "lower", "upper", "verdict", "margin"]
+    if all(r[1] is None for r in rows):  # binary case: no pB column
+        columns.pop(1)
+        rows = [(r[0], *r[2:]) for r in rows]
     if caption is None:
         v0 = verdicts[0]
         who = getattr(validation, "formula", None) or "claimed radius"
         caption = (f"{who} against the proven band, l{norm_label(v0.norm)}, d = {v0.d}, engine "
                    f"{v0.method}, confidence {min(v.confidence for v in verdicts):g}")
-    return Table(("pA", "pB", "claimed", "lower", "upper", "verdict", "margin"), tuple(rows),
-                 (), caption)
+    return Table(tuple(columns), tuple(rows), (), caption)
 
 
 # ---------------------------------------------------------------------------

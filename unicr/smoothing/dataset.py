@@ -435,7 +435,8 @@ def certify_dataset(smooth: Smooth, dataset: Any, out: str | os.PathLike[str], *
     same header, complete rows are kept (a torn last row is dropped) and the run
     continues after them.  Rows are appended and flushed one by one.  ``meta``
     adds entries to the header (``model`` and ``data`` identity).  ``progress``
-    shows a tqdm bar with images/s (``None``: only on a terminal).
+    shows the progress on stderr with images/s: a bar on a terminal, a plain line every 10 s
+    or 5 % otherwise (``None`` or ``True``); ``False`` shows nothing.
     """
     import torch
 
@@ -538,12 +539,13 @@ def _certify_locked(smooth: Smooth, dataset: Any, path: Path, header: list[str],
 
 
 def _progress(total: int, initial: int, enabled: bool | None, name: str) -> Any:
+    """The run's progress on stderr (:func:`unicr.reporting.progress.progress`): a bar on a
+    terminal, plain rate-limited lines otherwise (``None`` and ``True``), nothing (``False``)."""
     if enabled is False:
         return None
-    from tqdm.auto import tqdm
+    from unicr.reporting.progress import progress
 
-    return tqdm(total=total, initial=initial, unit="img", desc=name,
-                disable=None if enabled is None else not enabled, dynamic_ncols=True)
+    return progress(total, name, unit="img", initial=initial, leave=True)
 
 
 def _prepare_file(path: Path, header: list[str], columns: str, expected: list[int]) -> int:
