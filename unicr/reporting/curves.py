@@ -664,13 +664,15 @@ def curves_to_records(curves: Iterable[CurveData]) -> list[dict[str, Any]]:
 
 
 def band_status(lower: float, upper: float, rtol: float = 1e-6) -> str:
-    """What a proven band says: "exact" (upper - lower within ``rtol``), "bracketed" (both
-    finite), "lower-only" (no failing perturbation known) or "none" (nothing proven)."""
-    if math.isfinite(upper) and upper - lower <= rtol * max(upper, 1e-300):
+    """What a proven band says: "exact" (upper - lower within ``rtol`` relative), "bracketed"
+    (lower > 0 and upper finite), "lower-only" (no failing perturbation known), "upper-only"
+    (nothing proven below, a failing perturbation known) or "none" (nothing proven)."""
+    finite = math.isfinite(upper)
+    if finite and lower > 0 and upper - lower <= rtol * max(upper, 1e-300):
         return "exact"
-    if math.isfinite(upper):
-        return "bracketed"
-    return "lower-only" if lower > 0 else "none"
+    if lower > 0:
+        return "bracketed" if finite else "lower-only"
+    return "upper-only" if finite else "none"
 
 
 def curves_to_dataframe(curves: Iterable[CurveData]) -> Any:

@@ -160,7 +160,8 @@ def radius_table(curves: Any, *, estimate: bool = False, caption: str | None = N
     ``curves``: :class:`~unicr.reporting.plot.CurveData` (one or a list, e.g. from
     :func:`unicr.reporting.curves.compute_curves` or ``read_curves_csv``) or a
     :class:`~unicr.certificate.CertificateArray` (from ``unicr.radius(noise, pa=[...])``).
-    ``status`` is "exact", "bracketed", "lower-only" or "none" (nothing proven).  With
+    ``status`` is "exact", "bracketed", "lower-only", "upper-only" or "none"
+    (:func:`unicr.reporting.curves.band_status`).  With
     ``estimate`` the point estimate gets a column too (Monte Carlo curves).  A pB column is
     added when some curve is two-sided; pA values missing from a curve's grid are empty.
     The group heading names the noise only when there are several.
