@@ -107,6 +107,8 @@ def _broadcast(pa: Any, pb: Any) -> tuple[list[float], list[float | None]]:
     except (TypeError, ValueError):
         raise InvalidParameterError(f"pa must be a number or a 1-D array of numbers, got {pa!r}"
                                     ) from None
+    if pas.ndim == 0:  # one pA for an array of pB
+        pas = pas.reshape(1)
     if pas.ndim != 1:
         raise InvalidParameterError(f"pa must be a number or a 1-D array, got shape {pas.shape}")
     if pb is None or not _is_array(pb):

@@ -15,7 +15,8 @@ Two steps, each a pure function:
 
 :func:`parse` reads each format back into a :class:`Table` (the tests check that the numbers
 survive the round trip).  Numbers: Markdown and LaTeX keep ``digits`` significant digits
-(default 6), CSV keeps every digit (``repr``) unless ``digits`` is given; ``inf`` is ``inf``
+(default 6), CSV keeps every digit (``repr``) unless ``digits`` is given (``digits=None``:
+every digit in every format); ``inf`` is ``inf``
 (``$\infty$`` in LaTeX) and a missing value is empty (``--`` in LaTeX).  LaTeX text is escaped
 (``_ % & # $ { } ~ ^ \``); the tabular needs ``\usepackage{booktabs}``.
 
@@ -402,15 +403,23 @@ def to_csv(table: Table, digits: int | None = None) -> str:
     return buf.getvalue()
 
 
-def render(table: Table, fmt: str, digits: int | None = None) -> str:
-    """``table`` as ``"md"``, ``"latex"`` or ``"csv"`` (``digits`` None: 6 significant digits
-    for md/latex, every digit for csv)."""
-    if fmt == "md" or fmt == "markdown":
-        return to_markdown(table, 6 if digits is None else digits)
+def render(table: Table, fmt: str, digits: int | None | str = "auto") -> str:
+    """``table`` as ``"md"``, ``"latex"`` or ``"csv"``.
+
+    ``digits``: significant digits of the numbers; ``"auto"`` (default) is 6 for md/latex
+    and every digit for csv; ``None`` keeps every digit (shortest round-trip ``repr``).
+    """
+    if digits == "auto":
+        digits = None if fmt == "csv" else 6
+    if digits is not None and (isinstance(digits, str) or int(digits) < 1):
+        raise InvalidParameterError(f"digits must be a positive integer, None or 'auto', got "
+                                    f"{digits!r}")
+    if fmt in ("md", "markdown"):
+        return to_markdown(table, digits)  # type: ignore[arg-type]
     if fmt in ("latex", "tex"):
-        return to_latex(table, 6 if digits is None else digits)
+        return to_latex(table, digits)  # type: ignore[arg-type]
     if fmt == "csv":
-        return to_csv(table, digits)
+        return to_csv(table, digits)  # type: ignore[arg-type]
     raise InvalidParameterError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -512,7 +521,8 @@ def parse(text: str, fmt: str) -> Table:
     raise InvalidParameterError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def write(table: Table, path: Any, fmt: str | None = None, digits: int | None = None) -> Any:
+def write(table: Table, path: Any, fmt: str | None = None, digits: int | None | str = "auto"
+          ) -> Any:
     """Write ``table`` to ``path`` in ``fmt`` (default from the suffix: .md, .tex, .csv)."""
     from pathlib import Path
 
