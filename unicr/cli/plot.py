@@ -22,7 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unicr.cli.common import check_figure, nonnegative_float, print_json
+from unicr.cli.common import (
+    add_quiet_argument,
+    add_table_argument,
+    check_figure,
+    nonnegative_float,
+    print_json,
+    print_table,
+)
 from unicr.errors import InvalidParameterError
 
 #: radii of the certified-accuracy table (the same as ``unicr analyze``)
@@ -50,8 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one kind per call")
     p.add_argument("-o", "--out", metavar="FIG", default=None,
                    help="write the figure here (png, pdf, svg)")
-    p.add_argument("--table", choices=("md", "latex", "csv"), default=None,
-                   help="print the numbers as a Markdown, LaTeX (booktabs) or CSV table")
+    add_table_argument(p)
     p.add_argument("--norm", nargs="+", default=None, metavar="P",
                    help="only these norms (1, 2, inf or any p > 0)")
     p.add_argument("--title", default=None, help="figure title")
@@ -66,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      metavar="R", help="--table: radii of the certified accuracy "
                                        "(default 0 0.25 0.5 0.75 1)")
     p.add_argument("--json", action="store_true", help="print what was read and written as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_plot)
 
 
@@ -161,11 +167,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
             plot_results(_only_norms(items, norms), fig_path, title=args.title)
         files["figure"] = str(fig_path)
     if args.table:
-        from unicr.reporting.tables import accuracy_table, radius_table, render
+        from unicr.reporting.tables import accuracy_table, radius_table
 
-        table = (radius_table(items, estimate=args.estimate) if kind == "curves"
-                 else accuracy_table(items, args.radii, norms=norms))
-        sys.stdout.write(render(table, args.table))
+        print_table(radius_table(items, estimate=args.estimate) if kind == "curves"
+                    else accuracy_table(items, args.radii, norms=norms), args.table)
     if args.json:
         what = ([{"noise": c.label, "norm": norm_label(c.norm), "method": c.method,
                   "points": len(c.pa)} for c in items] if kind == "curves"

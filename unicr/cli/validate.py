@@ -26,6 +26,8 @@ from unicr.cli.common import (
     D_HELP,
     DEFAULT_D,
     add_noise_arguments,
+    add_quiet_argument,
+    add_table_argument,
     check_figure,
     check_output,
     finite_float,
@@ -34,10 +36,10 @@ from unicr.cli.common import (
     nonnegative_int,
     positive_int,
     print_json,
+    print_table,
     probability,
 )
 from unicr.errors import InvalidParameterError
-from unicr.reporting.tables import FORMATS
 
 _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9
@@ -104,10 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="grid mode: save the figure claimed vs band (png, pdf, svg); --all: "
                           "the folder for report.md, results.json and figures/")
     out.add_argument("--output", dest="out", default=None, help=argparse.SUPPRESS)
-    out.add_argument("--table", choices=FORMATS, default=None,
-                     help="print the table (one row per pA) as Markdown, LaTeX (booktabs) or "
-                          "CSV instead of the text summary")
-    out.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_table_argument(out, "the verdicts (one row per pA)")
+    add_quiet_argument(out)
     out.add_argument("--csv", metavar="FILE", default=None,
                      help="write the table (one row per pA) as CSV")
     allp = p.add_argument_group("every formula (--all)")
@@ -259,9 +259,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(fv, nz, point, check, files, single=len(pas) == 1)
     elif args.table:
-        from unicr.reporting.tables import render, validation_table
+        from unicr.reporting.tables import validation_table
 
-        sys.stdout.write(render(validation_table(fv), args.table))
+        print_table(validation_table(fv), args.table)
     elif len(pas) == 1:
         _print_single(fv, nz, check)
     else:
