@@ -35,12 +35,12 @@ from unicr.errors import InvalidParameterError
 #: radii of the certified-accuracy table (the same as ``unicr analyze``)
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
 
-_EPILOG = """examples:
-  unicr curve laplace --norm 1 2 --csv exact.csv
-  unicr curve laplace --norm 1 2 --method mc --csv mc.csv
-  unicr plot exact.csv mc.csv -o laplace.pdf             # exact and Monte Carlo together
-  unicr plot exact.csv --table latex                     # the radius table for a paper
-  unicr plot results/sigma0.25.tsv results/sigma0.5.tsv -o accuracy.png
+_EPILOG = """workflow (the files come from earlier runs):
+  $ unicr curve laplace --norm 1 2 --csv exact.csv
+  $ unicr curve laplace --norm 1 2 --method mc --csv mc.csv
+  $ unicr plot exact.csv mc.csv -o laplace.pdf       # exact and Monte Carlo together
+  $ unicr plot exact.csv --table latex               # the radius table for a paper
+  $ unicr plot sigma0.25.tsv sigma0.5.tsv -o accuracy.png --table md
 """
 
 
