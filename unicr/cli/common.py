@@ -149,6 +149,27 @@ def cli_spelling(message: str, options: dict[str, str]) -> str:
     return text
 
 
+def add_table_argument(parser: Any, what: str = "the numbers") -> None:
+    """``--table md|latex|csv``: print ``what`` as a table for a paper instead of the text
+    summary (:mod:`unicr.reporting.tables`; print it with :func:`print_table`)."""
+    from unicr.reporting.tables import FORMATS
+
+    parser.add_argument("--table", choices=FORMATS, default=None,
+                        help=f"print {what} as a Markdown, LaTeX (booktabs) or CSV table")
+
+
+def add_quiet_argument(parser: Any) -> None:
+    """``-q/--quiet``: no progress on stderr (:func:`unicr.reporting.progress.progress`)."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def print_table(table: Any, fmt: str) -> None:
+    """A :class:`~unicr.reporting.tables.Table` on stdout in ``fmt`` ("md", "latex", "csv")."""
+    from unicr.reporting.tables import render
+
+    sys.stdout.write(render(table, fmt))
+
+
 def print_json(obj: Any) -> None:
     json.dump(to_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
