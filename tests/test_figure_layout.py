@@ -166,3 +166,118 @@ def test_figures_layout(tmp_path, checked, monkeypatch):
     s = figures.Settings.make(quick=True, d=16, points=4, mc_points=2, n_mc=2000)
     figures.make_figures(tmp_path / "figs", ["concepts", "fig6-8", "fig12", "fig13"], settings=s)
     _assert_clean(checked, 6)
+
+
+# ---------------------------------------------------------------------------
+# what the figures say: honest Monte Carlo marks, units, labels, options
+# ---------------------------------------------------------------------------
+
+
+def test_monte_carlo_band_only_where_something_is_proven():
+    """No band where lower = 0 (nothing proven) or upper = inf (no failing perturbation):
+    the former is an x on the axis, the latter a triangle at the top edge, both in the key."""
+    from matplotlib.collections import PolyCollection
+
+    c = _mc_curve("mc noise", 2.0)
+    fig = plot_curves([c])
+    ax = fig.axes[0]
+    xs = np.concatenate([p.vertices[:, 0] for coll in ax.collections
+                         if isinstance(coll, PolyCollection) for p in coll.get_paths()])
+    assert xs.size and xs.min() >= 0.7 - 1e-9 and xs.max() <= 0.85 + 1e-9  # lower > 0, upper finite
+    lines = {ln.get_marker(): ln for ln in ax.get_lines() if ln.get_linestyle() == "None"}
+    assert list(lines["x"].get_xdata()) == [0.55]  # lower = 0
+    assert list(lines["^"].get_xdata()) == [0.95, 0.99]  # upper = inf
+    key = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert "lower = 0 (nothing proven)" in key
+    assert any(t.startswith(r"upper = $\infty$") for t in key)
+    for ln in ax.get_lines():  # the infinite upper bound is never drawn as a line
+        assert np.all(np.isfinite(np.asarray(ln.get_ydata(), float)) | np.isnan(ln.get_ydata()))
+
+
+def test_many_overlapping_bands_are_hatched():
+    curves = [CurveData(f"n{k}", 2.0, 4, np.array([0.6, 0.8, 0.95]), np.array([0.2, 0.5, 1.0]),
+                        np.array([0.4, 0.9, 1.6])) for k in range(4)]
+    ax = plot_curves(curves).axes[0]
+    hatches = {coll.get_hatch() for coll in ax.collections}
+    assert len(hatches - {None}) == 4  # one hatch per noise instead of stacked alpha
+
+
+def test_linf_x255_is_the_default_and_can_be_switched_off(tmp_path, capsys):
+    csvs = {}
+    for flag in ([], ["--no-linf-x255"]):
+        out = tmp_path / f"c{len(flag)}.png"
+        csvs[len(flag)] = tmp_path / f"c{len(flag)}.csv"
+        assert main(["curve", "gaussian", "--norm", "inf", "--d", "4", "--points", "3",
+                     "-o", str(out), "--csv", str(csvs[len(flag)]), *flag]) == 0
+        text = capsys.readouterr().out
+        assert ("l_inf x255" in text) == (not flag)
+    assert csvs[0].read_text() == csvs[1].read_text()  # the CSV holds the radius itself
+
+
+def test_tex_labels():
+    from unicr.reporting.style import tex
+
+    assert tex("gennorm (beta=1.5), sigma = 1") == r"gennorm ($\beta$=1.5), $\sigma$ = 1"
+    assert tex("cohen, l2 and l_inf") == r"cohen, $\ell_2$ and $\ell_\infty$"
+    assert tex(r"$\sigma$ = 1, laplace_gaussian_mix") == r"$\sigma$ = 1, laplace_gaussian_mix"
+    assert tex("l_0.5 ball, alphabet") == r"$\ell_{0.5}$ ball, alphabet"
+
+
+def test_style_option(tmp_path, capsys):
+    out = tmp_path / "s.pdf"
+    assert main(["curve", "gaussian", "--norm", "2", "--d", "4", "--points", "3", "-q",
+                 "--style", "seaborn-v0_8-paper", "-o", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"%PDF"
+    sheet = tmp_path / "journal.mplstyle"
+    sheet.write_text("font.family: serif\n")
+    assert main(["curve", "gaussian", "--norm", "2", "--d", "4", "--points", "3", "-q",
+                 "--style", str(sheet), "-o", str(tmp_path / "s.svg")]) == 0
+    capsys.readouterr()
+    assert main(["curve", "gaussian", "--norm", "2", "--points", "3", "--style", "nosuch",
+                 "-o", str(tmp_path / "x.png")]) == 2
+    assert "--style 'nosuch'" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_save_figure_refuses_an_unknown_suffix(tmp_path):
+    from unicr.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"\.jpg"):
+        save_figure(plot_curves([_mc_curve("a", 2.0)]), tmp_path / "f.jpg")
+
+
+def test_figures_format_and_style(tmp_path):
+    from unicr.reporting import figures
+
+    s = figures.Settings.make(quick=True, d=8, points=3)
+    out = figures.make_figures(tmp_path, ["fig12"], settings=s, fmt="svg",
+                               style="seaborn-v0_8-paper")
+    assert {f.suffix for f in out[0].files} == {".svg", ".csv"}
+
+
+def test_analyze_merges_identical_norms_and_scales_linf(tmp_path, capsys):
+    """Gaussian noise gives the same l1 and l2 radii: one panel, one table; l_inf in x255
+    units with its own radii (the old default 0-1 gave all-zero l_inf columns)."""
+    import json
+
+    from unicr.smoothing.dataset import read_results
+    from unicr.smoothing.plots import plot_results
+
+    files = sorted((ROOT / "results" / "fashion-mnist").glob("certify-sigma*.tsv"))[:2]
+    fig = plot_results([read_results(f) for f in files])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 2 and titles[0].startswith(r"$\ell_1$ = $\ell_2$")
+    assert r"$\times$255" in fig.axes[1].get_xlabel()
+    assert main(["analyze", *map(str, files)]) == 0
+    text = capsys.readouterr().out
+    assert "l_2: the same radii as l_1" in text and "l_inf (x255)" in text and "r=8" in text
+    assert main(["analyze", *map(str, files), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["same_radii"] == [["1", "2"]]
+    linf = [r for r in data["rows"] if r["norm"] == "inf"][0]
+    assert linf["radii"] == pytest.approx([0, 1 / 255, 2 / 255, 4 / 255, 8 / 255])
+    assert max(linf["certified_accuracy"][1:]) > 0.5  # not all zero any more
+    assert main(["analyze", str(files[0]), "--json", "--no-linf-x255", "--radii-linf",
+                 "0", "0.01"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r for r in rows if r["norm"] == "inf"][0]["radii"] == [0.0, 0.01]
