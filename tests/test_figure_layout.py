@@ -34,7 +34,9 @@ def _overlap(a: Bbox, b: Bbox) -> bool:
 
 
 def layout_problems(fig: Figure) -> list[str]:
-    """What is wrong with ``fig``'s layout, one sentence each (empty: nothing)."""
+    """What is wrong with ``fig``'s layout, one sentence each (empty: nothing): a legend
+    outside the figure or over a title, a plot area, an axis label or another legend; a
+    title over another title or an axis label, or outside the figure."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     frame = fig.bbox
@@ -48,6 +50,9 @@ def layout_problems(fig: Figure) -> list[str]:
         for t in (ax.title, ax._left_title, ax._right_title):
             if t.get_text():
                 titles.append((f"title of axes {i} {t.get_text()!r}", t.get_window_extent(renderer)))
+    labels = [(f"{axis} label of axes {i}", lab.get_window_extent(renderer))
+              for i, ax in enumerate(axes)
+              for axis, lab in (("x", ax.xaxis.label), ("y", ax.yaxis.label)) if lab.get_text()]
     legends = [("figure legend", lg) for lg in fig.legends]
     legends += [(f"legend of axes {i}", ax.get_legend()) for i, ax in enumerate(axes)
                 if ax.get_legend() is not None]
@@ -59,7 +64,7 @@ def layout_problems(fig: Figure) -> list[str]:
         if (box.x0 < frame.x0 - TOL or box.y0 < frame.y0 - TOL or box.x1 > frame.x1 + TOL
                 or box.y1 > frame.y1 + TOL):
             problems.append(f"{name} {box.bounds} leaves the figure {frame.bounds}")
-        for other, tb in titles + areas:
+        for other, tb in titles + areas + labels:
             if _overlap(box, tb):
                 problems.append(f"{name} overlaps {other}")
     for i, (a, ba) in enumerate(boxes):
@@ -72,6 +77,9 @@ def layout_problems(fig: Figure) -> list[str]:
                 problems.append(f"{a} overlaps {b}")
         if ta.x0 < frame.x0 - TOL or ta.x1 > frame.x1 + TOL or ta.y1 > frame.y1 + TOL:
             problems.append(f"{a} leaves the figure")
+        for b, lb in labels:
+            if _overlap(ta, lb):
+                problems.append(f"{a} overlaps {b}")
     return problems
 
 
@@ -103,6 +111,18 @@ def test_curve_layout(norms, n_noises, tmp_path, checked):
     assert main(["curve", *items, "--norm", *norms, "--d", "4", "--points", "4", "-q",
                  "-o", str(out)]) == 0
     assert out.stat().st_size > 0
+    _assert_clean(checked)
+
+
+@pytest.mark.parametrize("width", ("3.3", "7"))
+@pytest.mark.parametrize("norms", (("2",), ("1", "2", "inf")), ids=lambda n: "-".join(n))
+def test_curve_paper_width_layout(width, norms, tmp_path, checked):
+    """One column (3.3 in) or both columns (7 in) of a two-column paper."""
+    assert main(["curve", "--compare", *NOISES6[:4], "--norm", *norms, "--d", "4", "--points",
+                 "4", "-q", "--width", width, "-o", str(tmp_path / "w.png")]) == 0
+    _assert_clean(checked)
+    assert main(["curve", "--compare", *NOISES6[:4], "--norm", *norms, "--d", "4", "--points",
+                 "4", "-q", "--width", width, "--facet", "-o", str(tmp_path / "w.png")]) == 0
     _assert_clean(checked)
 
 
@@ -141,11 +161,13 @@ def test_monte_carlo_band_layout(n_noises, tmp_path, checked):
     _assert_clean(checked)
 
 
+@pytest.mark.parametrize("width", ([], ["--width", "3.3"], ["--width", "7"]),
+                         ids=("default", "3.3in", "7in"))
 @pytest.mark.parametrize("n_files", (1, 4))
-def test_analyze_layout(n_files, tmp_path, checked):
+def test_analyze_layout(n_files, width, tmp_path, checked):
     files = sorted((ROOT / "results" / "fashion-mnist").glob("certify-sigma*.tsv"))[:n_files]
     out = tmp_path / "a.png"
-    assert main(["analyze", *map(str, files), "-o", str(out), "--json"]) == 0
+    assert main(["analyze", *map(str, files), "-o", str(out), "--json", *width]) == 0
     _assert_clean(checked)
 
 

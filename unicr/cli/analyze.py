@@ -13,6 +13,7 @@ from unicr.cli.common import (
     check_figure,
     fmt,
     nonnegative_float,
+    positive_float,
     print_json,
     probability,
 )
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="failure probability of the high-probability accuracy (default 0.001)")
     p.add_argument("--title", default=None, help="figure title")
     p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
+    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
+                   help="figure width in inches, shared by the panels (3.3: one column of a "
+                        "two-column paper, 7: both); fonts keep their size")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (radii, ACR, ceiling, R_score in input units)")
     p.set_defaults(func=cmd_analyze)
@@ -87,7 +91,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if fig_path is not None:
         from unicr.smoothing.plots import plot_results
 
-        plot_results(results, fig_path, title=args.title, linf_x255=args.linf_x255, style=style)
+        plot_results(results, fig_path, title=args.title, linf_x255=args.linf_x255, style=style,
+                     width=args.width)
     if args.json:
         print_json({"rows": rows, "r_score": scores, "figure": args.out,
                     "units": "radii, ACR, ceiling and R_score in input units (l_inf not x255)",

@@ -23,6 +23,7 @@ from unicr.cli.common import (
     finite_float,
     fmt,
     mc_kwargs,
+    positive_float,
     positive_int,
     print_json,
     probability,
@@ -93,6 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one panel per noise and norm (rows: noises) instead of every noise in "
                         "one panel per norm: for comparisons whose bands would cover each other")
     p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
+    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
+                   help="figure width in inches, shared by the panels (3.3: one column of a "
+                        "two-column paper, 7: both); fonts keep their size")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the exact engine's curve cache")
     p.add_argument("--json", action="store_true",
@@ -147,7 +151,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         title = args.title if args.title is not None else default_title(pairs, args)
         with figure_style(style):
             fig = plot_curves(curves, title=title, linf_x255=args.linf_x255, logy=args.logy,
-                              facet=args.facet)
+                              facet=args.facet, width=args.width)
             save_figure(fig, fig_path)
         written["figure"] = str(fig_path)
     if csv_path is not None:

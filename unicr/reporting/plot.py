@@ -36,7 +36,9 @@ from unicr.certificate import norm_label
 from unicr.errors import InvalidParameterError
 from unicr.reporting.style import (
     HATCHES,
+    MIN_PANEL_HEIGHT,
     figure_style,
+    grid_for,
     legend_below,
     linf_factor,
     norm_tex,
@@ -238,7 +240,7 @@ def _draw_panel(ax: Any, panel: Panel, colours: dict[str, Any], *, linf_x255: bo
                     mew=1.0, label=lab)
     p = curves[0].norm if curves else 2.0
     ax.set_xlabel(r"$p_A$")
-    ax.set_ylabel(f"certified {norm_tex(p)} radius{radius_unit_tex(p, linf_x255)}")
+    ax.set_ylabel(f"{norm_tex(p)} radius{radius_unit_tex(p, linf_x255)}")
     ax.set_title(tex(panel.title))
     if curves:
         pa_all = np.concatenate([np.asarray(c.pa, float) for c in curves])
@@ -320,7 +322,8 @@ def _plot_panels(panels: Sequence[Panel], *, ncols: int | None, title: str | Non
     hatched = any(sum(_banded(c) for c in pnl.curves) > 2 for pnl in panels)
     marks: dict[str, bool] = {}
     width = panel_size * ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, panel_size * 0.78 * nrows),
+    height = max(panel_size * 0.78, MIN_PANEL_HEIGHT)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows),
                              squeeze=False, layout="constrained")
     for i, pnl in enumerate(panels):
         ax = axes[i // ncols][i % ncols]
@@ -358,7 +361,8 @@ def _plot_panels(panels: Sequence[Panel], *, ncols: int | None, title: str | Non
 
 def plot_curves(curves: Sequence[CurveData], *, title: str | None = None,
                 linf_x255: bool = True, logy: bool = False, panel_size: float | None = None,
-                facet: bool = False, style: str | Path | None = None) -> Any:
+                facet: bool = False, style: str | Path | None = None,
+                width: float | None = None) -> Any:
     """Figure with one panel per norm (every noise in every panel); returns the ``Figure``.
 
     The band between a proven ``lower`` > 0 and a finite ``upper`` is shaded (hatched when
@@ -366,8 +370,11 @@ def plot_curves(curves: Sequence[CurveData], *, title: str | None = None,
     there), ``upper = inf`` is a triangle at the top edge.  The proven lower bound is a
     solid line, the upper bound a thin line, the estimate dashed and closed-form overlays
     dotted.  ``facet=True`` draws one panel per noise and norm instead (rows: noises,
-    columns: norms), for comparisons where the bands would cover each other.  l_inf radii
-    are shown x255 unless ``linf_x255=False``.
+    columns: norms), for comparisons where the bands would cover each other.  Panels
+    narrower than :data:`unicr.reporting.style.MIN_PANEL_WIDTH` wrap into more rows.  l_inf radii
+    are shown x255 unless ``linf_x255=False``.  ``width`` (inches) sets the figure's width,
+    e.g. 3.3 for one column of a two-column paper or 7 for both; the panels share it, and
+    the fonts keep their size.
     """
     if not curves:
         raise ValueError("plot_curves: no curves to draw")
@@ -380,15 +387,17 @@ def plot_curves(curves: Sequence[CurveData], *, title: str | None = None,
                 sel = [c for c in curves if c.norm == p and c.label == lab]
                 if sel:
                     panels.append(Panel(f"{lab}, {norm_tex(p)}", sel))
-        size = panel_size or (3.0 if len(norms) > 1 else 3.6)
-        return plot_panels(panels, ncols=len(norms) if len(norms) > 1 else min(3, len(labels)),
-                           title=title, linf_x255=linf_x255, logy=logy, panel_size=size,
+        ncols, size = grid_for(len(panels), width,
+                               len(norms) if len(norms) > 1 else min(3, len(labels)))
+        return plot_panels(panels, ncols=ncols, title=title, linf_x255=linf_x255, logy=logy,
+                           panel_size=size or panel_size or (3.0 if len(norms) > 1 else 3.6),
                            style=style)
     for p in norms:
         sel = [c for c in curves if c.norm == p]
         panels.append(Panel(f"{norm_tex(p)}, $d$ = {sel[0].d}", sel))
-    return plot_panels(panels, title=title, linf_x255=linf_x255, logy=logy,
-                       panel_size=panel_size or 4.0, style=style)
+    ncols, size = grid_for(len(panels), width)
+    return plot_panels(panels, ncols=ncols, title=title, linf_x255=linf_x255, logy=logy,
+                       panel_size=size or panel_size or 4.0, style=style)
 
 
 def plot_radius_vs_p(ps: Sequence[float], series: Sequence[tuple[str, np.ndarray, np.ndarray]], *,

@@ -33,12 +33,15 @@ from typing import Any
 from unicr.certificate import norm_label
 from unicr.errors import InvalidParameterError
 
-__all__ = ["BASE_RC", "HATCHES", "LINF_FACTOR", "STYLE_HELP", "check_style", "figure_style",
-           "legend_below", "linf_factor", "norm_tex", "palette", "panel_legend", "tex",
-           "radius_unit_tex"]
+__all__ = ["BASE_RC", "HATCHES", "LINF_FACTOR", "MIN_PANEL_HEIGHT", "MIN_PANEL_WIDTH",
+           "STYLE_HELP", "check_style", "figure_style", "grid_for", "legend_below",
+           "linf_factor", "norm_tex", "palette", "panel_legend", "radius_unit_tex", "tex"]
 
 #: l_inf radii are multiplied by this in figures (pixel levels of an 8-bit image)
 LINF_FACTOR = 255.0
+#: smallest panel (inches): narrower figures put their panels in more rows instead
+MIN_PANEL_WIDTH = 2.2
+MIN_PANEL_HEIGHT = 2.0
 
 #: unicr's rcParams; a user's ``--style`` sheet is applied on top of them
 BASE_RC: dict[str, Any] = {
@@ -158,6 +161,17 @@ def radius_unit_tex(p: float, linf_x255: bool) -> str:
     return r" ($\times$255)" if linf_factor(p, linf_x255) != 1.0 else ""
 
 
+def grid_for(n: int, width: float | None, ncols: int | None = None) -> tuple[int, float]:
+    """Columns and panel width (inches) for ``n`` panels in a figure ``width`` inches wide:
+    ``ncols`` (default: all in one row) reduced until every panel is at least
+    :data:`MIN_PANEL_WIDTH` wide.  Without ``width``: ``(ncols or n, 0.0)``."""
+    cols = max(1, min(n, ncols or n))
+    if not width:
+        return cols, 0.0
+    cols = max(1, min(cols, int(width // MIN_PANEL_WIDTH)))
+    return cols, width / cols
+
+
 def palette(n: int) -> list[Any]:
     """``n`` qualitative colours: tab10, or tab20 with the saturated colours first."""
     import matplotlib.pyplot as plt
@@ -170,11 +184,22 @@ def palette(n: int) -> list[Any]:
     return [cmap(order[i % 20]) for i in range(n)]
 
 
+def _text_width(label: str, fontsize: float) -> float:
+    """Width of ``label`` (mathtext allowed) at ``fontsize``, in inches, without a renderer."""
+    from matplotlib.textpath import TextPath
+
+    try:
+        return float(TextPath((0, 0), label, size=fontsize).get_extents().width) / 72.0
+    except ValueError:  # a label mathtext cannot parse: count characters
+        return len(label) * fontsize * 0.6 / 72.0
+
+
 def _columns(labels: Sequence[str], width_in: float, fontsize: float) -> int:
-    """Legend columns that fit ``width_in`` inches, from the longest label's length."""
-    longest = max((len(re.sub(r"\$|\\[A-Za-z]+", "", lab)) for lab in labels), default=1)
-    col = 0.45 + longest * fontsize * 0.55 / 72 + 0.15  # handle + text + column gap
-    return max(1, min(len(labels), int(width_in // col)))
+    """Legend columns that fit ``width_in`` inches, from the widest label."""
+    em = fontsize / 72.0
+    widest = max((_text_width(lab, fontsize) for lab in labels), default=em)
+    col = widest + 2.8 * em + 2.0 * em  # handle and its pad, then the column spacing
+    return max(1, min(len(labels), int((width_in - 0.1 + 2.0 * em) // col)))
 
 
 def legend_below(fig: Any, handles: Sequence[Any], labels: Sequence[str], *,

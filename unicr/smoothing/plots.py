@@ -20,7 +20,9 @@ import numpy as np
 
 from unicr.reporting.plot import save_figure
 from unicr.reporting.style import (
+    MIN_PANEL_HEIGHT,
     figure_style,
+    grid_for,
     legend_below,
     linf_factor,
     norm_tex,
@@ -71,33 +73,40 @@ def norm_groups(results: Sequence[Results]) -> list[list[str]]:
 
 def plot_results(results: Sequence[Results], out: str | os.PathLike[str] | None = None, *,
                  title: str | None = None, panel_size: float = 3.2, linf_x255: bool = True,
-                 style: str | Path | None = None) -> Any:
+                 style: str | Path | None = None, width: float | None = None) -> Any:
     """Figure of approximate certified accuracy against radius; saved to ``out`` if given.
 
     ``linf_x255`` shows l_inf radii x255; ``style`` is a matplotlib style sheet applied on
-    top of unicr's (:func:`unicr.reporting.style.figure_style`).
+    top of unicr's (:func:`unicr.reporting.style.figure_style`); ``width`` (inches) the
+    figure's width, shared by the panels (``panel_size`` each otherwise).
     """
+    ncols, size = grid_for(len(norm_groups(results)), width)
     with figure_style(style):
-        fig = _plot_results(results, title=title, panel_size=panel_size, linf_x255=linf_x255)
+        fig = _plot_results(results, title=title, panel_size=size or panel_size, ncols=ncols,
+                            linf_x255=linf_x255)
         if out is not None:
             save_figure(fig, out)
     return fig
 
 
 def _plot_results(results: Sequence[Results], *, title: str | None, panel_size: float,
-                  linf_x255: bool) -> Any:
+                  ncols: int, linf_x255: bool) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     groups = norm_groups(results)
-    fig, axes = plt.subplots(1, len(groups), figsize=(panel_size * len(groups), panel_size * 0.8),
+    nrows = -(-len(groups) // ncols)
+    height = max(panel_size * 0.8, MIN_PANEL_HEIGHT)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, height * nrows),
                              squeeze=False, layout="constrained")
+    for extra in axes.flat[len(groups):]:
+        extra.set_visible(False)
     colours = palette(len(results))
     scores = r_scores(list(results)) if len(results) > 1 else {}
     labels = [r.label_text() for r in results]
     if len(set(labels)) < len(labels):  # same noise in several files: add the file names
         labels = [f"{lab} [{r.path.stem}]" for lab, r in zip(labels, results)]
-    for ax, group in zip(axes[0], groups):
+    for ax, group in zip(axes.flat, groups):
         norm = group[0]
         p = norm_value(norm)
         f = linf_factor(p, linf_x255)
@@ -121,10 +130,11 @@ def _plot_results(results: Sequence[Results], *, title: str | None, panel_size: 
         ax.set_xlim(0, max(top * 1.08, 1e-6))
         ax.set_ylim(0, 1)
         ax.set_xlabel(f"{names} radius{radius_unit_tex(p, linf_x255)}")
-        ax.set_ylabel("approximate certified accuracy")
+        ax.set_ylabel("approx. certified accuracy")
         sub = names + (" (same radii)" if len(group) > 1 else "")
         if norm in scores:
-            sub += rf", $R_\mathrm{{score}}$ = {scores[norm] * f:.4g}"
+            sep = ", " if panel_size >= 3.0 else "\n"  # a narrow panel: two lines
+            sub += rf"{sep}$R_\mathrm{{score}}$ = {scores[norm] * f:.4g}"
         ax.set_title(sub)
     handles = [Line2D([], [], color=c, lw=1.8) for c in colours]
     handles.append(Line2D([], [], color="0.3", ls=":", lw=1.0))
