@@ -13,11 +13,11 @@ from unicr.cli.common import (
     check_figure,
     fmt,
     nonnegative_float,
-    positive_float,
     print_json,
     probability,
 )
-from unicr.reporting.style import LINF_FACTOR, STYLE_HELP, check_style, linf_factor
+from unicr.cli.curve import add_figure_arguments
+from unicr.reporting.style import LINF_FACTOR, check_style, linf_factor
 from unicr.smoothing.plots import norm_groups, norm_value
 
 #: default table radii of l1, l2 and any finite p (input units)
@@ -49,10 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rho", type=probability, default=0.001,
                    help="failure probability of the high-probability accuracy (default 0.001)")
     p.add_argument("--title", default=None, help="figure title")
-    p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
-    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
-                   help="figure width in inches, shared by the panels (3.3: one column of a "
-                        "two-column paper, 7: both); fonts keep their size")
+    add_figure_arguments(p)
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (radii, ACR, ceiling, R_score in input units)")
     p.set_defaults(func=cmd_analyze)

@@ -93,10 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facet", action="store_true",
                    help="one panel per noise and norm (rows: noises) instead of every noise in "
                         "one panel per norm: for comparisons whose bands would cover each other")
-    p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
-    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
-                   help="figure width in inches, shared by the panels (3.3: one column of a "
-                        "two-column paper, 7: both); fonts keep their size")
+    add_figure_arguments(p)
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the exact engine's curve cache")
     p.add_argument("--json", action="store_true",
@@ -107,6 +104,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_mc_arguments(p, "Monte Carlo engine (--method mc, or joint noises)",
                      "failure probability spent on the Neyman-Pearson estimates, per point")
     p.set_defaults(func=cmd_curve)
+
+
+def add_figure_arguments(p: argparse.ArgumentParser) -> None:
+    """``--style`` and ``--width`` of the commands that draw panels of curves (``curve``,
+    ``analyze``)."""
+    p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
+    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
+                   help="figure width in inches, shared by the panels (3.3: one column of a "
+                        "two-column paper, 7: both); fonts keep their size")
 
 
 def cmd_curve(args: argparse.Namespace) -> int:
