@@ -184,14 +184,14 @@ def _draw_panel(ax: Any, panel: Panel, colours: dict[str, Any], *, linf_x255: bo
     bound > 0 and a finite proven upper bound exist; ``lower = 0`` (nothing proven) is an
     ``x`` on the axis, ``upper = inf`` (no failing perturbation known) a triangle at the
     panel's top edge.  ``marks`` records which of the two markers were drawn."""
-    from matplotlib.transforms import blended_transform_factory
+    from matplotlib.transforms import blended_transform_factory, offset_copy
 
     curves = panel.curves
     single = len({c.label for c in curves}) == 1
     top = _panel_top(curves, linf_x255)
     at_top = blended_transform_factory(ax.transData, ax.transAxes)
     hatch_index = 0
-    for c in curves:
+    for k, c in enumerate(curves):
         col = colours[c.label]
         f = _factor(c.norm, linf_x255)
         pa = np.asarray(c.pa, float)
@@ -213,15 +213,18 @@ def _draw_panel(ax: Any, panel: Panel, colours: dict[str, Any], *, linf_x255: bo
                 label=tex(c.label) if has_lines else None, **_LINE_STYLES["lower"], **mk)
         if finite_up.any():
             ax.plot(pa, np.where(finite_up, up, np.nan), color=col, **_LINE_STYLES["upper"], **mk)
+        # the marks of several curves at the same pA are stacked 6 points apart
         nothing = ~proven_lo
         if c.method == "mc" and nothing.any() and not logy:
             ax.plot(pa[nothing], np.zeros(int(nothing.sum())), ls="none", marker="x", ms=5,
-                    mew=1.2, color=col, clip_on=False, zorder=5)
+                    mew=1.2, color=col, clip_on=False, zorder=5,
+                    transform=offset_copy(ax.transData, fig=ax.figure, y=6.0 * k, units="points"))
             marks["lower0"] = True
         open_top = proven_lo & ~finite_up
         if open_top.any():
-            ax.plot(pa[open_top], np.full(int(open_top.sum()), 0.985), ls="none", marker="^",
-                    ms=5, color=col, transform=at_top, clip_on=False, zorder=5)
+            ax.plot(pa[open_top], np.full(int(open_top.sum()), 0.97), ls="none", marker="^",
+                    ms=5, color=col, clip_on=False, zorder=5,
+                    transform=offset_copy(at_top, fig=ax.figure, y=-6.0 * k, units="points"))
             marks["upper_inf"] = True
         if c.estimate is not None:
             ax.plot(pa, np.asarray(c.estimate, float) * f, color=col,
