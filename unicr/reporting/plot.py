@@ -287,7 +287,7 @@ def _style_handles(curves: Sequence[CurveData], band_alpha: float, *, hatched: b
 
 
 def plot_panels(panels: Sequence[Panel], *, ncols: int | None = None, title: str | None = None,
-                linf_x255: bool = False, logy: bool = False, panel_size: float = 4.0,
+                linf_x255: bool = True, logy: bool = False, panel_size: float = 4.0,
                 legend: str = "figure", style: str | Path | None = None) -> Any:
     """Figure with one axes per :class:`Panel`; returns the matplotlib ``Figure``.
 
@@ -297,7 +297,8 @@ def plot_panels(panels: Sequence[Panel], *, ncols: int | None = None, title: str
     below; ``"styles"`` only adds the line-style key (panels keep their own ``legend``
     flag).  No legend is ever drawn over a plot area or a title.  Where more than two
     curves of a panel have a band, the bands are hatched (one hatch per curve) instead of
-    shaded, so overlapping bands stay distinguishable.  ``style`` is a matplotlib style
+    shaded, so overlapping bands stay distinguishable.  l_inf radii are shown x255 (the
+    axis label says so) unless ``linf_x255=False``.  ``style`` is a matplotlib style
     sheet applied on top of unicr's (:func:`unicr.reporting.style.figure_style`).
     """
     if not panels:
