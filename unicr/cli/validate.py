@@ -40,6 +40,7 @@ from unicr.cli.common import (
     probability,
 )
 from unicr.errors import InvalidParameterError
+from unicr.reporting.style import STYLE_HELP, check_style
 
 _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9
@@ -106,6 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="grid mode: save the figure claimed vs band (png, pdf, svg); --all: "
                           "the folder for report.md, results.json and figures/")
     out.add_argument("--output", dest="out", default=None, help=argparse.SUPPRESS)
+    out.add_argument("--style", default=None, metavar="STYLE",
+                     help=STYLE_HELP + " (the -o figure, or the figures of --all)")
     add_table_argument(out, "the verdicts (one row per pA)")
     add_quiet_argument(out)
     out.add_argument("--csv", metavar="FILE", default=None,
@@ -211,6 +214,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise InvalidParameterError("-o draws a curve: give at least two pA values "
                                     "(--pa-grid LO HI N)")
     fig_path = check_figure(args.out, "--out")
+    style = check_style(args.style)
     csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     nz = noise_from_args(args, d=args.d)
     kw = _engine_kwargs(args)
@@ -249,9 +253,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     point, check = _witness(nz, fv, args)
     files: dict[str, str] = {}
     if fig_path is not None:
+        from unicr.reporting.style import figure_style
         from unicr.validation.report import plot_validation
 
-        files["figure"] = str(plot_validation(fv, fig_path))
+        with figure_style(style):
+            files["figure"] = str(plot_validation(fv, fig_path))
     if csv_path is not None:
         from unicr.validation.report import write_validation_csv
 
@@ -409,14 +415,17 @@ def _cmd_all(args: argparse.Namespace) -> int:
             raise InvalidParameterError(f"{name} belongs to a single check; --all writes into "
                                         "--out DIR")
     check_output(args.out, "--out", kind="dir")
+    style = check_style(args.style)
+    from unicr.reporting.style import figure_style
     from unicr.validation.report import run_all
 
     cmd = "unicr validate --all --out " + str(args.out) + (" --quick" if args.quick else "")
-    report = run_all(args.out, quick=args.quick, figures=not args.no_figures,
-                     progress=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
-                     seed=0 if args.seed is None else args.seed,
-                     witness_n=None if args.witness_n == 100_000 else args.witness_n,
-                     command=cmd)
+    with figure_style(style):
+        report = run_all(args.out, quick=args.quick, figures=not args.no_figures,
+                         progress=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
+                         seed=0 if args.seed is None else args.seed,
+                         witness_n=None if args.witness_n == 100_000 else args.witness_n,
+                         command=cmd)
     if args.json:
         print_json({"out": str(report.out), "seconds": report.seconds,
                     "summary": [{"formula": r.check.formula, "noise": r.check.noise_label(),
