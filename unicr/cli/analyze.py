@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 
 from unicr.cli.common import (
+    add_table_argument,
     check_figure,
     fmt,
     nonnegative_float,
     print_json,
+    print_table,
     probability,
 )
 from unicr.cli.curve import add_figure_arguments
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_figure_arguments(p)
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (radii, ACR, ceiling, R_score in input units)")
+    add_table_argument(p, "the certified accuracy at the radii, ACR and R_score (input units)")
     p.set_defaults(func=cmd_analyze)
 
 
@@ -90,6 +93,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         plot_results(results, fig_path, title=args.title, linf_x255=args.linf_x255, style=style,
                      width=args.width)
+    if args.table:
+        from unicr.reporting.tables import accuracy_table
+
+        for group in groups:  # one table per norm (a group of norms with the same radii: one)
+            print_table(accuracy_table(results, table_radii(group[0], args), norms=[group[0]]),
+                        args.table)
+        return 0
     if args.json:
         print_json({"rows": rows, "r_score": scores, "figure": args.out,
                     "units": "radii, ACR, ceiling and R_score in input units (l_inf not x255)",

@@ -18,6 +18,7 @@ from unicr.cli.common import (
     DEFAULT_D,
     add_mc_arguments,
     add_noise_arguments,
+    add_table_argument,
     check_figure,
     check_output,
     finite_float,
@@ -26,6 +27,7 @@ from unicr.cli.common import (
     positive_float,
     positive_int,
     print_json,
+    print_table,
     probability,
 )
 from unicr.errors import InvalidParameterError
@@ -98,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do not read or write the exact engine's curve cache")
     p.add_argument("--json", action="store_true",
                    help="print the curves (and the files written) as JSON on stdout")
+    add_table_argument(p, "every row of the curves (pA x noise x norm: lower, upper, status)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar and no summary table (the summary is printed for one "
                         "noise, or with --compare when no file is written)")
@@ -148,7 +151,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         raise InvalidParameterError(
             f"options {', '.join('--' + k.replace('_', '-') for k in mc_kw)} belong to the Monte "
             "Carlo engine; use --method mc")
-    progress = not args.quiet and not args.json and sys.stderr.isatty()
+    progress = not args.quiet and not args.json
     curves = compute_curves(pairs, norms, args.d, grid, pb=args.pb, method=args.method,
                             overlays=overlays, mc_options=mc_kw, progress=progress,
                             cache=not args.no_cache)
@@ -165,6 +168,14 @@ def cmd_curve(args: argparse.Namespace) -> int:
         written["csv"] = str(csv_path)
     if args.json:
         print_json({"curves": [c.to_dict() for c in curves], "files": written})
+        return 0
+    if args.table:
+        from unicr.reporting.tables import radius_table
+
+        print_table(radius_table(curves, estimate=any(c.estimate is not None for c in curves)),
+                    args.table)
+        for kind, path in written.items():  # stdout holds the table alone
+            print(f"wrote {kind}: {path}", file=sys.stderr)
         return 0
     # the table is for one noise, or when nothing is written; a comparison is read on the figure
     if not args.quiet and (args.compare is None or not written):
@@ -210,3 +221,5 @@ def print_summary(curves: list, *, linf_x255: bool = False) -> None:
                 row.append(c.estimate[i] * f)
             row += [c.overlays[k][i] * f for k in c.overlays]
             print("  " + "  ".join(f"{fmt(float(v), 6):>{w}}" for v, w in zip(row, widths)))
+        if len(idx) < n:
+            print(f"  ({len(idx)} of {n} rows; every row: --table md|latex|csv or --csv FILE)")

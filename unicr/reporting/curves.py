@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -339,17 +338,17 @@ def auto_overlays(nz: Any, p: float, d: int, pa: np.ndarray,
 
 @contextlib.contextmanager
 def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
-    """A tqdm bar on stderr that appears after one second of work and then ticks.
+    """Progress on stderr (:func:`unicr.reporting.progress.progress`) that ticks during long steps.
 
     The steps of a curve are long (one exact curve of a noise in every norm is a single
     step of several seconds), and tqdm's ``delay`` only shows a bar on an ``update`` after
     the delay: a one-step run never showed one.  A daemon thread redraws the bar every
     half second from the first second on, so the elapsed time moves during a long step.
     """
-    from tqdm.auto import tqdm
+    from unicr.reporting.progress import progress
 
-    bar = tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
-               leave=False, dynamic_ncols=True, unit="step")
+    # a tqdm bar on a terminal; rate-limited plain lines when stderr is a file or a pipe
+    bar = progress(total, desc, unit="step", quiet=not enabled)
     stop = threading.Event()
 
     def tick() -> None:
