@@ -567,7 +567,8 @@ def _yang_exp2(c: _Call) -> _Out:
         raise FormulaNoiseMismatchError(
             f"Yang et al.'s Exp2 closed forms are for j = 0, got j={j:g}"
         )
-    return _Out(yang.yang_exp2_l2(c.pa, _native_scale(c.noise), c.need_d(), k))
+    return _Out(yang.yang_exp2_l2(c.pa, _native_scale(c.noise), c.need_d(), k),
+                status="tight" if k == 2.0 else "lower")
 
 
 def _yang_exp1(c: _Call) -> _Out:
@@ -699,9 +700,11 @@ _ALL = [
        "unsound-as-printed", None,
        "lam' = sigma sqrt(1/((d+1)(d-1)/(3+1))) (operator-precedence error; 1.1553x at d = 3072)",
        "UniCR's ExpInf l_inf baseline with its wrong constant", _unicr_expinf_baseline),
-    _f("yang_exp2", "Yang et al. 2020 (Exp2)", ("exp2",), (2.0,), "tight", None,
+    _f("yang_exp2", "Yang et al. 2020 (Exp2)", ("exp2",), (2.0,), "lower", None,
        "lam = native Exp2 scale (k=1: sigma / sqrt(d+1))",
-       "k=1: lam (d-1) artanh(1 - 2 B^-1((d-1)/2,(d-1)/2; 1 - pA)); k=2: (lam/sqrt 2) Phi^-1(pA)",
+       "k=1: lam (d-1) artanh(1 - 2 B^-1((d-1)/2,(d-1)/2; 1 - pA)), the differential method's "
+       "value: a lower bound, not tight (4.3% below R* at d = 2, pA = 0.9; docs/certificate-"
+       "notes.md#c7); k=2: (lam/sqrt 2) Phi^-1(pA) (Cohen's, tight)",
        _yang_exp2),
     _f("yang_exp1", "Yang et al. 2020 (Exp1)", ("exp1",), (1.0,), "tight", None,
        "lam = native Exp1 scale", "k=1: Laplace formula (tight); other k: differential integral "
