@@ -185,8 +185,9 @@ def _tight_l2(name: str) -> float:
 @pytest.mark.parametrize("norm", list(NORMS.values()), ids=list(NORMS))
 @pytest.mark.parametrize("name", ["uniform_ball", "exp2"])
 def test_spherical_joint_noise_brackets_yang_tight_radius(name, norm):
-    """UniformBall (docs/certificate-notes.md#c3-4) and Exp2 k = 1 (docs/certificate-notes.md#c7), tight in
-    l2; by rotation invariance the
+    """UniformBall (docs/certificate-notes.md#c3-4, tight in l2) and Exp2 k = 1
+    (docs/certificate-notes.md#c7: Yang et al.'s value is a lower bound on R*, 4% below it at
+    d = 2 and closer as d grows, so it must lie below the upper bound); by rotation invariance the
     l_p radius is the l2 one times ``min ||delta||_p / ||delta||_2``.  The mc statements are
     sound, so no tolerance beyond float rounding (1e-9).  Band width upper / lower at
     n_mc = 20000: 1.19 (UniformBall), 1.28 (Exp2); asserted < 1.4."""
