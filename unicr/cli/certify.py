@@ -79,7 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-time", dest="timing", action="store_false",
                    help="write '-' in the time column (the default): byte-reproducible files")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="always show the progress bar (default: only on a terminal)")
+                   help="show progress on stderr (the default): a bar on a terminal, a plain line "
+                        "every 10 s when stderr is a file or a pipe")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never show the progress bar")
     p.set_defaults(func=cmd_certify)

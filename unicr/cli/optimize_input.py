@@ -114,7 +114,8 @@ def _common(p: argparse.ArgumentParser, *, n_default: int) -> None:
     p.add_argument("--batch", type=positive_int, default=1000, help="draws per forward batch")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="always show the progress bar (default: only on a terminal)")
+                   help="show progress on stderr (the default): a bar on a terminal, a plain line "
+                        "every 10 s when stderr is a file or a pipe")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never show the progress bar")
 

@@ -422,7 +422,7 @@ def _cmd_all(args: argparse.Namespace) -> int:
     cmd = "unicr validate --all --out " + str(args.out) + (" --quick" if args.quick else "")
     with figure_style(style):
         report = run_all(args.out, quick=args.quick, figures=not args.no_figures,
-                         progress=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
+                         progress=not (args.no_progress or args.quiet),
                          seed=0 if args.seed is None else args.seed,
                          witness_n=None if args.witness_n == 100_000 else args.witness_n,
                          command=cmd)

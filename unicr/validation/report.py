@@ -401,11 +401,19 @@ def _bands(ch: Check, nz: Any) -> _Bands:
 
 
 def _progress(items: list[Check], enabled: bool) -> Any:
+    """``items``, with progress on stderr while they are iterated
+    (:func:`unicr.reporting.progress.progress`: a bar on a terminal, plain lines otherwise)."""
     if not enabled:
         return items
-    from tqdm import tqdm
+    from unicr.reporting.progress import progress
 
-    return tqdm(items, desc="validating", unit="check", leave=False)
+    def iterate() -> Any:
+        with progress(len(items), "validating", unit="check") as bar:
+            for item in items:
+                yield item
+                bar.update(1)
+
+    return iterate()
 
 
 # ---------------------------------------------------------------------------
