@@ -120,3 +120,29 @@ def test_bad_files(tmp_path, capsys, csvs):
 def test_plot_is_listed_in_the_help(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "plot" in out
+
+
+def test_replot_from_csv_draws_the_data_of_the_original_figure(tmp_path):
+    """A figure redrawn from the saved CSV has the same lines, point for point, as the figure
+    drawn from the computed curves (no recomputation, nothing lost in the CSV)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unicr.reporting.curves import compute_curves, pa_grid
+    from unicr.reporting.plot import plot_curves
+
+    curves = compute_curves(["laplace", "gaussian"], [1, 2, "inf"], 64, pa_grid(points=12),
+                            method="exact", overlays=[], cache=False)
+    path = write_csv(curves, tmp_path / "c.csv")
+
+    def lines(fig):
+        return [(ax.get_title(), line.get_label(), np.asarray(line.get_xdata(), float),
+                 np.asarray(line.get_ydata(), float))
+                for ax in fig.axes for line in ax.get_lines()]
+
+    original, redrawn = lines(plot_curves(curves)), lines(plot_curves(read_curves_csv(path)))
+    assert len(original) == len(redrawn) > 0
+    for (t1, l1, x1, y1), (t2, l2, x2, y2) in zip(original, redrawn):
+        assert (t1, l1) == (t2, l2)
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
