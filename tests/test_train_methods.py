@@ -192,7 +192,7 @@ def test_pgd_increases_the_adre_objective():
         logits = torch.stack([model(z + deltas[j]) for j in range(2)])
         log_g = torch.log(torch.softmax(logits, 2).mean(0))
         _, p = adre_terms(logits, y)
-        return float((-log_g[range(4), y] - 0.1 * p).sum())
+        return float((-log_g[range(4), y] - 0.1 * p).sum().detach())
 
     adv = adre_pgd(model, x, y, deltas, 0.2, 3, 0.1, 0.1)
     assert objective(adv) > objective(x)

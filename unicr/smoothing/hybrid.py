@@ -6,7 +6,8 @@ each input twice -- Gaussian smoothing for l2, Uniform smoothing for l1, with se
 
 1. Norm conversion (sound for one classifier): a radius r in l_q covers the l_p ball of radius
    r / d^max(0, 1/q - 1/p), since ||delta||_q <= d^max(0, 1/q - 1/p) ||delta||_p.  Gaussian
-   l1 := l2 radius; Uniform l2 := l1 / sqrt(d).  :func:`convert_radius`.
+   l1 := l2 radius; Uniform l2 := l1 / sqrt(d).  :func:`unicr.closed_form.convert_radius`
+   (docs/certificate-notes.md#c0-6), the same rounding as Nandi's ``nandi_uniform_l2``.
 2. Two rules (:func:`combine`):
 
    * ``"sound"`` (default): the **agreement hybrid**.  Both smoothed classifiers must certify
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unicr.certificate import norm_label, parse_norm
+from unicr.closed_form._common import convert_radius
 from unicr.errors import InvalidParameterError
 from unicr.smoothing.checks import ABSTAIN
 
@@ -47,8 +49,8 @@ if TYPE_CHECKING:
     from unicr.smoothing.dataset import Results
     from unicr.smoothing.smooth import SmoothCertificate
 
-__all__ = ["RULES", "CATEGORIES", "HybridCertificate", "convert_radius", "best_radius", "combine",
-           "combine_results", "HYBRID_COLUMNS"]
+__all__ = ["RULES", "CATEGORIES", "HybridCertificate", "best_radius", "combine", "combine_results",
+           "HYBRID_COLUMNS"]
 
 RULES = ("sound", "as-published")
 #: Nandi et al.'s Table 1 rows
@@ -70,27 +72,11 @@ def _check_d(d: int) -> int:
     return int(d)
 
 
-def convert_radius(radius: float, from_norm: Any, to_norm: Any, d: int) -> float:
-    """A certified l_q radius as a certified l_p radius in R^d (rounded down).
-
-    Every delta with ||delta||_p <= rho has ||delta||_q <= d^max(0, 1/q - 1/p) rho, so the l_q
-    ball of radius r contains the l_p ball of radius r / d^max(0, 1/q - 1/p).  Gaussian l2 ->
-    l1: unchanged; Uniform l1 -> l2: divided by sqrt(d) (Nandi et al. 2023, Sec. 4.1).
-    """
-    q, p = parse_norm(from_norm), parse_norm(to_norm)
-    dim = _check_d(d)
-    r = float(radius)
-    if not (math.isfinite(r) and r >= 0.0):
-        raise InvalidParameterError(f"a radius must be finite and >= 0, got {radius!r}")
-    expo = max(0.0, (0.0 if math.isinf(q) else 1.0 / q) - (0.0 if math.isinf(p) else 1.0 / p))
-    if expo == 0.0 or r == 0.0:
-        return r
-    return max(0.0, math.nextafter(r / dim ** expo, 0.0))
-
-
 def best_radius(radii: dict[float, float], norm: Any, d: int) -> float:
-    """The largest l_p radius implied by one classifier's radii in several norms (each sound)."""
+    """The largest l_p radius implied by one classifier's radii in several norms (each sound:
+    :func:`unicr.closed_form.convert_radius`)."""
     p = parse_norm(norm)
+    _check_d(d)
     if not radii:
         raise InvalidParameterError("no radii to convert")
     return max(convert_radius(r, q, p, d) for q, r in radii.items())
