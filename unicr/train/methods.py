@@ -36,6 +36,7 @@ from torch import nn
 
 from unicr.noises.base import Noise
 from unicr.smoothing.sampling import NoiseSampler
+from unicr.train.errors import TrainError
 
 __all__ = ["TrainMethod", "NoiseAugmentation", "NandiRS", "ADRE", "ADREAdv", "METHODS",
            "make_method", "NoiseDraws", "similarity_regulariser", "adre_terms", "adre_pgd",
@@ -45,9 +46,7 @@ __all__ = ["TrainMethod", "NoiseAugmentation", "NandiRS", "ADRE", "ADREAdv", "ME
 NANDI_RATIO = math.sqrt(3.0) / 2.0
 
 
-def _error(message: str) -> Exception:
-    from unicr.train.trainer import TrainError  # the trainer's error type (no import cycle at load)
-
+def _error(message: str) -> TrainError:
     return TrainError(message)
 
 

@@ -30,11 +30,11 @@ import torch
 from torch import nn
 
 from unicr.data.datasets import ArrayDataset
-from unicr.errors import UnicrError
 from unicr.models.archs import SmoothableModel
 from unicr.models.checkpoint import build_model, load_checkpoint, save_checkpoint
 from unicr.noises.base import Noise
 from unicr.smoothing.sampling import NoiseSampler, derive_seed, make_generator, resolve_device
+from unicr.train.errors import TrainError
 from unicr.train.methods import NoiseAugmentation, NoiseDraws, TrainMethod
 
 __all__ = ["TrainError", "TrainConfig", "TrainResult", "train", "evaluate", "ensure_known",
@@ -45,10 +45,6 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adam", "sgd")
 #: seed key of the initial weights (epochs use keys (seed, epoch, 0/1))
 _INIT_STREAM = 999_999_937
-
-
-class TrainError(UnicrError, ValueError):
-    """Training settings are invalid or a checkpoint to resume belongs to another run."""
 
 
 @dataclass(frozen=True)
