@@ -200,7 +200,7 @@ class NandiRS(TrainMethod):
             return self
         if noise is None or type(noise).__name__ != "NormalUniform":
             got = "none" if noise is None else noise.name
-            raise _error(f"nandi-rs: give sigma_n and sigma_u (--sigma-n/--sigma-u) for the "
+            raise _error(f"nandi-rs: give sigma_n and sigma_u, the stds of the "
                          f"Gaussian and Uniform parts; they default to the parts of a "
                          f"normal_uniform training noise, but the noise is {got}")
         scale = float(noise.scale)
