@@ -119,14 +119,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_certify)
 
 
-def hybrid_paths(out: str) -> dict[str, Path]:
-    """The files of a hybrid run next to ``out``: ``b`` (second classifier), ``sound``,
-    ``as-published``."""
-    o = Path(out)
-    suffix = o.suffix or ".tsv"
-    return {k: o.with_name(f"{o.stem}.hybrid-{k}{suffix}") for k in ("b", *HYBRID_RULES)}
-
-
 def split_fraction(text: str) -> float:
     """argparse type of --alpha-split / --split-grid: a share of alpha in (0, 1]."""
     try:
@@ -163,28 +155,25 @@ def cmd_certify(args: argparse.Namespace) -> int:
         nz_b = make_noise(args.hybrid_noise, sigma=args.hybrid_sigma, d=d,
                           **dict(args.hybrid_params))
         smooth_b = Smooth(model_b, nz_b, amp=args.amp, radius_method=args.radius_method)
-    run = certify_dataset(
-        smooth, data, args.out, n0=args.n0, n=args.n, alpha=args.alpha, norms=norms,
-        seed=args.seed, skip=args.skip, max_count=args.max_count, batch_size=args.batch,
-        mode=args.mode, alpha_split=args.alpha_split, grid=args.split_grid,
-        runner_up=args.runner_up, timing=args.timing, progress=args.progress, meta=meta)
-    _report(run)
-    if hybrid is not None:
-        from unicr.smoothing.hybrid import combine_results
+    settings = dict(n0=args.n0, n=args.n, alpha=args.alpha, seed=args.seed, skip=args.skip,
+                    max_count=args.max_count, batch_size=args.batch, mode=args.mode,
+                    alpha_split=args.alpha_split, grid=args.split_grid,
+                    runner_up=args.runner_up, timing=args.timing, progress=args.progress)
+    if hybrid is None:
+        _report(certify_dataset(smooth, data, args.out, norms=norms, meta=meta, **settings))
+        sys.stdout.flush()
+        return 0
+    from unicr.smoothing.hybrid import certify_hybrid_dataset
 
-        run_b = certify_dataset(
-            smooth_b, data, hybrid["b"], n0=args.n0, n=args.n, alpha=args.alpha,
-            norms=hybrid["norms_b"], seed=args.seed, skip=args.skip, max_count=args.max_count,
-            batch_size=args.batch, mode=args.mode, alpha_split=args.alpha_split,
-            grid=args.split_grid, runner_up=args.runner_up, timing=args.timing,
-            progress=args.progress, meta=meta_b)
-        _report(run_b)
-        for rule in HYBRID_RULES:
-            path = combine_results(args.out, hybrid["b"], hybrid[rule], d=d, rule=rule,
-                                   norms=hybrid["norms"])
-            note = ("agreement hybrid, confidence 1 - 2 alpha" if rule == "sound" else
-                    "paper's max rule, NOT a certificate of one deployed classifier")
-            print(f"{path}: hybrid ({note})")
+    hrun = certify_hybrid_dataset(smooth, smooth_b, data, args.out, norms_a=norms,
+                                  norms_b=hybrid["norms_b"], norms=hybrid["norms"],
+                                  out_b=hybrid["b"], meta_a=meta, meta_b=meta_b, **settings)
+    _report(hrun.run_a)
+    _report(hrun.run_b)
+    for rule in HYBRID_RULES:
+        note = ("agreement hybrid, confidence 1 - 2 alpha" if rule == "sound" else
+                "paper's max rule, NOT a certificate of one deployed classifier")
+        print(f"{hrun.files[rule]}: hybrid ({note})")
     sys.stdout.flush()
     return 0
 
@@ -201,6 +190,8 @@ def _hybrid_setup(args: argparse.Namespace) -> dict[str, Any] | None:
         if given:
             raise InvalidParameterError(f"{', '.join(given)} need(s) --hybrid-noise")
         return None
+    from unicr.smoothing.hybrid import hybrid_paths
+
     paths: dict[str, Any] = dict(hybrid_paths(args.out))
     if args.hybrid_out is not None:
         paths["b"] = Path(args.hybrid_out)

@@ -46,11 +46,11 @@ from unicr.errors import InvalidParameterError
 from unicr.smoothing.checks import ABSTAIN
 
 if TYPE_CHECKING:
-    from unicr.smoothing.dataset import Results
-    from unicr.smoothing.smooth import SmoothCertificate
+    from unicr.smoothing.dataset import CertifyRun, Results
+    from unicr.smoothing.smooth import Smooth, SmoothCertificate
 
 __all__ = ["RULES", "CATEGORIES", "HybridCertificate", "best_radius", "combine", "combine_results",
-           "HYBRID_COLUMNS"]
+           "HYBRID_COLUMNS", "HybridRun", "hybrid_paths", "certify_hybrid_dataset"]
 
 RULES = ("sound", "as-published")
 #: Nandi et al.'s Table 1 rows
@@ -258,3 +258,51 @@ def combine_results(file_a: str | os.PathLike[str] | Results,
     tmp.write_text(text, encoding="ascii")
     os.replace(tmp, path)
     return path
+
+
+def hybrid_paths(out: str | os.PathLike[str]) -> dict[str, Path]:
+    """The files of a hybrid run next to the first classifier's results ``out``: ``"b"`` (the
+    second classifier), ``"sound"`` and ``"as-published"`` (``<stem>.hybrid-<key><suffix>``)."""
+    o = Path(out)
+    suffix = o.suffix or ".tsv"
+    return {k: o.with_name(f"{o.stem}.hybrid-{k}{suffix}") for k in ("b", *RULES)}
+
+
+@dataclass
+class HybridRun:
+    """What :func:`certify_hybrid_dataset` did: the two certification runs and the files."""
+
+    run_a: CertifyRun
+    run_b: CertifyRun
+    files: dict[str, Path]
+
+
+def certify_hybrid_dataset(smooth_a: Smooth, smooth_b: Smooth, dataset: Any,
+                           out: str | os.PathLike[str], *, norms_a: Sequence[Any] = (2,),
+                           norms_b: Sequence[Any] = (1,), norms: Sequence[Any] = (1, 2),
+                           out_b: str | os.PathLike[str] | None = None,
+                           meta_a: dict[str, Any] | None = None,
+                           meta_b: dict[str, Any] | None = None, **settings: Any) -> HybridRun:
+    """Nandi et al. 2023's hybrid certification of a data set (``unicr certify --hybrid-*``).
+
+    :func:`unicr.smoothing.dataset.certify_dataset` of ``smooth_a`` into ``out`` and of
+    ``smooth_b`` into ``out_b`` (default :func:`hybrid_paths`), with the same ``settings``
+    (n0, n, alpha, seed, skip, max_count, ...; both resumable), then :func:`combine_results`
+    with both rules into the ``"sound"`` and ``"as-published"`` files.  The sound rule's
+    confidence is 1 - 2 alpha: pass alpha/2 for 1 - alpha.
+    """
+    from unicr.smoothing.dataset import certify_dataset
+
+    files = hybrid_paths(out)
+    if out_b is not None:
+        files["b"] = Path(out_b)
+    if len({Path(out).resolve(), *(p.resolve() for p in files.values())}) != 4:
+        raise InvalidParameterError("the results files of the two classifiers and of the two "
+                                    "rules must be different files")
+    run_a = certify_dataset(smooth_a, dataset, out, norms=norms_a, meta=meta_a, **settings)
+    run_b = certify_dataset(smooth_b, dataset, files["b"], norms=norms_b, meta=meta_b,
+                            **settings)
+    d = math.prod(smooth_a.input_shape)
+    for rule in RULES:
+        combine_results(out, files["b"], files[rule], d=d, rule=rule, norms=norms)
+    return HybridRun(run_a=run_a, run_b=run_b, files={"a": Path(out), **files})
