@@ -13,7 +13,6 @@ from scipy.stats import norm as normal
 from unicr.cli import main
 from unicr.closed_form import convert_radius
 from unicr.closed_form.nandi import nandi_uniform_l1, nandi_uniform_l2
-from unicr.data import FASHION_MNIST_DIR, read_idx, write_idx
 from unicr.errors import InvalidParameterError
 from unicr.models import build_model, save_checkpoint
 from unicr.smoothing.dataset import read_results
@@ -125,16 +124,6 @@ def test_bad_rule_is_refused():
 # -- results files and the CLI ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def fmnist(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fmnist")
-    for split, count in (("t10k", 40), ("train", 20)):
-        for kind in ("images-idx3", "labels-idx1"):
-            name = f"{split}-{kind}-ubyte.gz"
-            write_idx(root / name, read_idx(FASHION_MNIST_DIR / name)[:count])
-    return root
-
-
-@pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
@@ -142,16 +131,16 @@ def ckpt(tmp_path_factory):
     return path
 
 
-def hybrid_args(ckpt, fmnist, out, *extra):
-    return ["certify", "--model", str(ckpt), "--data", "fashion-mnist", "--data-dir", str(fmnist),
+def hybrid_args(ckpt, out, *extra):  # the first 4 test images of the installed Fashion-MNIST
+    return ["certify", "--model", str(ckpt), "--data", "fashion-mnist",
             "--noise", "gaussian", "--sigma", "0.25", "--n0", "10", "--n", "200", "--alpha",
             "0.01", "--norms", "2", "--out", str(out), "--max", "4", "--batch", "200",
             "--no-progress", *extra]
 
 
-def test_cli_hybrid_writes_analyze_readable_files(ckpt, fmnist, tmp_path, capsys):
+def test_cli_hybrid_writes_analyze_readable_files(ckpt, tmp_path, capsys):
     out = tmp_path / "g.tsv"
-    argv = hybrid_args(ckpt, fmnist, out, "--hybrid-noise", "uniform", "--hybrid-sigma", "0.3")
+    argv = hybrid_args(ckpt, out, "--hybrid-noise", "uniform", "--hybrid-sigma", "0.3")
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "NOT a certificate" in text
@@ -178,12 +167,12 @@ def test_cli_hybrid_writes_analyze_readable_files(ckpt, fmnist, tmp_path, capsys
     assert "hybrid-sound" in shown and "AVG ACR" in shown  # Nandi's (l1 ACR + l2 ACR) / 2
 
 
-def test_cli_hybrid_bad_input_exits_2(ckpt, fmnist, tmp_path, capsys):
+def test_cli_hybrid_bad_input_exits_2(ckpt, tmp_path, capsys):
     out = tmp_path / "g.tsv"
-    assert main(hybrid_args(ckpt, fmnist, out, "--hybrid-sigma", "0.3")) == 2
+    assert main(hybrid_args(ckpt, out, "--hybrid-sigma", "0.3")) == 2
     assert "--hybrid-noise" in capsys.readouterr().err
-    assert main(hybrid_args(ckpt, fmnist, out, "--hybrid-noise", "uniform",
+    assert main(hybrid_args(ckpt, out, "--hybrid-noise", "uniform",
                             "--hybrid-out", str(out))) == 2
     assert "different files" in capsys.readouterr().err
-    assert main(hybrid_args(ckpt, fmnist, out, "--hybrid-noise", "nonesuch")) == 2
+    assert main(hybrid_args(ckpt, out, "--hybrid-noise", "nonesuch")) == 2
     assert not out.exists()  # every check runs before the first certification
