@@ -3,7 +3,8 @@
 A :class:`TrainMethod` turns a clean batch ``(x, y)`` into the loss of one SGD step; the
 trainer (:func:`unicr.train.train`) owns data order, optimiser, checkpoints and resume.
 Every method draws its main noise from the trainer's noise stream (seed, epoch, 1) exactly as
-plain augmentation does, and any further draws from a second stream (seed, epoch, 2), so
+plain augmentation does, and any further draws from a second stream (seed, epoch, 2), so the
+main draws are the same whatever else a method draws.  The methods:
 
 * ``noise`` (:class:`NoiseAugmentation`): Cohen, Rosenfeld & Kolter 2019, Sec. 3.3 --
   cross-entropy of f(x + eps), one fresh draw per example and step (the default);
@@ -46,10 +47,6 @@ __all__ = ["TrainMethod", "NoiseAugmentation", "NandiRS", "ADRE", "ADREAdv", "ME
 NANDI_RATIO = math.sqrt(3.0) / 2.0
 
 
-def _error(message: str) -> TrainError:
-    return TrainError(message)
-
-
 def nu_sigma_u(sigma_n: float, kurtosis: float = -0.22) -> float:
     """sigma_U of Normal-Uniform noise with the given excess kurtosis (Nandi et al. 2023, Sec. 5.3).
 
@@ -58,9 +55,9 @@ def nu_sigma_u(sigma_n: float, kurtosis: float = -0.22) -> float:
     0.8653; the paper rounds to sqrt(3)/2 = 0.8660 (:data:`NANDI_RATIO`, K = -0.2204).
     """
     if not (math.isfinite(sigma_n) and sigma_n > 0):
-        raise _error(f"sigma_n must be finite and > 0, got {sigma_n!r}")
+        raise TrainError(f"sigma_n must be finite and > 0, got {sigma_n!r}")
     if not (-1.2 < kurtosis <= 0.0):
-        raise _error(f"the excess kurtosis of Normal-Uniform noise lies in (-1.2, 0], "
+        raise TrainError(f"the excess kurtosis of Normal-Uniform noise lies in (-1.2, 0], "
                      f"got {kurtosis!r}")
     s = math.sqrt(-5.0 * kurtosis / 6.0)
     return float(sigma_n) * math.sqrt(s / (1.0 - s))
@@ -138,12 +135,12 @@ class NoiseAugmentation(TrainMethod):
 
 def _check_nonneg(name: str, v: float) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-        raise _error(f"{name} must be a finite number >= 0, got {v!r}")
+        raise TrainError(f"{name} must be a finite number >= 0, got {v!r}")
 
 
 def _check_int(name: str, v: int, low: int) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise _error(f"{name} must be an integer >= {low}, got {v!r}")
+        raise TrainError(f"{name} must be an integer >= {low}, got {v!r}")
 
 
 # -- Nandi et al. 2023 -----------------------------------------------------------------------
@@ -192,7 +189,7 @@ class NandiRS(TrainMethod):
             if v is not None:
                 _check_nonneg(nm, v)
         if self.terms not in ("both", "gaussian", "uniform"):
-            raise _error(f"terms must be both, gaussian or uniform, got {self.terms!r}")
+            raise TrainError(f"terms must be both, gaussian or uniform, got {self.terms!r}")
 
     def resolved(self, noise: Noise | None) -> NandiRS:
         """This method with sigma_n and sigma_u filled in from a ``normal_uniform`` noise."""
@@ -200,7 +197,7 @@ class NandiRS(TrainMethod):
             return self
         if noise is None or type(noise).__name__ != "NormalUniform":
             got = "none" if noise is None else noise.name
-            raise _error(f"nandi-rs: give sigma_n and sigma_u, the stds of the "
+            raise TrainError(f"nandi-rs: give sigma_n and sigma_u, the stds of the "
                          f"Gaussian and Uniform parts; they default to the parts of a "
                          f"normal_uniform training noise, but the noise is {got}")
         scale = float(noise.scale)
@@ -215,11 +212,11 @@ class NandiRS(TrainMethod):
         out: dict[str, Noise] = {}
         if r.terms in ("both", "gaussian"):
             if not r.sigma_n:
-                raise _error("nandi-rs: the Gaussian term needs sigma_n > 0")
+                raise TrainError("nandi-rs: the Gaussian term needs sigma_n > 0")
             out["gaussian"] = build_builtin("gaussian", sigma=r.sigma_n)
         if r.terms in ("both", "uniform"):
             if not r.sigma_u:
-                raise _error("nandi-rs: the Uniform term needs sigma_u > 0")
+                raise TrainError("nandi-rs: the Uniform term needs sigma_u > 0")
             out["uniform"] = build_builtin("uniform", sigma=r.sigma_u)
         return out
 
@@ -303,7 +300,7 @@ class ADRE(TrainMethod):
         _check_int("k", self.k, 1)
         _check_nonneg("lambda", self.lam)
         if self.variant not in ("full", "single"):
-            raise _error(f"variant must be full or single, got {self.variant!r}")
+            raise TrainError(f"variant must be full or single, got {self.variant!r}")
 
     def _plain(self) -> bool:
         return self.lam == 0 and (self.variant == "single" or self.k == 1)
@@ -413,14 +410,14 @@ def make_method(name: str = "noise", **options: Any) -> TrainMethod:
     """
     cls = METHODS.get(str(name).strip().lower())
     if cls is None:
-        raise _error(f"unknown training method {name!r}; known: {', '.join(METHODS)}")
+        raise TrainError(f"unknown training method {name!r}; known: {', '.join(METHODS)}")
     allowed = {f.name for f in fields(cls)}
     opts = {_ALIASES.get(k, k): v for k, v in options.items()}
     bad = sorted(k for k in opts if k not in allowed)
     if bad:
         shown = ", ".join("lambda" if b == "lam" else b for b in bad)
         takes = ", ".join("lambda" if a == "lam" else a for a in sorted(allowed)) or "no options"
-        raise _error(f"training method {cls.name!r} does not take {shown} (it takes {takes})")
+        raise TrainError(f"training method {cls.name!r} does not take {shown} (it takes {takes})")
     method = cls(**opts)
     method.validate()
     return method
