@@ -68,6 +68,14 @@ def table_radii(norm: str, args: argparse.Namespace) -> list[float]:
     return [r / factor for r in args.radii_linf]
 
 
+def avg_acr(rows: list[dict]) -> dict[str, float]:
+    """Nandi et al. 2023's "AVG ACR" = (l1 ACR + l2 ACR) / 2 per file that has both norms."""
+    acrs: dict[str, dict[str, float]] = {}
+    for row in rows:
+        acrs.setdefault(str(row["file"]), {})[str(row["norm"])] = float(row["acr"])
+    return {f: (v["1"] + v["2"]) / 2.0 for f, v in acrs.items() if "1" in v and "2" in v}
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from unicr.errors import InvalidParameterError
     from unicr.smoothing.dataset import read_results
@@ -88,6 +96,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             rows += [row for row in summarize(res, table_radii(norm, args), args.rho)
                      if row["norm"] == norm]
     scores = r_scores(results)
+    avg = avg_acr(rows)
     if fig_path is not None:
         from unicr.smoothing.plots import plot_results
 
@@ -101,7 +110,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                         args.table)
         return 0
     if args.json:
-        print_json({"rows": rows, "r_score": scores, "figure": args.out,
+        print_json({"rows": rows, "r_score": scores, "avg_acr": avg, "figure": args.out,
                     "units": "radii, ACR, ceiling and R_score in input units (l_inf not x255)",
                     "same_radii": [g for g in groups if len(g) > 1]})
         return 0
@@ -141,6 +150,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         print("R_score over one file equals its ACR: "
               + ", ".join(shown(k, v) for k, v in scores.items()))
+    for file, value in avg.items():
+        print(f"AVG ACR (Nandi et al. 2023: (l_1 ACR + l_2 ACR) / 2) of {file}: {value:.4f}")
     for res in results:
         print(f"  {res.label_text()}: {res.path}")
     if args.out:

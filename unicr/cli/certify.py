@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from unicr.certificate import parse_norm
 from unicr.cli.common import (
@@ -16,9 +18,17 @@ from unicr.cli.common import (
     load_model_and_data,
     noise_from_args,
     nonnegative_int,
+    parse_param,
     positive_int,
     probability,
 )
+from unicr.cli.common import positive_float as positive_float_arg
+
+if TYPE_CHECKING:
+    from unicr.smoothing.dataset import CertifyRun
+
+#: the rules of the combined files (unicr.smoothing.hybrid.RULES; not imported at start-up)
+HYBRID_RULES = ("sound", "as-published")
 
 #: what `--data` accepts
 DATA_CHOICES = ("fashion-mnist", "cifar10", "imagenet", "image-folder")
@@ -83,6 +93,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "every 10 s when stderr is a file or a pipe")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never show the progress bar")
+    h = p.add_argument_group(
+        "hybrid certification (Nandi et al. 2023)",
+        "With --hybrid-noise, every image is also certified by a second smoothed classifier "
+        "(e.g. --noise gaussian for l2 and --hybrid-noise uniform for l1, separate sigmas and "
+        "models) into --hybrid-out, and both are combined into OUT_STEM.hybrid-sound.tsv (the "
+        "agreement hybrid: both must certify the same class, each radius the minimum of the "
+        "two after the sound norm conversion; confidence 1 - 2 alpha, so pass alpha/2 for "
+        "1 - alpha) and OUT_STEM.hybrid-as-published.tsv (the paper's max rule, Table 1: not a "
+        "certificate of one deployed classifier). All four files are read by `unicr analyze`.")
+    h.add_argument("--hybrid-noise", default=None, metavar="NOISE",
+                   help="noise of the second smoothed classifier (enables the hybrid)")
+    h.add_argument("--hybrid-sigma", type=positive_float_arg, default=None,
+                   help="per-coordinate RMS of --hybrid-noise")
+    h.add_argument("--hybrid-param", dest="hybrid_params", action="append", default=[],
+                   type=parse_param, metavar="NAME=VALUE", help="shape parameter of --hybrid-noise")
+    h.add_argument("--hybrid-model", default=None, metavar="CKPT",
+                   help="checkpoint of the second base classifier (default: --model)")
+    h.add_argument("--hybrid-norms", nargs="+", default=["1"], metavar="P",
+                   help="norms certified by the second classifier (default 1)")
+    h.add_argument("--hybrid-out", default=None, metavar="TSV",
+                   help="results file of the second classifier (default OUT_STEM.hybrid-b.tsv)")
+    h.add_argument("--hybrid-result-norms", nargs="+", default=["1", "2"], metavar="P",
+                   help="norms of the combined files (default 1 2)")
     p.set_defaults(func=cmd_certify)
 
 
@@ -106,16 +139,73 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
     norms = [parse_norm(p) for p in args.norms]
     check_output(args.out, "--out")
+    hybrid = _hybrid_setup(args)
     with results_lock(args.out):  # fail fast, before loading anything, if a run writes it
         pass  # (certify_dataset takes the lock again for the whole run)
     model, data, meta, d = load_model_and_data(args)
     nz = noise_from_args(args, name=args.noise, d=d)
     smooth = Smooth(model, nz, amp=args.amp, radius_method=args.radius_method)
-    run = certify_dataset(
-        smooth, data, args.out, n0=args.n0, n=args.n, alpha=args.alpha, norms=norms,
-        seed=args.seed, skip=args.skip, max_count=args.max_count, batch_size=args.batch,
-        mode=args.mode, alpha_split=args.alpha_split, grid=args.split_grid,
-        runner_up=args.runner_up, timing=args.timing, progress=args.progress, meta=meta)
+    if hybrid is not None:  # build the second classifier before any long run: fail fast
+        from unicr.noises.registry import noise as make_noise
+
+        model_b, meta_b = model, meta
+        if args.hybrid_model is not None:
+            ns = argparse.Namespace(**{**vars(args), "model": args.hybrid_model})
+            model_b, _, meta_b, _ = load_model_and_data(ns)
+        nz_b = make_noise(args.hybrid_noise, sigma=args.hybrid_sigma, d=d,
+                          **dict(args.hybrid_params))
+        smooth_b = Smooth(model_b, nz_b, amp=args.amp, radius_method=args.radius_method)
+    settings = dict(n0=args.n0, n=args.n, alpha=args.alpha, seed=args.seed, skip=args.skip,
+                    max_count=args.max_count, batch_size=args.batch, mode=args.mode,
+                    alpha_split=args.alpha_split, grid=args.split_grid,
+                    runner_up=args.runner_up, timing=args.timing, progress=args.progress)
+    if hybrid is None:
+        _report(certify_dataset(smooth, data, args.out, norms=norms, meta=meta, **settings))
+        sys.stdout.flush()
+        return 0
+    from unicr.smoothing.hybrid import certify_hybrid_dataset
+
+    hrun = certify_hybrid_dataset(smooth, smooth_b, data, args.out, norms_a=norms,
+                                  norms_b=hybrid["norms_b"], norms=hybrid["norms"],
+                                  out_b=hybrid["b"], meta_a=meta, meta_b=meta_b, **settings)
+    _report(hrun.run_a)
+    _report(hrun.run_b)
+    for rule in HYBRID_RULES:
+        note = ("agreement hybrid, confidence 1 - 2 alpha" if rule == "sound" else
+                "paper's max rule, NOT a certificate of one deployed classifier")
+        print(f"{hrun.files[rule]}: hybrid ({note})")
+    sys.stdout.flush()
+    return 0
+
+
+def _hybrid_setup(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Paths and norms of a hybrid run (checked before any work), or None without one."""
+    from unicr.errors import InvalidParameterError
+
+    given = [o for o, v in (("--hybrid-sigma", args.hybrid_sigma),
+                            ("--hybrid-param", args.hybrid_params),
+                            ("--hybrid-model", args.hybrid_model),
+                            ("--hybrid-out", args.hybrid_out)) if v]
+    if args.hybrid_noise is None:
+        if given:
+            raise InvalidParameterError(f"{', '.join(given)} need(s) --hybrid-noise")
+        return None
+    from unicr.smoothing.hybrid import hybrid_paths
+
+    paths: dict[str, Any] = dict(hybrid_paths(args.out))
+    if args.hybrid_out is not None:
+        paths["b"] = Path(args.hybrid_out)
+    if len({Path(args.out).resolve(), *(Path(v).resolve() for v in paths.values())}) != 4:
+        raise InvalidParameterError("--out and --hybrid-out must be different files")
+    for key, option in (("b", "--hybrid-out"), ("sound", "--out"), ("as-published", "--out")):
+        check_output(paths[key], option)
+    paths["norms_b"] = [parse_norm(p) for p in args.hybrid_norms]
+    paths["norms"] = [parse_norm(p) for p in args.hybrid_result_norms]
+    return paths
+
+
+def _report(run: CertifyRun) -> None:
+    """One line about a finished :func:`certify_dataset` run."""
     if run.computed == 0:
         print(f"{run.path}: already complete ({run.total} images); nothing to do")
     else:
@@ -125,5 +215,3 @@ def cmd_certify(args: argparse.Namespace) -> int:
               f"{run.forward_passes / max(run.seconds, 1e-9):,.0f} noisy forward passes/s; "
               f"{run.sampling_seconds:.1f} s sampling + forward passes, {run.radius_seconds:.2f} s "
               f"statistics + radii ({100 * run.radius_share:.2f}%)")
-    sys.stdout.flush()
-    return 0

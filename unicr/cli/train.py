@@ -17,6 +17,10 @@ from unicr.cli.common import (
     positive_int,
 )
 
+#: argparse destinations of the method options (names of the method dataclass fields)
+METHOD_OPTIONS = ("beta", "sigma_n", "sigma_u", "terms", "k", "lam", "variant", "steps", "epsilon",
+                  "step_size")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -49,6 +53,35 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use only the first N training images")
     p.add_argument("--eval-max", type=nonnegative_int, default=2000,
                    help="clean accuracy on the first N test images after each epoch (0: skip)")
+    m = p.add_argument_group(
+        "training method (the options of the other methods are refused)",
+        "noise: plain augmentation (Cohen et al. 2019; default). nandi-rs: Nandi et al. 2023, "
+        "Eqs. 2-3, CE on x + NU plus beta * (KL to the Gaussian- and Uniform-noise predictions); "
+        "use --noise normal_uniform. adre-reg: Feng et al. 2020, Eqs. 5-8. adre-adv: Feng et al. "
+        "2020, Eqs. 12-13 (l2 PGD on the soft smoothed classifier, then the ADRE loss).")
+    m.add_argument("--method", default="noise", metavar="METHOD",
+                   help="noise (default), nandi-rs, adre-reg or adre-adv")
+    m.add_argument("--beta", type=float, default=None,
+                   help="nandi-rs: weight of R_S (default 2)")
+    m.add_argument("--sigma-n", type=float, default=None,
+                   help="nandi-rs: std of the Gaussian reference noise (default: the Gaussian "
+                        "part of a normal_uniform --noise)")
+    m.add_argument("--sigma-u", type=float, default=None,
+                   help="nandi-rs: std of the Uniform reference noise (default: the Uniform part)")
+    m.add_argument("--rs-terms", dest="terms", choices=("both", "gaussian", "uniform"),
+                   default=None, help="nandi-rs: KL terms of R_S (default both, Eq. 2)")
+    m.add_argument("--k", type=int, default=None,
+                   help="adre-*: noise draws per example (default 8)")
+    m.add_argument("--lambda", dest="lam", type=float, default=None,
+                   help="adre-*: weight of the runner-up term (default 0.1)")
+    m.add_argument("--variant", choices=("full", "single"), default=None,
+                   help="adre-*: CE over all k draws (full, Eq. 7) or one draw (single, their "
+                        "Table 1)")
+    m.add_argument("--steps", type=int, default=None, help="adre-adv: PGD steps M (default 2)")
+    m.add_argument("--epsilon", type=float, default=None,
+                   help="adre-adv: l2 radius of the PGD ball (default 0.25)")
+    m.add_argument("--step-size", type=float, default=None,
+                   help="adre-adv: PGD step (default 2 epsilon / M)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="refuse to continue an existing checkpoint")
     p.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -64,9 +97,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unicr.data import load_dataset
     from unicr.errors import InvalidParameterError
     from unicr.models.archs import ARCHS
-    from unicr.train import TrainConfig, ensure_known, train
+    from unicr.train import TrainConfig, ensure_known, make_method, train
 
     ensure_known(args.arch)
+    options = {k: getattr(args, k) for k in METHOD_OPTIONS if getattr(args, k) is not None}
+    method = make_method(args.method, **options)  # bad input fails before any data is loaded
     out = check_output(args.out, "--out")
     assert out is not None
     if out.exists() and not args.resume:
@@ -81,6 +116,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.noise.strip().lower() == "none":
         if args.params or args.sigma is not None or args.scale is not None:
             raise InvalidParameterError("--noise none takes no --param/--sigma/--scale")
+        if method.needs_noise:
+            raise InvalidParameterError(f"--method {method.name} needs a training noise, "
+                                        "not --noise none")
         nz = None
     else:
         nz = noise_from_args(args, name=args.noise, d=d)
@@ -99,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     result = train(args.arch, data, nz, cfg, out, device=args.device or "cpu",
                    resume=args.resume, eval_data=eval_data, progress=args.progress,
-                   on_epoch=report)
+                   on_epoch=report, method=method)
     if result.resumed_from >= args.epochs:
         print(f"{out}: already trained for {result.resumed_from} epoch(s); nothing to do")
     else:

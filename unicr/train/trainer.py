@@ -30,11 +30,12 @@ import torch
 from torch import nn
 
 from unicr.data.datasets import ArrayDataset
-from unicr.errors import UnicrError
 from unicr.models.archs import SmoothableModel
 from unicr.models.checkpoint import build_model, load_checkpoint, save_checkpoint
 from unicr.noises.base import Noise
 from unicr.smoothing.sampling import NoiseSampler, derive_seed, make_generator, resolve_device
+from unicr.train.errors import TrainError
+from unicr.train.methods import NoiseAugmentation, NoiseDraws, TrainMethod
 
 __all__ = ["TrainError", "TrainConfig", "TrainResult", "train", "evaluate", "ensure_known",
            "OPTIMIZERS"]
@@ -44,10 +45,6 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adam", "sgd")
 #: seed key of the initial weights (epochs use keys (seed, epoch, 0/1))
 _INIT_STREAM = 999_999_937
-
-
-class TrainError(UnicrError, ValueError):
-    """Training settings are invalid or a checkpoint to resume belongs to another run."""
 
 
 @dataclass(frozen=True)
@@ -179,25 +176,27 @@ def _resume(path: Path, identity: dict[str, Any], device: torch.device, config: 
 
 def _one_epoch(model: SmoothableModel, optimizer: torch.optim.Optimizer, dataset: ArrayDataset,
                sampler: NoiseSampler | None, config: TrainConfig, epoch: int,
-               device: torch.device, bar: Any) -> dict[str, float]:
-    """One pass over the data in the run's seeded order, noise added per batch; its record."""
+               device: torch.device, bar: Any, method: TrainMethod | None = None,
+               extras: dict[str, NoiseSampler] | None = None) -> dict[str, float]:
+    """One pass over the data in the run's seeded order; the loss of each batch is the method's
+    (:mod:`unicr.train.methods`; default plain augmentation, noise added per batch).  The main
+    noise comes from the stream (seed, epoch, 1), a method's further draws from (seed, epoch, 2).
+    """
+    method = method if method is not None else NoiseAugmentation()
     lr = config.lr_at(epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr
     model.train()
     n = len(dataset)
     perm = torch.randperm(n, generator=make_generator("cpu", config.seed, epoch, 0))
-    g_noise = make_generator(device, config.seed, epoch, 1)
-    loss_fn = nn.CrossEntropyLoss()
+    draws = NoiseDraws(sampler, make_generator(device, config.seed, epoch, 1), extras or {},
+                       make_generator(device, config.seed, epoch, 2))
     total_loss, total_correct = 0.0, 0
     for step in range(math.ceil(n / config.batch_size)):
         idx = perm[step * config.batch_size:(step + 1) * config.batch_size]
         x, y = dataset.batch(idx)
         x, y = x.to(device), y.to(device)
-        if sampler is not None:
-            x = x + sampler.draw(x.shape[0], g_noise)
-        logits = model(x)
-        loss = loss_fn(logits, y)
+        loss, logits = method.step_loss(model, x, y, draws)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -213,12 +212,16 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
           config: TrainConfig, out: str | os.PathLike[str] | None = None, *,
           device: str | torch.device | None = None, resume: bool = True,
           eval_data: ArrayDataset | None = None, progress: bool | None = None,
-          on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[dict[str, float]], None] | None = None,
+          method: TrainMethod | None = None) -> TrainResult:
     """Train ``arch`` on ``dataset`` with ``noise`` added to each input (Cohen et al. 2019, 3.3).
 
-    ``noise=None`` trains on clean inputs.  With ``out`` a checkpoint is written after
-    every epoch; if ``out`` exists and ``resume`` is true, training continues from it
-    (it must come from the same settings, data and noise).  Returns the trained model
+    ``method`` chooses the loss of a step (:func:`unicr.train.make_method`: ``noise`` = plain
+    augmentation, the default; ``nandi-rs``, ``adre-reg``, ``adre-adv``); ``noise`` is its
+    main training noise.  ``noise=None`` trains on clean inputs (plain augmentation only).
+    With ``out`` a checkpoint is written after every epoch; if ``out`` exists and ``resume``
+    is true, training continues from it (it must come from the same settings, data, noise and
+    method).  Returns the trained model
     in eval mode.
     """
     config.validate()
@@ -228,9 +231,20 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
         raise TrainError("the training set is empty")
     dev = resolve_device(device)
     model = _initial_model(arch, dataset, config)
+    method = method if method is not None else NoiseAugmentation()
+    if not isinstance(method, TrainMethod):
+        raise TrainError(f"method must be a TrainMethod (unicr.train.make_method), got "
+                         f"{type(method).__name__}")
+    method.validate()
+    if noise is None and method.needs_noise:
+        raise TrainError(f"training method {method.name!r} needs a training noise (got none)")
+    if hasattr(method, "resolved"):
+        method = method.resolved(noise)  # e.g. nandi-rs: the parts of a normal_uniform noise
     noise_def = None if noise is None else noise.definition()
     identity = {"arch": model.arch, "noise": noise_def, "data": _data_identity(dataset),
                 **config.identity()}
+    if not isinstance(method, NoiseAugmentation):  # plain runs keep the identity of earlier versions
+        identity["method"] = method.identity()
     model.to(dev)
     optimizer = _make_optimizer(model, config)
     start_epoch = 0
@@ -239,6 +253,8 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
     if path is not None and path.exists() and resume:
         model, optimizer, start_epoch, history = _resume(path, identity, dev, config)
     sampler = None if noise is None else NoiseSampler(noise, model.input_shape, dev)
+    extras = {name: NoiseSampler(nz, model.input_shape, dev)
+              for name, nz in method.extra_noises(noise).items()}
     steps = math.ceil(len(dataset) / config.batch_size)
     t_start = time.perf_counter()
     bar = None
@@ -249,7 +265,8 @@ def train(arch: str | SmoothableModel, dataset: ArrayDataset, noise: Noise | Non
                    disable=None if progress is None else not progress, dynamic_ncols=True)
     try:
         for epoch in range(start_epoch, config.epochs):
-            record = _one_epoch(model, optimizer, dataset, sampler, config, epoch, dev, bar)
+            record = _one_epoch(model, optimizer, dataset, sampler, config, epoch, dev, bar,
+                                method, extras)
             if eval_data is not None:
                 record["clean_acc"] = evaluate(model, eval_data, device=dev)
             history.append(record)
