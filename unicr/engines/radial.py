@@ -1,0 +1,382 @@
+"""``radius_radial_l2``: proven lower and upper bounds on the l2 radius R* for l2-radial noise.
+
+For a density f(x) proportional to exp(h(||x||_2 / lambda)) with h non-increasing (UniformBall,
+Exp2(k), Pow2(k, a)), every shift of l2 norm t is equivalent to t e_1 (rotation invariance), so
+R* = inf{t : the Neyman-Pearson test (Hong et al. 2022, Theorem 1) fails at t e_1} -- the
+reduction behind Yang et al. 2020's level-set method, here with proven numerics:
+
+* UniformBall: the loss takes the values 0 and +-inf, T(p) = max(0, p - (1 - V(t))) with V(t) the
+  overlap fraction of the two balls, I_{1 - t^2/4}((d+1)/2, 1/2), decreasing in t (Yang et al.
+  2020's uniform-ball certificate).  Binary: pass iff V(t) > 3/2 - pA; two-sided (pA, pB): iff
+  V(t) > 1 - (pA - pB)/2.  Bisection on t with a proven enclosure of V.
+* Exp2 / Pow2 (h strictly decreasing): the enclosures of :mod:`unicr.neyman_pearson.radial`
+  (polar coordinates, radial cells, cosine CDF table) give proven T_lo <= T <= T_hi at any t.
+  ``upper`` is a t verified to fail (T_hi(pA) <= 1/2; two-sided T_hi(pA) + T_hi(1 - pB) <= 1).
+  ``lower`` is a t verified to pass, and *every* smaller t is covered too: T_t(p) is
+  C-Lipschitz in t with C = (1/2) E|h'(R)| E|U| (total variation of a shift,
+  :func:`~unicr.neyman_pearson.radial.shift_tv_constant`), so a margin m at t proves [t - m/C, t];
+  the engine walks down to 0 with such steps (no monotonicity of the test in t is assumed).
+
+Not wired into ``unicr.radius``; call it directly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from unicr.certificate import Certificate, Witness, validate_probabilities
+from unicr.errors import ConvergenceError, InvalidParameterError
+from unicr.neyman_pearson.radial import (
+    CDF_ABS_ERROR,
+    RadialCells,
+    RadialProfile,
+    Tradeoff,
+    ball_overlap_enclosure,
+    cosine_table,
+    loss_cdf_enclosure,
+    radial_cells,
+    shift_tv_constant,
+    tradeoff_enclosure,
+)
+from unicr.noises.joint import Exp2, Pow2, RadialJointNoise, UniformBall
+
+__all__ = ["radius_radial_l2", "radial_profile", "check_radial_noise", "RadialModel", "METHOD"]
+
+METHOD = "radial-exact"
+#: relative gap at which the bisection on t stops
+DEFAULT_RTOL = 1e-4
+#: largest number of covering steps of the lower bound before giving up (lower = 0)
+MAX_COVER_STEPS = 2000
+
+
+def check_radial_noise(noise: Any) -> str:
+    """Refuse anything but an l2-radial noise with a non-increasing radial log-density.
+
+    Checks: a :class:`RadialJointNoise` with ``norm_p == 2`` of a family whose radial law the
+    engine knows (UniformBall, Exp2, Pow2), and h non-increasing on a grid of 20001 points of
+    [0, r_max] (r_max far in the tail of the radial law) plus the points 1 +- 1e-9.  Returns the
+    text of the check for the certificate's assumptions.
+    """
+    name = getattr(noise, "name", type(noise).__name__)
+    if not isinstance(noise, RadialJointNoise) or getattr(noise, "norm_p", None) != 2.0:
+        raise InvalidParameterError(
+            f"radius_radial_l2 needs an l2-radial joint noise (density f(||x||_2)); "
+            f"'{name}' is not one (norm {getattr(noise, 'norm_p', 'n/a')})")
+    if not isinstance(noise, (UniformBall, Exp2, Pow2)):
+        raise InvalidParameterError(
+            f"radius_radial_l2: no radial law known for the l2-radial noise '{name}' "
+            "(supported: uniform_ball, exp2, pow2)")
+    r_max = 4.0 * float(np.max(noise.sample_radius(64, rng=0))) / noise.scale + 2.0
+    grid = np.concatenate([np.linspace(0.0, r_max, 20001), [1.0 - 1e-9, 1.0, 1.0 + 1e-9]])
+    grid.sort()
+    with np.errstate(all="ignore"):
+        h = np.asarray(noise._log_radial(grid), dtype=float)
+    if np.isnan(h).any():
+        raise InvalidParameterError(f"radius_radial_l2: the radial log-density of '{name}' is NaN "
+                                    "somewhere on [0, r_max]")
+    dh = np.diff(h)
+    finite = np.isfinite(h[:-1])
+    if np.any(finite & (dh > 1e-12 * (1.0 + np.abs(h[:-1])))):
+        raise InvalidParameterError(
+            f"radius_radial_l2: the radial log-density of '{name}' increases somewhere on "
+            f"[0, {r_max:.3g}]; the engine needs h non-increasing")
+    return (f"checked: '{name}' is l2-radial and h(r) = log f(r) is non-increasing on a 20001-point "
+            f"grid of [0, {r_max:.3g}] (native scale)")
+
+
+def radial_profile(noise: RadialJointNoise) -> RadialProfile | None:
+    """The profile of an Exp2 / Pow2 noise (None for the uniform ball)."""
+    if isinstance(noise, UniformBall):
+        return None
+    if isinstance(noise, Exp2):
+        return RadialProfile("exp2", noise.d, float(noise.params["k"]))
+    return RadialProfile("pow2", noise.d, float(noise.params["k"]), float(noise.params["a"]))
+
+
+class RadialModel:
+    """The test along t e_1 for one Exp2 / Pow2 noise (native scale), with cached cells.
+
+    Two cell sets: ``cells`` (``n_cells``, for the decisions near the boundary) and ``coarse``
+    (for locating the quantiles of the loss and for covering steps far from the boundary, where
+    a wider enclosure suffices).  Which tau values are used never affects soundness: T_lo is a
+    maximum of valid bounds and T_hi a minimum of valid bounds over whatever grid is evaluated.
+    """
+
+    def __init__(self, profile: RadialProfile, n_cells: int = 6000):
+        self.profile = profile
+        self.cells: RadialCells = radial_cells(profile, n_cells)
+        self.coarse: RadialCells = radial_cells(profile, max(200, n_cells // 16))
+        self.table = cosine_table(profile.d)
+        self.lipschitz = shift_tv_constant(profile)
+        self.evaluations = 0
+
+    def typical_radius(self) -> float:
+        """Median of R (native scale), from the cells."""
+        c = self.cells
+        cum = np.cumsum(c.mass)
+        return float(c.ra[min(int(np.searchsorted(cum, 0.5)), c.ra.size - 1)])
+
+    def _loss_range(self, t: float) -> tuple[float, float]:
+        """Loss values at the bulk cells' edges for u = +-1 (bounds of where F moves)."""
+        c = self.coarse
+        keep = c.mass > 1e-14
+        r = np.concatenate([c.ra[keep], c.rb[keep]])
+        h = self.profile.h
+        lo = h(r + t) - h(r)
+        hi = h(np.abs(r - t)) - h(r)
+        return float(np.min(lo)), float(np.max(hi))
+
+    def locate(self, t: float, targets: tuple[float, ...]) -> np.ndarray:
+        """tau values near the X-quantiles ``targets`` of the loss (coarse cells; heuristic,
+        resolution ~1e-6 of the loss range)."""
+        lo, hi = self._loss_range(t)
+        out = []
+        for p in targets:
+            grid = np.linspace(lo, hi, 33)
+            a, b = lo, hi
+            for _ in range(6):
+                f_lo, f_hi = loss_cdf_enclosure(self.profile, self.coarse, self.table, t, grid)
+                mid = 0.5 * (f_lo + f_hi)
+                j = int(np.searchsorted(mid, p))
+                a = grid[max(j - 1, 0)]
+                b = grid[min(j, grid.size - 1)]
+                if b <= a:
+                    break
+                grid = np.linspace(a, b, 9)
+            out.append(0.5 * (a + b))
+        return np.asarray(out)
+
+    def tradeoff(self, t: float, targets: tuple[float, ...], fine: bool = True) -> Tradeoff:
+        """Enclosure of T at t on a tau grid around the X-quantiles ``targets``: 17 points within
+        +-1% of the loss's interquartile range around each located quantile, plus the quartiles."""
+        q = self.locate(t, (*targets, 0.25, 0.75))
+        spread = max(q[-1] - q[-2], 1e-300)
+        centres = q[:-2]
+        taus = np.concatenate([c + spread * np.linspace(-0.01, 0.01, 17) for c in centres]
+                              + [q[-2:]])
+        cells = self.cells if fine else self.coarse
+        self.evaluations += 1
+        return tradeoff_enclosure(self.profile, cells, self.table, t, taus)
+
+
+def _margins(tr: Tradeoff, pa: float, pb: float | None) -> tuple[float, float]:
+    """(proven lower, proven upper) of the test statistic: T(pA) - 1/2 (binary) or
+    T(pA) + T(1 - pB) - 1 (two-sided).  Pass iff > 0."""
+    if pb is None:
+        return float(tr.lower(pa)[0]) - 0.5, float(tr.upper(pa)[0]) - 0.5
+    lo = float(tr.lower(pa)[0] + tr.lower(1.0 - pb)[0]) - 1.0
+    hi = float(tr.upper(pa)[0] + tr.upper(1.0 - pb)[0]) - 1.0
+    return lo, hi
+
+
+def _ball(noise: UniformBall, pa: float, pb: float | None, rtol: float) -> tuple[float, float, dict]:
+    d = noise.d
+    c = 1.5 - pa if pb is None else 1.0 - 0.5 * (pa - pb)
+    lo_t, hi_t = 0.0, 2.0  # V(0) = 1 > c; V(2) = 0 <= c
+    for _ in range(200):
+        if hi_t - lo_t <= rtol * 1e-2 * hi_t:
+            break
+        mid = 0.5 * (lo_t + hi_t)
+        v_lo, v_hi = ball_overlap_enclosure(d, mid)
+        if v_lo > c:
+            lo_t = mid
+        elif v_hi <= c:
+            hi_t = mid
+        else:
+            break
+    v_lo, v_hi = ball_overlap_enclosure(d, hi_t)
+    detail = {"overlap_upper": v_hi, "threshold": c,
+              "set": "class-A set: the X-only part of B(0, lam) plus part of the overlap "
+                     "B(0, lam) cap B(delta, lam)"}
+    return lo_t, hi_t, detail
+
+
+def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None,
+                     d: int | None = None, *, rtol: float = DEFAULT_RTOL,
+                     n_cells: int = 6000, model: RadialModel | None = None) -> Certificate:
+    """Proven bounds on the l2 radius R* of an l2-radial noise (binary, or two-sided with pB).
+
+    Parameters
+    ----------
+    noise: a :class:`UniformBall`, :class:`Exp2` or :class:`Pow2` instance (any scale).
+    pa, pb: class probabilities (pb None: binary, pB = 1 - pA).
+    d: optional; must equal ``noise.d``.
+    rtol: relative gap at which the bisection on t stops (the numerics may stop it earlier).
+    n_cells: radial cells of the enclosure (more: tighter, slower).
+    model: a :class:`RadialModel` to reuse across calls (curves).
+
+    Returns a :class:`Certificate` with method ``"radial-exact"``, confidence 1, ``lower`` and
+    ``upper`` proven (up to the stated special-function accuracy) and a :class:`Witness` shift
+    ``upper * e_1`` that fails the test.
+    """
+    check_text = check_radial_noise(noise)
+    if d is not None and int(d) != noise.d:
+        raise InvalidParameterError(f"radius_radial_l2: d={d} differs from the noise's d={noise.d}")
+    pa_f, pb_f = validate_probabilities(pa, pb)
+    dim = noise.d
+    definition = noise.definition()
+    if (pb_f is None and pa_f <= 0.5) or (pb_f is not None and pa_f <= pb_f):
+        reason = ("binary: pA <= 1/2" if pb_f is None else "two-sided: pA <= pB")
+        return Certificate.abstained(method=METHOD, norm=2.0, d=dim, pa=pa_f, pb=pb_f,
+                                     reason=reason, noise=definition)
+    mode = "binary (pB = 1 - pA)" if pb_f is None else "two-sided (pA, pB)"
+    scale = noise.scale
+    assumptions = [
+        check_text,
+        "rotation invariance: every shift of l2 norm t is equivalent to t e_1, so R* is the "
+        "smallest failing t (Hong et al. 2022 Theorem 1; Yang et al. 2020 level-set method)",
+        f"test: {mode}",
+    ]
+    if isinstance(noise, UniformBall):
+        lo_t, hi_t, detail = _ball(noise, pa_f, pb_f, rtol)
+        assumptions.append(
+            "uniform ball: T(p) = max(0, p - (1 - V(t))), V(t) = I_{1-t^2/4}((d+1)/2, 1/2) "
+            "decreasing in t (Yang et al. 2020); pass iff V(t) > " +
+            ("3/2 - pA" if pb_f is None else "1 - (pA - pB)/2"))
+        assumptions.append(f"special functions: each betainc value within {CDF_ABS_ERROR:g} "
+                           "absolute (assumed)")
+    else:
+        profile = radial_profile(noise)
+        assert profile is not None
+        mdl = model if model is not None else RadialModel(profile, n_cells)
+        lo_t, hi_t, detail = _smooth(mdl, pa_f, pb_f, rtol)
+        assumptions.append(
+            "enclosure: polar coordinates (R, U), radial cells with exact masses, mean-value "
+            "bracket of the cosine threshold, cosine-CDF table bracketed by chords/tangents "
+            f"(unicr.neyman_pearson.radial); {mdl.cells.mass.size} cells; tail mass "
+            f"{mdl.cells.tail_mass:.1e} counted on the safe side")
+        assumptions.append(f"special functions: each gammainc/betainc value within "
+                           f"{CDF_ABS_ERROR:g} absolute (assumed)")
+        assumptions.append(
+            f"lower: verified pass at t = lower and every smaller t covered by the Lipschitz bound "
+            f"|T_t - T_t'| <= C |t - t'|, C = {mdl.lipschitz:.6g}/lambda "
+            f"({detail.pop('cover_steps')} covering steps)")
+    lower, upper = lo_t * scale, hi_t * scale
+    witness = Witness(direction={"kind": "vector", "vector": "e_1"}, scale=upper, norm_value=upper,
+                      detail=detail)
+    tol = (upper - lower) / upper if upper > 0 else 0.0
+    return Certificate(lower=lower, upper=upper, estimate=0.5 * (lower + upper), confidence=1.0,
+                       method=METHOD, norm=2.0, d=dim, pa=pa_f, pb=pb_f,
+                       assumptions=tuple(assumptions), witness=witness, noise=definition,
+                       tolerance=max(tol, rtol))
+
+
+def _smooth(mdl: RadialModel, pa: float, pb: float | None,
+            rtol: float) -> tuple[float, float, dict]:
+    targets = (pa,) if pb is None else (pa, 1.0 - pb)
+    cache: dict[tuple[float, bool], tuple[float, float, Tradeoff]] = {}
+
+    def test(t: float, fine: bool = True) -> tuple[float, float, Tradeoff]:
+        if (t, fine) not in cache:
+            tr = mdl.tradeoff(t, targets, fine)
+            lo, hi = _margins(tr, pa, pb)
+            cache[(t, fine)] = (lo, hi, tr)
+        return cache[(t, fine)]
+
+    # initial scale: Gaussian-like guess from the per-coordinate RMS at native scale 1
+    p_eff = pa if pb is None else 0.5 * (1.0 + pa - pb)
+    guess = mdl.typical_radius() / math.sqrt(mdl.profile.d) * max(float(special.ndtri(p_eff)), 0.05)
+    t_pass, t_fail = 0.0, math.inf
+    t = guess
+    for _ in range(80):
+        lo, hi, _tr = test(t)
+        if lo > 0:
+            t_pass = max(t_pass, t)
+            if math.isfinite(t_fail):
+                break
+            t *= 2.0
+        elif hi <= 0:
+            t_fail = min(t_fail, t)
+            if t_pass > 0:
+                break
+            t *= 0.5
+        else:
+            break
+    if not math.isfinite(t_fail):
+        # undecided at the guess: step up until failure is proven
+        t = guess
+        for _ in range(80):
+            t *= 1.5
+            lo, hi, _tr = test(t)
+            if hi <= 0:
+                t_fail = t
+                break
+            if lo > 0:
+                t_pass = max(t_pass, t)
+        else:
+            raise ConvergenceError("radius_radial_l2: no failing shift found")
+    # bisection (geometric) between t_pass and t_fail
+    for _ in range(200):
+        if t_pass > 0 and t_fail - t_pass <= rtol * t_fail:
+            break
+        mid = math.sqrt(t_pass * t_fail) if t_pass > 0 else 0.5 * t_fail
+        lo, hi, _tr = test(mid)
+        if lo > 0:
+            t_pass = mid
+        elif hi <= 0:
+            t_fail = mid
+        else:
+            # undecided: the numerics' resolution; try the two quarter points once
+            moved = False
+            for q in (0.25, 0.75):
+                m2 = t_pass + q * (t_fail - t_pass)
+                lo2, hi2, _ = test(m2)
+                if lo2 > 0 and m2 > t_pass:
+                    t_pass, moved = m2, True
+                if hi2 <= 0 and m2 < t_fail:
+                    t_fail, moved = m2, True
+            if not moved:
+                break
+    lower, steps = _cover(mdl, test, t_pass, pb is not None)
+    lo, hi, tr = test(t_fail)
+    detail: dict[str, Any] = {"statistic_upper": hi, "cover_steps": steps}
+    if pb is None:
+        fs = tr.failing_set(pa)
+        if fs is not None:
+            detail.update({"tau": fs[0], "x_mass_lower": fs[1], "y_mass_upper": fs[2],
+                           "set": "class-A set {z : log f(z - delta) - log f(z) < tau} "
+                                  "(native scale); X-mass >= pA, Y-mass <= 1/2"})
+        else:
+            detail["set"] = "randomised level set (chord of the tradeoff upper bound)"
+    else:
+        detail["set"] = "lowest-loss set of X-mass pA and highest-loss set of X-mass pB"
+    return lower, t_fail, detail
+
+
+def _cover(mdl: RadialModel, test: Any, t_pass: float, two_sided: bool) -> tuple[float, int]:
+    """Largest t0 <= t_pass with [0, t0] proven to pass, walking down with Lipschitz steps."""
+    if t_pass <= 0:
+        return 0.0, 0
+    c_eff = mdl.lipschitz * (2.0 if two_sided else 1.0)
+    top = t_pass
+    t = t_pass
+    for step in range(MAX_COVER_STEPS):
+        lo, _hi, _ = test(t, False)
+        if lo <= 0:
+            lo, _hi, _ = test(t, True)
+        if lo <= 0:
+            # not verified here (non-monotone test or numerics): restart the covering below t
+            top = _last_pass_below(test, t)
+            if top <= 0:
+                return 0.0, step
+            t = top
+            continue
+        t_next = t - 0.999 * lo / c_eff
+        if t_next <= 0:
+            return top, step + 1
+        # grow the step: the margin increases away from the boundary
+        t = t_next
+    return 0.0, MAX_COVER_STEPS
+
+
+def _last_pass_below(test: Any, t: float) -> float:
+    for _ in range(60):
+        t *= 0.9
+        lo, _hi, _ = test(t)
+        if lo > 0:
+            return t
+    return 0.0
