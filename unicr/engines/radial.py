@@ -44,7 +44,14 @@ from unicr.neyman_pearson.radial import (
 )
 from unicr.noises.joint import Exp2, Pow2, RadialJointNoise, UniformBall
 
-__all__ = ["radius_radial_l2", "radial_profile", "check_radial_noise", "RadialModel", "METHOD"]
+__all__ = [
+    "radius_radial_l2",
+    "radius_curve_radial_l2",
+    "radial_profile",
+    "check_radial_noise",
+    "RadialModel",
+    "METHOD",
+]
 
 METHOD = "radial-exact"
 #: relative gap at which the bisection on t stops
@@ -78,7 +85,8 @@ def check_radial_noise(noise: Any) -> str:
     if np.isnan(h).any():
         raise InvalidParameterError(f"radius_radial_l2: the radial log-density of '{name}' is NaN "
                                     "somewhere on [0, r_max]")
-    dh = np.diff(h)
+    with np.errstate(invalid="ignore"):
+        dh = np.diff(h)
     finite = np.isfinite(h[:-1])
     if np.any(finite & (dh > 1e-12 * (1.0 + np.abs(h[:-1])))):
         raise InvalidParameterError(
@@ -109,7 +117,7 @@ class RadialModel:
     def __init__(self, profile: RadialProfile, n_cells: int = 6000):
         self.profile = profile
         self.cells: RadialCells = radial_cells(profile, n_cells)
-        self.coarse: RadialCells = radial_cells(profile, max(200, n_cells // 16))
+        self.coarse: RadialCells = radial_cells(profile, max(200, n_cells // 16), max_rel_width=5e-3)
         self.table = cosine_table(profile.d)
         self.lipschitz = shift_tv_constant(profile)
         self.evaluations = 0
@@ -197,7 +205,8 @@ def _ball(noise: UniformBall, pa: float, pb: float | None, rtol: float) -> tuple
 
 def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None,
                      d: int | None = None, *, rtol: float = DEFAULT_RTOL,
-                     n_cells: int = 6000, model: RadialModel | None = None) -> Certificate:
+                     n_cells: int = 6000, model: RadialModel | None = None,
+                     covered: float = 0.0) -> Certificate:
     """Proven bounds on the l2 radius R* of an l2-radial noise (binary, or two-sided with pB).
 
     Parameters
@@ -208,6 +217,8 @@ def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None
     rtol: relative gap at which the bisection on t stops (the numerics may stop it earlier).
     n_cells: radial cells of the enclosure (more: tighter, slower).
     model: a :class:`RadialModel` to reuse across calls (curves).
+    covered: native-scale t such that [0, covered] is already proven to pass for a smaller pA
+        (binary only; T_t(p) is non-decreasing in p, so it passes for this pA too).
 
     Returns a :class:`Certificate` with method ``"radial-exact"``, confidence 1, ``lower`` and
     ``upper`` proven (up to the stated special-function accuracy) and a :class:`Witness` shift
@@ -243,7 +254,8 @@ def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None
         profile = radial_profile(noise)
         assert profile is not None
         mdl = model if model is not None else RadialModel(profile, n_cells)
-        lo_t, hi_t, detail = _smooth(mdl, pa_f, pb_f, rtol)
+        lo_t, hi_t, detail = _smooth(mdl, pa_f, pb_f, rtol,
+                                       covered if pb_f is None else 0.0)
         assumptions.append(
             "enclosure: polar coordinates (R, U), radial cells with exact masses, mean-value "
             "bracket of the cosine threshold, cosine-CDF table bracketed by chords/tangents "
@@ -266,7 +278,7 @@ def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None
 
 
 def _smooth(mdl: RadialModel, pa: float, pb: float | None,
-            rtol: float) -> tuple[float, float, dict]:
+            rtol: float, covered: float = 0.0) -> tuple[float, float, dict]:
     targets = (pa,) if pb is None else (pa, 1.0 - pb)
     cache: dict[tuple[float, bool], tuple[float, float, Tradeoff]] = {}
 
@@ -331,7 +343,7 @@ def _smooth(mdl: RadialModel, pa: float, pb: float | None,
                     t_fail, moved = m2, True
             if not moved:
                 break
-    lower, steps = _cover(mdl, test, t_pass, pb is not None)
+    lower, steps = _cover(mdl, test, t_pass, pb is not None, covered)
     lo, hi, tr = test(t_fail)
     detail: dict[str, Any] = {"statistic_upper": hi, "cover_steps": steps}
     if pb is None:
@@ -347,8 +359,10 @@ def _smooth(mdl: RadialModel, pa: float, pb: float | None,
     return lower, t_fail, detail
 
 
-def _cover(mdl: RadialModel, test: Any, t_pass: float, two_sided: bool) -> tuple[float, int]:
-    """Largest t0 <= t_pass with [0, t0] proven to pass, walking down with Lipschitz steps."""
+def _cover(mdl: RadialModel, test: Any, t_pass: float, two_sided: bool,
+           covered: float = 0.0) -> tuple[float, int]:
+    """Largest t0 <= t_pass with [0, t0] proven to pass, walking down with Lipschitz steps
+    (down to ``covered``, below which passing is already proven)."""
     if t_pass <= 0:
         return 0.0, 0
     c_eff = mdl.lipschitz * (2.0 if two_sided else 1.0)
@@ -366,7 +380,7 @@ def _cover(mdl: RadialModel, test: Any, t_pass: float, two_sided: bool) -> tuple
             t = top
             continue
         t_next = t - 0.999 * lo / c_eff
-        if t_next <= 0:
+        if t_next <= covered:
             return top, step + 1
         # grow the step: the margin increases away from the boundary
         t = t_next
@@ -380,3 +394,26 @@ def _last_pass_below(test: Any, t: float) -> float:
         if lo > 0:
             return t
     return 0.0
+
+
+def radius_curve_radial_l2(noise: RadialJointNoise, pas: Any, *, rtol: float = DEFAULT_RTOL,
+                           n_cells: int = 6000) -> list[Certificate]:
+    """Binary certificates for every pA in ``pas`` (one shared :class:`RadialModel`).
+
+    The pA values are processed in increasing order; the lower bound's covering for a larger pA
+    stops at the previous lower bound, since T_t(p) is non-decreasing in p (a shift passing for
+    pA' passes for every pA >= pA').  Returned in the order of ``pas``.
+    """
+    check_radial_noise(noise)
+    values = [validate_probabilities(p)[0] for p in np.atleast_1d(np.asarray(pas, dtype=float))]
+    order = np.argsort(values, kind="stable")
+    profile = radial_profile(noise)
+    mdl = RadialModel(profile, n_cells) if profile is not None else None
+    out: list[Certificate | None] = [None] * len(values)
+    covered = 0.0
+    for i in order:
+        cert = radius_radial_l2(noise, values[i], rtol=rtol, model=mdl, covered=covered)
+        if not cert.abstain:
+            covered = max(covered, cert.lower / noise.scale)
+        out[i] = cert
+    return [c for c in out if c is not None]

@@ -256,8 +256,10 @@ class RadialCells:
     mass_error: float  # total absolute error of sum(mass * anything in [0, 1])
 
 
-def radial_cells(profile: RadialProfile, n_cells: int = 4000, tail: float = 1e-15) -> RadialCells:
-    """Cells of (approximately) equal mass, refined geometrically in both tails down to ``tail``.
+def radial_cells(profile: RadialProfile, n_cells: int = 4000, tail: float = 1e-15,
+                 max_rel_width: float = 3e-4) -> RadialCells:
+    """Cells of (approximately) equal mass, refined geometrically in both tails down to ``tail``;
+    cells of mass > 1e-10 wider than ``max_rel_width`` relative are split (at most 64 pieces).
 
     Masses are differences of CDF values on the lower half and of survival values on the upper
     half, each value assumed correct to ``CDF_ABS_ERROR``.
@@ -268,7 +270,17 @@ def radial_cells(profile: RadialProfile, n_cells: int = 4000, tail: float = 1e-1
     q = np.concatenate([left, mid, 1.0 - left[::-1]])
     r = np.unique(profile.radial_quantile(q))
     r = r[np.isfinite(r) & (r > 0.0)]
+    # split wide cells (heavy tails): the mean-value bracket is second order in the width
     cdf, sf = profile.radial_cdf_sf(r)
+    mass0 = np.minimum(cdf[1:] - cdf[:-1], sf[:-1] - sf[1:])
+    rel = (r[1:] - r[:-1]) / r[1:]
+    pieces = np.where(mass0 > 1e-10, np.minimum(np.ceil(rel / max_rel_width), 64), 1).astype(int)
+    if np.any(pieces > 1):
+        parts = [r[:1]]
+        for a, b, n in zip(r[:-1], r[1:], pieces):
+            parts.append(np.geomspace(a, b, n + 1)[1:] if n > 1 else np.array([b]))
+        r = np.unique(np.concatenate(parts))
+        cdf, sf = profile.radial_cdf_sf(r)
     use_sf = cdf > 0.5
     mass = np.where(use_sf[:-1], sf[:-1] - sf[1:], cdf[1:] - cdf[:-1])
     mass = np.maximum(mass, 0.0)
