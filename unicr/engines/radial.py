@@ -349,11 +349,10 @@ def _smooth(mdl: RadialModel, pa: float, pb: float | None,
     if pb is None:
         fs = tr.failing_set(pa)
         if fs is not None:
-            detail.update({"tau": fs[0], "x_mass_lower": fs[1], "y_mass_upper": fs[2],
-                           "set": "class-A set {z : log f(z - delta) - log f(z) < tau} "
-                                  "(native scale); X-mass >= pA, Y-mass <= 1/2"})
-        else:
-            detail["set"] = "randomised level set (chord of the tradeoff upper bound)"
+            detail.update(fs)
+            detail["set"] = ("class-A set {z : L(z) < tau0} plus a fraction frac of "
+                             "{tau0 <= L(z) < tau1}, L(z) = h(||z - delta||) - h(||z||) at native "
+                             "scale; X-mass >= pA, Y-mass <= y_mass_upper <= 1/2")
     else:
         detail["set"] = "lowest-loss set of X-mass pA and highest-loss set of X-mass pB"
     return lower, t_fail, detail

@@ -414,14 +414,29 @@ class Tradeoff:
         best = np.minimum(best, np.where((x0 <= p) & (p <= x1), chord, 1.0))
         return np.minimum(best + REL_SLACK, 1.0)
 
-    def failing_set(self, pa: float) -> tuple[float, float, float] | None:
-        """A level set {L < tau} with X-mass >= pa and Y-mass <= 1/2 (binary witness), as
-        (tau, X-mass lower bound, Y-mass upper bound), or None."""
-        ok = (self.fx_lo >= pa) & (self.fy_hi <= 0.5)
-        if not ok.any():
-            return None
-        i = int(np.argmax(ok))
-        return float(self.taus[i]), float(self.fx_lo[i]), float(self.fy_hi[i])
+    def failing_set(self, pa: float) -> dict | None:
+        """A (possibly randomised) level-set witness of X-mass >= pa and smallest proven Y-mass:
+        {L < tau0} plus a fraction ``frac`` of {tau0 <= L < tau1} (tau = -inf: empty set,
+        +inf: everything).  Returns the taus, frac, ``x_mass_lower`` and ``y_mass_upper``, or
+        None if no evaluated set has X-mass >= pa."""
+        xs = np.concatenate([[0.0], self.fx_lo, [1.0]])
+        ys = np.concatenate([[0.0], self.fy_hi, [1.0]])
+        ts = np.concatenate([[-np.inf], self.taus, [np.inf]])
+        best: dict | None = None
+        for i in range(xs.size):
+            if xs[i] >= pa and (best is None or ys[i] < best["y_mass_upper"]):
+                best = {"tau0": float(ts[i]), "tau1": float(ts[i]), "frac": 0.0,
+                        "x_mass_lower": float(xs[i]), "y_mass_upper": float(ys[i])}
+        for i in range(xs.size):
+            for j in range(i + 1, xs.size):
+                if not (xs[i] < pa < xs[j] and ts[i] < ts[j]):
+                    continue
+                lam = (pa - xs[i]) / (xs[j] - xs[i])
+                y = ys[i] + lam * (ys[j] - ys[i]) + REL_SLACK
+                if best is None or y < best["y_mass_upper"]:
+                    best = {"tau0": float(ts[i]), "tau1": float(ts[j]), "frac": float(lam),
+                            "x_mass_lower": float(pa), "y_mass_upper": float(y)}
+        return best
 
 
 def tradeoff_enclosure(profile: RadialProfile, cells: RadialCells, table: CosineTable, t: float,
