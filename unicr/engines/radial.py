@@ -140,23 +140,26 @@ class RadialModel:
 
     def locate(self, t: float, targets: tuple[float, ...]) -> np.ndarray:
         """tau values near the X-quantiles ``targets`` of the loss (coarse cells; heuristic,
-        resolution ~1e-6 of the loss range)."""
+        resolution ~1e-6 of the loss range).  All targets share each evaluation."""
         lo, hi = self._loss_range(t)
-        out = []
-        for p in targets:
-            grid = np.linspace(lo, hi, 33)
-            a, b = lo, hi
-            for _ in range(6):
-                f_lo, f_hi = loss_cdf_enclosure(self.profile, self.coarse, self.table, t, grid)
-                mid = 0.5 * (f_lo + f_hi)
-                j = int(np.searchsorted(mid, p))
-                a = grid[max(j - 1, 0)]
-                b = grid[min(j, grid.size - 1)]
-                if b <= a:
-                    break
-                grid = np.linspace(a, b, 9)
-            out.append(0.5 * (a + b))
-        return np.asarray(out)
+        n_t = len(targets)
+        a = np.full(n_t, lo)
+        b = np.full(n_t, hi)
+        grid = np.linspace(lo, hi, 33)
+        f_lo, f_hi = loss_cdf_enclosure(self.profile, self.coarse, self.table, t, grid)
+        mid = 0.5 * (f_lo + f_hi)
+        for i, p in enumerate(targets):
+            j = int(np.searchsorted(mid, p))
+            a[i], b[i] = grid[max(j - 1, 0)], grid[min(j, grid.size - 1)]
+        for _ in range(5):
+            grids = a[:, None] + (b - a)[:, None] * np.linspace(0.0, 1.0, 9)[None, :]
+            f_lo, f_hi = loss_cdf_enclosure(self.profile, self.coarse, self.table, t,
+                                            grids.ravel())
+            mid = (0.5 * (f_lo + f_hi)).reshape(grids.shape)
+            for i, p in enumerate(targets):
+                j = int(np.searchsorted(mid[i], p))
+                a[i], b[i] = grids[i, max(j - 1, 0)], grids[i, min(j, 8)]
+        return 0.5 * (a + b)
 
     def tradeoff(self, t: float, targets: tuple[float, ...], fine: bool = True) -> Tradeoff:
         """Enclosure of T at t on a tau grid around the X-quantiles ``targets``: 17 points within
@@ -327,6 +330,14 @@ def _smooth(mdl: RadialModel, pa: float, pb: float | None,
             break
         mid = math.sqrt(t_pass * t_fail) if t_pass > 0 else 0.5 * t_fail
         lo, hi, _tr = test(mid)
+        if lo <= 0 and hi > 0 and t_pass == 0.0:
+            # undecided with no pass yet (small t: the enclosure is relatively wide):
+            # look further down for a verified pass
+            for _ in range(30):
+                mid *= 0.5
+                lo, hi, _tr = test(mid)
+                if lo > 0 or hi <= 0:
+                    break
         if lo > 0:
             t_pass = mid
         elif hi <= 0:

@@ -24,10 +24,13 @@ Enclosure of F (proven, up to the stated special-function errors).  The radius a
 cells [r_a, r_b] with exact masses m (regularised incomplete gamma / beta functions, each value
 assumed correct to ``CDF_ABS_ERROR`` absolute).  On a cell, g is increasing, so
 r^2 - g^2 + t^2 lies in [r_a^2 - g(r_b)^2 + t^2, r_b^2 - g(r_a)^2 + t^2]; a second, sharper
-enclosure is the mean-value form N(c) + N'([r_a, r_b]) [-w/2, w/2] with
-N' = 2 r - 2 kappa r^(k-1) g^(2-k) (g g' = kappa r^(k-1) g^(2-k), kappa = 1 for Exp2 and
-e^(-tau/a) for Pow2) bounded at the corners of [r_a, r_b] x [g(r_a), g(r_b)] (the product is
-monotone in each variable).  The intersection, divided by 2 r t over the cell, brackets u*; G is
+enclosure writes N = D (2 r - D) + t^2 with D = r - g(r) (computed without cancellation) and
+encloses D by the mean-value form D(c) + D'([r_a, r_b]) [-w/2, w/2], D' = 1 - g',
+g' = kappa (r/g)^(k-1) (kappa = 1 for Exp2, e^(-tau/a) for Pow2; r/g lies in
+[r_a/g(r_b), r_b/g(r_a)] and the power is monotone); N is monotone in r and in D on the box
+(derivatives 2 D and 2 g >= 0), so its extremes are at the corners.  (A mean-value form on N
+itself is divided by t in u* and blows up at small shifts; on D the width is O(tau w^2).)
+The intersection, divided by 2 r t over the cell, brackets u*; G is
 bracketed by a precomputed table of G (chords and tangents on the convex / concave sides,
 intersected with the monotone bracket G(u_j) <= G(u) <= G(u_{j+1})), each table value assumed
 correct to ``CDF_ABS_ERROR``.  Cells are masses times bracketed probabilities, and the
@@ -328,21 +331,24 @@ def loss_cdf_enclosure(profile: RadialProfile, cells: RadialCells, table: Cosine
     n_hi = (rb - ga) * (rb + ga) + t2
     slack = REL_SLACK * (ra * ra + gb * gb + t2 + rb * rb)
     n_lo, n_hi = n_lo - slack, n_hi + slack
-    # mean-value enclosure where g is defined on the whole cell
+    # mean-value enclosure of D = r - g (D' = 1 - g', g' = kappa (r/g)^(k-1)) where g is defined
+    # on the whole cell, then N = D (2 r - D) + t^2, monotone in r (sign of D) and in D
+    # (derivative 2 g >= 0), so its extremes are at the corners of [ra, rb] x [D_lo, D_hi]
     full = def_a
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         kap = profile.kappa(tau)
-        corners = np.stack([ra ** (k - 1) * ga ** (2 - k), ra ** (k - 1) * gb ** (2 - k),
-                            rb ** (k - 1) * ga ** (2 - k), rb ** (k - 1) * gb ** (2 - k)])
-        pmin, pmax = kap * corners.min(axis=0), kap * corners.max(axis=0)
-        dn_lo = 2 * ra - 2 * pmax
-        dn_hi = 2 * rb - 2 * pmin
-        dn = np.maximum(np.abs(dn_lo), np.abs(dn_hi)) * (1 + REL_SLACK) + REL_SLACK * 2 * rb
-        gc_term = dc * (2 * rc - dc)
-        nc = gc_term + t2
-        ncs = REL_SLACK * (np.abs(gc_term) + t2)
-        mv_lo = nc - 0.5 * w * dn - ncs
-        mv_hi = nc + 0.5 * w * dn + ncs
+        pw = np.stack([(ra / gb) ** (k - 1), (rb / ga) ** (k - 1)])
+        gp_lo, gp_hi = kap * pw.min(axis=0), kap * pw.max(axis=0)
+        dprime = np.maximum(np.abs(1.0 - gp_lo), np.abs(1.0 - gp_hi)) * (1 + REL_SLACK)
+        e = 0.5 * w * dprime + REL_SLACK * np.abs(dc)
+        d_lo = np.maximum(dc - e, ra - gb)
+        d_hi = np.minimum(dc + e, rb - ga)
+        corners = np.stack([d_lo * (2 * ra - d_lo), d_lo * (2 * rb - d_lo),
+                            d_hi * (2 * ra - d_hi), d_hi * (2 * rb - d_hi)])
+        dmax = np.maximum(np.abs(d_lo), np.abs(d_hi))
+        cs = REL_SLACK * (2 * rb * dmax + dmax * dmax + t2)
+        mv_lo = corners.min(axis=0) + t2 - cs
+        mv_hi = corners.max(axis=0) + t2 + cs
     ok = full & np.isfinite(mv_lo) & np.isfinite(mv_hi)
     n_lo = np.where(ok, np.maximum(n_lo, mv_lo), n_lo)
     n_hi = np.where(ok, np.minimum(n_hi, mv_hi), n_hi)
