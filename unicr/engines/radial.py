@@ -116,7 +116,7 @@ class RadialModel:
 
     def __init__(self, profile: RadialProfile, n_cells: int = 6000):
         self.profile = profile
-        self.cells: RadialCells = radial_cells(profile, n_cells)
+        self.cells: RadialCells = radial_cells(profile, n_cells, max_rel_width=1.8 / n_cells)
         self.coarse: RadialCells = radial_cells(profile, max(200, n_cells // 16), max_rel_width=5e-3)
         self.table = cosine_table(profile.d)
         self.lipschitz = shift_tv_constant(profile)
