@@ -138,7 +138,7 @@ class RadialModel:
         hi = h(np.abs(r - t)) - h(r)
         return float(np.min(lo)), float(np.max(hi))
 
-    def locate(self, t: float, targets: tuple[float, ...]) -> np.ndarray:
+    def locate(self, t: float, targets: tuple[float, ...], rounds: int = 5) -> np.ndarray:
         """tau values near the X-quantiles ``targets`` of the loss (coarse cells; heuristic,
         resolution ~1e-6 of the loss range).  All targets share each evaluation."""
         lo, hi = self._loss_range(t)
@@ -151,7 +151,7 @@ class RadialModel:
         for i, p in enumerate(targets):
             j = int(np.searchsorted(mid, p))
             a[i], b[i] = grid[max(j - 1, 0)], grid[min(j, grid.size - 1)]
-        for _ in range(5):
+        for _ in range(rounds):
             grids = a[:, None] + (b - a)[:, None] * np.linspace(0.0, 1.0, 9)[None, :]
             f_lo, f_hi = loss_cdf_enclosure(self.profile, self.coarse, self.table, t,
                                             grids.ravel())
@@ -164,7 +164,7 @@ class RadialModel:
     def tradeoff(self, t: float, targets: tuple[float, ...], fine: bool = True) -> Tradeoff:
         """Enclosure of T at t on a tau grid around the X-quantiles ``targets``: 17 points within
         +-1% of the loss's interquartile range around each located quantile, plus the quartiles."""
-        q = self.locate(t, (*targets, 0.25, 0.75))
+        q = self.locate(t, (*targets, 0.25, 0.75), 5 if fine else 3)
         spread = max(q[-1] - q[-2], 1e-300)
         centres = q[:-2]
         taus = np.concatenate([c + spread * np.linspace(-0.01, 0.01, 17) for c in centres]
@@ -324,7 +324,28 @@ def _smooth(mdl: RadialModel, pa: float, pb: float | None,
                 t_pass = max(t_pass, t)
         else:
             raise ConvergenceError("radius_radial_l2: no failing shift found")
-    # bisection (geometric) between t_pass and t_fail
+    # regula falsi on the midpoint of the enclosed statistic, probing just either side of the
+    # estimated root so that both ends of the bracket move; geometric bisection as fallback.
+    # (Only the verified pass / fail flags decide; the interpolation only picks where to look.)
+    for _ in range(8):
+        if not (t_pass > 0 and t_fail - t_pass > rtol * t_fail):
+            break
+        m_pass = 0.5 * sum(test(t_pass)[:2])
+        m_fail = 0.5 * sum(test(t_fail)[:2])
+        if not (m_pass > 0 > m_fail):
+            break
+        est = t_pass + m_pass / (m_pass - m_fail) * (t_fail - t_pass)
+        moved = False
+        for probe in (est - 0.3 * rtol * t_fail, est + 0.3 * rtol * t_fail):
+            if not (t_pass < probe < t_fail):
+                continue
+            lo, hi, _tr = test(probe)
+            if lo > 0:
+                t_pass, moved = probe, True
+            elif hi <= 0:
+                t_fail, moved = probe, True
+        if not moved:
+            break
     for _ in range(200):
         if t_pass > 0 and t_fail - t_pass <= rtol * t_fail:
             break
@@ -378,22 +399,36 @@ def _cover(mdl: RadialModel, test: Any, t_pass: float, two_sided: bool,
     c_eff = mdl.lipschitz * (2.0 if two_sided else 1.0)
     top = t_pass
     t = t_pass
+    def margin(x: float) -> float:
+        m = test(x, False)[0]
+        return m if m > 0 else test(x, True)[0]
+
+    m_t = margin(t)
     for step in range(MAX_COVER_STEPS):
-        lo, _hi, _ = test(t, False)
-        if lo <= 0:
-            lo, _hi, _ = test(t, True)
-        if lo <= 0:
+        if m_t <= 0:
             # not verified here (non-monotone test or numerics): restart the covering below t
             top = _last_pass_below(test, t)
             if top <= 0:
                 return 0.0, step
             t = top
+            m_t = margin(t)
             continue
-        t_next = t - 0.999 * lo / c_eff
-        if t_next <= covered:
+        # [t - m_t / C, t] is covered by t alone; [x, t] is covered by t and x together when
+        # m_t + m_x > C (t - x) (the two Lipschitz cones meet).  Try a double step first.
+        single = t - 0.999 * m_t / c_eff
+        if single <= covered:
             return top, step + 1
-        # grow the step: the margin increases away from the boundary
-        t = t_next
+        x = t - 1.9 * m_t / c_eff
+        if x > covered:
+            m_x = margin(x)
+            if m_x > 0 and m_t + m_x > c_eff * (t - x) * (1 + 1e-9):
+                t, m_t = x, m_x
+                continue
+        else:
+            # x below the covered part: the cones of t and of 'covered' need no second point
+            pass
+        t = single
+        m_t = margin(t)
     return 0.0, MAX_COVER_STEPS
 
 
