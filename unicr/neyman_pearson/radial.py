@@ -28,7 +28,8 @@ enclosure writes N = D (2 r - D) + t^2 with D = r - g(r) (computed without cance
 encloses D by the mean-value form D(c) + D'([r_a, r_b]) [-w/2, w/2], D' = 1 - g',
 g' = kappa (r/g)^(k-1) (kappa = 1 for Exp2, e^(-tau/a) for Pow2; r/g lies in
 [r_a/g(r_b), r_b/g(r_a)] and the power is monotone); N is monotone in r and in D on the box
-(derivatives 2 D and 2 g >= 0), so its extremes are at the corners.  (A mean-value form on N
+(linear in r; increasing in D where D <= r, which is checked), so its extremes are at the
+corners.  (A mean-value form on N
 itself is divided by t in u* and blows up at small shifts; on D the width is O(tau w^2).)
 The intersection, divided by 2 r t over the cell, brackets u*; G is
 bracketed by a precomputed table of G (chords and tangents on the convex / concave sides,
@@ -349,7 +350,8 @@ def loss_cdf_enclosure(profile: RadialProfile, cells: RadialCells, table: Cosine
         cs = REL_SLACK * (2 * rb * dmax + dmax * dmax + t2)
         mv_lo = corners.min(axis=0) + t2 - cs
         mv_hi = corners.max(axis=0) + t2 + cs
-    ok = full & np.isfinite(mv_lo) & np.isfinite(mv_hi)
+    # the corner rule needs N increasing in D on the whole box: 2 (r - D) >= 0, i.e. D_hi <= r_a
+    ok = full & np.isfinite(mv_lo) & np.isfinite(mv_hi) & (d_hi <= ra)
     n_lo = np.where(ok, np.maximum(n_lo, mv_lo), n_lo)
     n_hi = np.where(ok, np.minimum(n_hi, mv_hi), n_hi)
     # u* = N / (2 r t), r in [ra, rb]
