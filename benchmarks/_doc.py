@@ -1,8 +1,22 @@
-"""Shared by the benchmark scripts: put a section into docs/benchmarks.md between its markers."""
+"""Shared by the benchmark scripts: put a section into docs/benchmarks.md between its markers.
+
+Every script prints its table and leaves the tracked docs alone unless it is given ``--write``
+(:func:`add_write_argument`): a benchmark run on a laptop or a loaded machine must not rewrite
+the published numbers by accident.
+"""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+
+
+def add_write_argument(ap: argparse.ArgumentParser, doc: str = "docs/benchmarks.md") -> None:
+    """``--write`` (update ``doc``; default: print only); ``--no-write`` is still accepted (it
+    was the opt-out when writing was the default) and changes nothing."""
+    ap.add_argument("--write", action="store_true",
+                    help=f"also put the table into {doc} (default: print it only)")
+    ap.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
 
 
 def write_section(path: Path, name: str, body: str) -> Path:

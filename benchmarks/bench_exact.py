@@ -4,13 +4,14 @@ Measures, in one process and in CPU time of this process (``time.process_time``,
 core), the cost of a 100-point curve with lower and upper bounds for l1, l2 and l_inf,
 the gap upper/lower of the band per noise and norm, the cost of a cached lookup, and, as
 an in-process comparison, the naive baseline (one :func:`radius_exact` call per pA and
-norm) on one noise.  Writes its table between ``<!-- exact:begin -->`` and
-``<!-- exact:end -->`` in docs/benchmarks.md (other sections are left alone).
+norm) on one noise.  Prints its table; with ``--write`` also puts it between
+``<!-- exact:begin -->`` and ``<!-- exact:end -->`` in docs/benchmarks.md (other sections are
+left alone).
 
 Usage::
 
     python benchmarks/bench_exact.py [--d 3072 150528] [--noises gaussian laplace ...]
-                                     [--no-write] [--baseline laplace]
+                                     [--write] [--baseline laplace]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _doc import write_section  # noqa: E402
+from _doc import add_write_argument, write_section  # noqa: E402
 
 from unicr.engines import curve, radius_exact  # noqa: E402
 from unicr.engines import curve_cache as curves_mod  # noqa: E402
@@ -137,7 +138,7 @@ def table(rows: list[dict], base: list[dict], warm: float) -> str:
             cur = next((r["cpu"] for r in rows if r["noise"] == b["noise"] and r["d"] == b["d"]),
                        float("nan"))
             out.append(f"| {b['noise']} | {b['d']} | {b['cpu_per_100']:.2f} | {cur:.2f} |")
-    out += ["", "Command: `python benchmarks/bench_exact.py` (see `--help`). The gaps are "
+    out += ["", "Command: `python benchmarks/bench_exact.py --write` (see `--help`). The gaps are "
             "explained in docs/exact-engine.md: l1 is exact for log-concave noise (differential "
             "method = half-line witness), l2 rests on the Fisher / Gaussian-domination bounds, "
             "l_inf on the composed differential method."]
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noises", nargs="+", default=None, help="labels from the catalogue list")
     ap.add_argument("--baseline", nargs="*", default=["laplace"],
                     help="noises for the naive per-pA comparison (at the first d)")
-    ap.add_argument("--no-write", action="store_true", help="print only")
+    add_write_argument(ap)
     args = ap.parse_args(argv)
     cat = [c for c in CATALOGUE if args.noises is None or c[0] in args.noises]
     # one-off cost of the process: loading numba's cached machine code for the chord sweep
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
     md = table(rows, base, warm)
     print(md)
-    if not args.no_write:
+    if args.write:
         print(f"wrote {write_section(ROOT / 'docs' / 'benchmarks.md', 'exact', md)}")
     return 0
 

@@ -10,9 +10,9 @@ Per (noise, pA, norm) at d = 3072, on one CPU core:
 with the ratio sound / unicr.  Every run is a fresh call (numba kernels are compiled and
 cached before timing).  Usage::
 
-    python benchmarks/bench_mc.py                 # default grid, writes docs/benchmarks.md
+    python benchmarks/bench_mc.py                 # default grid, prints the table
     python benchmarks/bench_mc.py --grid full     # more noises and pA values (slow)
-    python benchmarks/bench_mc.py --no-write      # print only
+    python benchmarks/bench_mc.py --write         # and update docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _doc import write_section  # noqa: E402
+from _doc import add_write_argument, write_section  # noqa: E402
 
 import unicr  # noqa: E402
 from unicr.noises.registry import build_builtin  # noqa: E402
@@ -155,7 +155,7 @@ def section(rows: list[dict], grid_name: str, load: tuple[float, float]) -> str:
                 "over-certifies." if over else "")
     return (
         "## Monte Carlo engine (`method=\"mc\"`)\n\n"
-        f"`python benchmarks/bench_mc.py` (grid `{grid_name}`), d = {D}, one CPU core "
+        f"`python benchmarks/bench_mc.py --write` (grid `{grid_name}`), d = {D}, one CPU core "
         f"(`NUMBA_NUM_THREADS=1`, {cpu}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}); numba kernels compiled before timing; wall-clock "
         "seconds of one `unicr.radius(..., method=\"mc\")` call.  The machine was shared with "
@@ -183,16 +183,15 @@ def section(rows: list[dict], grid_name: str, load: tuple[float, float]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", choices=sorted(GRIDS), default="default")
-    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    add_write_argument(ap)
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = ap.parse_args()
     warm_up()
     load0 = os.getloadavg()[0]
     rows = run(GRIDS[args.grid])
     text = section(rows, args.grid, (load0, os.getloadavg()[0]))
-    if args.no_write:
-        print(text)
-    else:
+    print(text)
+    if args.write:
         write_section(args.doc, "mc", text)
         print(f"wrote {args.doc}")
     return 0

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _doc import write_section  # noqa: E402
+from _doc import add_write_argument, write_section  # noqa: E402
 
 import unicr  # noqa: E402
 from unicr.engines.montecarlo import directional_bracket  # noqa: E402
@@ -161,7 +161,7 @@ def main() -> int:
     ap.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--threads", default=_THREADS, help="CPU threads for numba and torch")
-    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    add_write_argument(ap)
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = ap.parse_args()
     torch.set_num_threads(int(args.threads))

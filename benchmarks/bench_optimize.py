@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _doc import write_section  # noqa: E402
+from _doc import add_write_argument, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mc", default="published", choices=("published", "sound"),
                     help="Monte Carlo setting of the baseline: UniCR's published estimate "
                          "(default) or the sound engine")
-    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    add_write_argument(ap)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     import os
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from unicr.data import load_dataset
     from unicr.models import load_checkpoint
     from unicr.optimize.perinput import Lattice
-    from unicr.optimize.provider import EngineBook, RadiusBook
+    from unicr.smoothing.radii import EngineBook, RadiusBook
 
     model, _ = load_checkpoint(ROOT / "results/fashion-mnist/cnn-sigma0.5.pt")
     data = load_dataset("fashion-mnist", "test")

@@ -29,8 +29,9 @@ warm-up call so that imports and lazy initialisation are excluded), and reports
 
 For the raw forward the pre-made noise is part of the setup and not counted.  Usage::
 
-    python benchmarks/bench_smoothing.py              # cnn, cifar_resnet20, mlp; writes the doc
-    python benchmarks/bench_smoothing.py --archs cnn --reps 3 --no-write
+    python benchmarks/bench_smoothing.py              # cnn, cifar_resnet20, mlp; prints only
+    python benchmarks/bench_smoothing.py --write      # and updates docs/benchmarks.md
+    python benchmarks/bench_smoothing.py --archs cnn --reps 3
     python benchmarks/bench_smoothing.py --no-art     # unicr vs raw only
 """
 
@@ -60,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _doc import write_section  # noqa: E402
+from _doc import add_write_argument, write_section  # noqa: E402
 
 import unicr  # noqa: E402
 from unicr.models import build_model  # noqa: E402
@@ -464,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                          "(default: both; the default rows are always timed first)")
     ap.add_argument("--no-art", action="store_true", help="skip the ART column")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
-    ap.add_argument("--no-write", action="store_true", help="print only, leave the doc alone")
+    add_write_argument(ap)
     ap.add_argument("--_memory", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -563,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     print(setting)
     for alloc in tables:
         print(alloc + ":\n" + "\n".join(sentences[alloc]))
-    if not args.no_write:
+    if args.write:
         write_section(DOC, "smoothing", doc)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0

@@ -9,9 +9,10 @@ import pytest
 from scipy import special
 
 from unicr.neyman_pearson.lattice import LatticeLaw, chord_lattice, compose, split_lattice
+from unicr.neyman_pearson.lattice_evaluation import DirectionEvaluator
 from unicr.neyman_pearson.tradeoff import StdNoise, loss_atoms, p_star_discrete, tradeoff_discrete
 from unicr.noises.registry import build_builtin
-from unicr.search.exact_scale import DirectionEvaluator, search_scale
+from unicr.search.lattice_scale import search_scale
 
 
 def test_compose_matches_direct_convolution():
@@ -105,9 +106,9 @@ def test_monte_carlo_tradeoff_inside_band():
 def test_search_returns_verified_failure():
     ev = DirectionEvaluator(StdNoise(build_builtin("logistic")))
     br = search_scale(lambda a: ev.evaluate([(16, a)]), 0.9, None, 0.1, rtol=1e-6)
-    assert math.isfinite(br.a_fail) and br.a_pass <= br.a_fail
-    assert ev.evaluate([(16, br.a_fail)]).fails(0.9, None)
-    assert br.a_fail / br.a_pass - 1 < 5e-3  # discretisation gap of the direction (c_h = 0.03)
+    assert math.isfinite(br.fails) and br.passes <= br.fails
+    assert ev.evaluate([(16, br.fails)]).fails(0.9, None)
+    assert br.fails / br.passes - 1 < 5e-3  # discretisation gap of the direction (c_h = 0.03)
 
 
 @pytest.mark.parametrize("name", ["laplace", "cauchy", "logistic"])
@@ -127,7 +128,7 @@ def test_no_searched_direction_beats_the_lower_bound(name, p):
         ratio = float(rng.uniform(0.1, 2.0))
         br = search_scale(lambda a, k=k, m=m, r=ratio: model.evaluate([(k, a), (m, r * a)]),
                           0.9, None, 0.3, rtol=1e-4)
-        a = br.a_fail
+        a = br.fails
         norm = ((k * a**p + m * (ratio * a) ** p) ** (1 / p) if math.isfinite(p)
                 else max(a, ratio * a))
         assert norm >= lower * (1 - 1e-9), (k, m, ratio, norm, lower)

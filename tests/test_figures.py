@@ -13,7 +13,7 @@ from scipy import stats
 
 from unicr.cli import main
 from unicr.errors import InvalidParameterError
-from unicr.reporting import figures as F
+from unicr.reporting import figures
 from unicr.reporting.plot import read_csv
 
 D = 64
@@ -32,12 +32,12 @@ def _not_blank(path):
 
 
 def test_every_figure_small(tmp_path, monkeypatch):
-    monkeypatch.setattr(F, "FIG13_SWEEPS", {"gennorm": ((1.0, 2.0), (1.0, 2.0)),
+    monkeypatch.setattr(figures, "FIG13_SWEEPS", {"gennorm": ((1.0, 2.0), (1.0, 2.0)),
                                             "laplace_gaussian_mix": ((0.5,), (0.5,)),
                                             "exp_mix": ((0.5,), (0.5,))})
-    s = F.Settings.make(quick=True, d=D, points=4, mc_points=2, n_mc=2000)
-    out = F.make_figures(tmp_path / "figs", settings=s)
-    assert [r.name for r in out] == list(F.FIGURES)
+    s = figures.Settings.make(quick=True, d=D, points=4, mc_points=2, n_mc=2000)
+    out = figures.make_figures(tmp_path / "figs", settings=s)
+    assert [r.name for r in out] == list(figures.FIGURES)
     files = [f for r in out for f in r.files]
     pngs = [f for f in files if f.suffix == ".png"]
     assert {p.name for p in pngs} == {"concepts.png", "fig4.png", "fig6_l1.png", "fig7_l2.png",
@@ -58,11 +58,11 @@ def test_every_figure_small(tmp_path, monkeypatch):
 
 
 def test_fig12_csv_matches_gaussian_closed_form(tmp_path):
-    s = F.Settings.make(quick=True, d=D)
-    (res,) = F.make_figures(tmp_path, ["fig12"], settings=s)
+    s = figures.Settings.make(quick=True, d=D)
+    (res,) = figures.make_figures(tmp_path, ["fig12"], settings=s)
     with (tmp_path / "fig12.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert tuple(rows[0]) == F.FIG12_COLUMNS
+    assert tuple(rows[0]) == figures.FIG12_COLUMNS
     g = {r["p"]: r for r in rows if r["noise"] == "gaussian"}
     r2 = stats.norm.ppf(0.9)
     for p in ("0.5", "1", "1.5", "2"):  # p <= 2: the l2 radius (Gaussian, axis direction)
@@ -90,4 +90,4 @@ def test_bad_figure_arguments(tmp_path, capsys):
     assert main(["figures", "--out", str(f), "--only", "fig12"]) == 2
     assert "not a folder" in capsys.readouterr().err
     with pytest.raises(InvalidParameterError, match="unknown figure"):
-        F.make_figures(tmp_path, ["nope"])
+        figures.make_figures(tmp_path, ["nope"])

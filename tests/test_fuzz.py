@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz import strategies as S
+from fuzz import strategies as argv_strategies
 from fuzz.cases import SENTINEL, check_cli_result
 from fuzz.sandbox import Sandbox, limit_memory
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -55,7 +55,7 @@ _SEED = os.environ.get("UNICR_FUZZ_SEED")
 _COLLECT = os.environ.get("UNICR_FUZZ_COLLECT")
 _STATS = os.environ.get("UNICR_FUZZ_STATS")
 _ONLY = set(filter(None, os.environ.get("UNICR_FUZZ_ONLY", "").split(",")))
-_CLI_WEIGHT = sum(w for _, _, w in S.CLI_COMMANDS)
+_CLI_WEIGHT = sum(w for _, _, w in argv_strategies.CLI_COMMANDS)
 
 
 def _examples(group: str, weight: int = 1) -> int:
@@ -198,27 +198,27 @@ def test_cli_invariants_accept_good_output() -> None:
 
 @_maybe_seed
 @_settings("expression")
-@given(text=S.EXPRESSION, numba=st.integers(0, 19).map(lambda k: k == 0),
+@given(text=argv_strategies.EXPRESSION, numba=st.integers(0, 19).map(lambda k: k == 0),
        values=st.fixed_dictionaries({p: st.sampled_from((0.0, 1.0, 2.5, -1.0, 1e300, 1e-300))
-                                     for p in S.PARAM_NAMES}))
+                                     for p in argv_strategies.PARAM_NAMES}))
 def test_fuzz_expressions(sandbox: Sandbox, text: str, numba: bool,
                           values: dict[str, float]) -> None:
     """Compile any text: refused with ExpressionError (and nothing runs) or evaluable."""
     _skip_unless("expression")
-    payload = {"text": text, "params": list(S.PARAM_NAMES), "values": values, "numba": numba}
+    payload = {"text": text, "params": list(argv_strategies.PARAM_NAMES), "values": values, "numba": numba}
     result, _ = _run(sandbox, "expression", payload)
     _report("test_fuzz_expressions", "expression", payload, result,
-            f"compile_expression({text!r}, params={list(S.PARAM_NAMES)})")
+            f"compile_expression({text!r}, params={list(argv_strategies.PARAM_NAMES)})")
 
 
 def test_hostile_expressions_never_run(sandbox: Sandbox) -> None:
     """Every hostile construct of the corpus is refused and never creates the sentinel."""
     _skip_unless("expression")
-    for text in S.HOSTILE:
+    for text in argv_strategies.HOSTILE:
         payload = {"text": text, "params": [], "values": {}}
         result, case_dir = _run(sandbox, "expression", payload)
         assert not (case_dir / SENTINEL).exists(), text
-        if text in S.DANGEROUS and result.get("info", {}).get("accepted"):
+        if text in argv_strategies.DANGEROUS and result.get("info", {}).get("accepted"):
             result.setdefault("failures", []).append(
                 {"check": "code-execution", "signature": "expression:dangerous-accepted",
                  "message": f"{text!r} was accepted"})
@@ -232,7 +232,7 @@ def test_hostile_expressions_never_run(sandbox: Sandbox) -> None:
 
 @_maybe_seed
 @_settings("spec")
-@given(content=S.spec_document(),
+@given(content=argv_strategies.spec_document(),
        build=st.sampled_from(({}, {}, {"sigma": 0.5}, {"scale": 2.0}, {"sigma": 1e-20},
                               {"scale": 1e20}, {"d": 3})),
        radii=st.lists(st.tuples(st.sampled_from((0.9, 0.6, 0.999, 0.500001, 0.99999)),
@@ -274,7 +274,7 @@ def _make_cli_test(name: str, strategy: Any, weight: int) -> Any:
     @given(argv=strategy)
     def test(sandbox: Sandbox, argv: list[str]) -> None:
         _skip_unless("cli", name)
-        payload = {"argv": argv, "files": S.cli_files(argv, _model_path(), _results_tsv())}
+        payload = {"argv": argv, "files": argv_strategies.cli_files(argv, _model_path(), _results_tsv())}
         result, _ = _run(sandbox, "cli", payload)
         _report(f"test_fuzz_cli_{name}", "cli", payload, result, _cli_repro(argv))
 
@@ -283,7 +283,7 @@ def _make_cli_test(name: str, strategy: Any, weight: int) -> Any:
     return test
 
 
-for _name, _strategy, _weight in S.CLI_COMMANDS:
+for _name, _strategy, _weight in argv_strategies.CLI_COMMANDS:
     globals()[f"test_fuzz_cli_{_name}"] = _make_cli_test(_name, _strategy, _weight)
 
 
@@ -295,7 +295,7 @@ for _name, _strategy, _weight in S.CLI_COMMANDS:
 def _run_subprocess(argv: list[str], cwd: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    files = S.cli_files(argv, _model_path(), _results_tsv())
+    files = argv_strategies.cli_files(argv, _model_path(), _results_tsv())
     for fname, content in files.items():
         p = cwd / fname
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -329,7 +329,8 @@ def _run_subprocess(argv: list[str], cwd: Path) -> dict[str, Any]:
 
 @_maybe_seed
 @_settings("subprocess")
-@given(argv=st.one_of(S.radius_argv(), S.pdfs_argv(), S.validate_argv()))
+@given(argv=st.one_of(argv_strategies.radius_argv(), argv_strategies.pdfs_argv(),
+                      argv_strategies.validate_argv()))
 def test_fuzz_cli_subprocess(tmp_path_factory: pytest.TempPathFactory, argv: list[str]) -> None:
     """A few command lines through the real executable: exit 0/2, never a signal."""
     _skip_unless("subprocess")

@@ -37,7 +37,7 @@ from unicr.closed_form.yang import (
     yang_expinf_linf,
     yang_uniform_ball_l2,
 )
-from unicr.engines import montecarlo as E
+from unicr.engines import montecarlo
 from unicr.engines.exact import radius_exact
 from unicr.noises.registry import catalogue
 
@@ -45,7 +45,7 @@ PA = 0.9
 D = 16  # product and joint noises alike (joint ones are built for this d)
 N_MC = 5000  # the sweep; D_0 = 0.029: failures provable (D < 1 - pA), the bracket is coarse
 N_CLOSE = 20_000  # the closeness checks (D_last = 0.017)
-ALPHA = E.DEFAULTS["alpha_np"]
+ALPHA = montecarlo.DEFAULTS["alpha_np"]
 NORMS = {"l1": 1.0, "l2": 2.0, "linf": math.inf, "p0.5": 0.5, "p3": 3.0}
 #: relative slack for the exact engine's own discretisation (FFT lattice c_h = 0.03: errors
 #: O(c_h^2) ~ 1e-3, moved to the safe side) when an exact *failing* scale stands in for the
@@ -152,7 +152,7 @@ def test_mc_upper_close_to_exact_along_the_exact_witness(name):
     mc_k / exact_k(pA) = 1.09 - 1.21 across the catalogue and norms, the ceiling 1.13 - 1.58
     (smallest headroom 4%, uniform l1).
     """
-    band = E._ladder(N_CLOSE, ALPHA, E.DEFAULTS["candidates"]).bands[-1]
+    band = montecarlo._ladder(N_CLOSE, ALPHA, montecarlo.DEFAULTS["candidates"]).bands[-1]
     pa_hi = PA + 3.0 * band
     checked = set()
     for norm in NORMS.values():

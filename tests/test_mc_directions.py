@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import unicr
-from unicr.engines import montecarlo as E
+from unicr.engines import montecarlo
+from unicr.engines.mc_options import MCOptions
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson import banks as M
-from unicr.neyman_pearson.sampled import EST, FAIL
+from unicr.neyman_pearson import banks
+from unicr.neyman_pearson.direction import Direction, canonical_direction, k_equal
+from unicr.neyman_pearson.statement import Statement
 from unicr.noises.base import ProductNoise
 from unicr.noises.registry import build_builtin
 from unicr.search.directions import (
@@ -25,6 +27,7 @@ from unicr.search.directions import (
     structured_family,
     structured_ks,
 )
+from unicr.search.scale import Search
 
 
 def test_structured_family():
@@ -52,25 +55,26 @@ def test_canonical_direction_invariances():
     lap = build_builtin("laplace", sigma=1.0)
     rng = np.random.default_rng(0)
     u = rng.normal(size=12)
-    a, fa = M.canonical_direction(u, lap)
+    a, fa = canonical_direction(u, lap)
     perm = rng.permutation(12)
-    b, fb = M.canonical_direction(-3.0 * u[perm] * np.where(rng.random(12) < 0.5, -1, 1), lap)
+    b, fb = canonical_direction(-3.0 * u[perm] * np.where(rng.random(12) < 0.5, -1, 1), lap)
     assert a.kind == "vector" and a.k == 12
     np.testing.assert_allclose(np.asarray(b.values) / 3.0, a.values)
     # k-equal recognised with its scale factor
-    d, f = M.canonical_direction(np.array([0.0, -0.3, 0.3, 0.0]), lap)
+    d, f = canonical_direction(np.array([0.0, -0.3, 0.3, 0.0]), lap)
     assert (d.kind, d.k, f) == ("k-equal", 2, 0.3)
     assert d.norm(1.0) == 2.0 and d.norm(math.inf) == 1.0
     assert d.norm(0.5) == pytest.approx(4.0)
     # the zero vector and non-finite entries
-    assert M.canonical_direction(np.zeros(3), lap)[0].k == 0
+    assert canonical_direction(np.zeros(3), lap)[0].k == 0
     with pytest.raises(InvalidParameterError):
-        M.canonical_direction(np.array([1.0, np.nan]), lap)
+        canonical_direction(np.array([1.0, np.nan]), lap)
 
 
 def _cost_on(bank, p):
     def cost(dirn):
-        br = bank.model(dirn).search(0.9, None, 0.0, 0.0, 1e-3).run(EST, 1.0 / dirn.norm(2.0))
+        br = Search.along(bank.model(dirn), 0.9, None, 0.0, 0.0, 1e-3).run(
+            Statement.ESTIMATE, 1.0 / dirn.norm(2.0))
         return br.mid * dirn.norm(p)
 
     return cost
@@ -90,7 +94,7 @@ def _assert_near_corner(res, cost, d: int, p: float) -> None:
         assert mags.max() >= 0.95 * mags.sum(), res.best.describe()
     else:
         assert res.best.k == d and mags.min() >= 0.9 * mags.max(), res.best.describe()
-    target, other = (M.k_equal(1), M.k_equal(d)) if p == 1.0 else (M.k_equal(d), M.k_equal(1))
+    target, other = (k_equal(1), k_equal(d)) if p == 1.0 else (k_equal(d), k_equal(1))
     assert res.best_cost <= cost(target) <= 1.1 * res.best_cost
     assert cost(other) > 1.5 * res.best_cost
 
@@ -102,7 +106,7 @@ def test_pso_from_random_starts_finds_axis_or_all_ones(p, topology):
     point statistic on 3000 draws, d = 8)."""
     d = 8
     lap = build_builtin("laplace", sigma=1.0)
-    bank = M.ProductBank(lap, 3000, d, np.random.SeedSequence(5), np.float64, 2**28)
+    bank = banks.ProductBank(lap, 3000, d, np.random.SeedSequence(5), np.float64, 2**28)
     state = np.random.get_state()
     cost = _cost_on(bank, p)
     res = pso_search(lap, d, p, cost, np.random.default_rng(1), particles=10,
@@ -118,7 +122,7 @@ def test_pso_is_reproducible_and_monotone_in_iterations(topology):
     """Same seed, common random numbers: longer runs extend shorter ones (never worse)."""
     d = 6
     cau = build_builtin("cauchy", scale=1.0)
-    bank = M.ProductBank(cau, 2000, d, np.random.SeedSequence(3), np.float64, 2**28)
+    bank = banks.ProductBank(cau, 2000, d, np.random.SeedSequence(3), np.float64, 2**28)
     cost = _cost_on(bank, 2.0)
     best = []
     for iters in (2, 4, 8):
@@ -223,14 +227,14 @@ def test_nested_pso_uses_no_global_randomness_and_consumes_one_draw():
 def _engine_cost(noise, d: int, p: float, n: int = 2000, seed: int = 0, pa: float = 0.9):
     """The engine's direction cost (sound failure boundary on a selection sample, x ||u||_p),
     searched from a fixed start so that it is a pure function of the direction."""
-    s = E._settings(d, {"n_mc": 5000})
-    band = E._ladder(s.n_mc, s.alpha_np, s.candidates).bands[0]
-    sel = E._Banks(noise, d, np.random.SeedSequence(seed), n, s, [])
-    typical = E._typical_scale(noise)
+    options = MCOptions.from_kwargs({"n_mc": 5000}, d)
+    band = montecarlo._ladder(options.n_mc, options.alpha_np, options.candidates).bands[0]
+    selection_banks = montecarlo._Banks(noise, d, np.random.SeedSequence(seed), n, options, [])
+    typical = montecarlo._typical_scale(noise)
 
     def cost(dirn):
-        br = E._search(sel, dirn, pa, None, band, 1e-3).run(FAIL, typical / dirn.norm(2.0), 1.0)
-        return br.hi * dirn.norm(p)
+        search = montecarlo._search(selection_banks, dirn, pa, None, band, 1e-3)
+        return search.run(Statement.FAIL, typical / dirn.norm(2.0), 1.0).fails * dirn.norm(p)
 
     return cost
 
@@ -251,14 +255,15 @@ def test_nested_pso_from_random_starts_finds_axis_and_all_ones_with_engine_cost(
 
 def _select(noise, d: int, p: float, pa: float = 0.9, **kw):
     """The engine's direction selection exactly as :func:`radius_mc` runs it (sound mode)."""
-    s = E._settings(d, kw)
-    ks = s.k_values or structured_ks(d, p, isinstance(noise, ProductNoise))
-    band0 = E._ladder(s.n_mc, s.alpha_np, s.candidates).bands[0]
-    root = np.random.SeedSequence(s.seed)
-    ss1 = np.random.SeedSequence(root.entropy, spawn_key=(1,))
-    n1 = E._n_search(noise, s, d, max(ks))
-    sel = E._Banks(noise, d, ss1, min(n1, s.n_pso), s, ks)
-    return E._select(noise, d, p, pa, None, s, sel, FAIL, band0, ks)
+    options = MCOptions.from_kwargs(kw, d)
+    ks = list(options.k_values or structured_ks(d, p, isinstance(noise, ProductNoise)))
+    band0 = montecarlo._ladder(options.n_mc, options.alpha_np, options.candidates).bands[0]
+    search_seed, _ = montecarlo._streams(options.seed)
+    n_search = montecarlo._n_search(noise, options, d, max(ks))
+    selection_banks = montecarlo._Banks(noise, d, search_seed, min(n_search, options.n_pso),
+                                        options, ks)
+    return montecarlo._select(noise, d, p, pa, None, options, selection_banks, Statement.FAIL,
+                              band0, ks)
 
 
 _GROWTH = (((2, 5), (4, 5), (8, 5)), ((4, 2), (4, 5), (4, 10)))
@@ -300,8 +305,8 @@ def test_engine_selection_never_worse_with_more_particles_or_iterations(name, p)
 def _search_norm(cert) -> float:
     """Norm of the witness at its search-sample failing scale (before verification)."""
     w = cert.witness.direction
-    dirn = (M.k_equal(w["k"]) if w["kind"] == "k-equal"
-            else M.Direction(kind="vector", k=w["k"], values=tuple(w["values"])))
+    dirn = (k_equal(w["k"]) if w["kind"] == "k-equal"
+            else Direction(kind="vector", k=w["k"], values=tuple(w["values"])))
     return cert.witness.detail["search_fail_scale"] * dirn.norm(cert.norm)
 
 

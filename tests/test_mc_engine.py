@@ -16,8 +16,10 @@ from scipy.stats import norm
 import unicr
 from unicr.engines import directional_bracket, radius_mc
 from unicr.errors import ConvergenceError, InvalidParameterError, UnicrError
-from unicr.neyman_pearson import banks as M
+from unicr.neyman_pearson import banks
+from unicr.neyman_pearson.direction import k_equal, noise_symmetric
 from unicr.noises.registry import build_builtin
+from unicr.search.scale import Search
 
 PA = 0.9
 
@@ -119,8 +121,8 @@ def test_gennorm_l1_axis_brackets_yang_quantile():
 def test_gaussian_through_the_generic_product_path_agrees():
     """The generic product bank (numpy densities) must agree with the exact Gaussian model."""
     g = build_builtin("gaussian", sigma=1.0)
-    bank = M.ProductBank(g, 20_000, 4, np.random.SeedSequence(0), np.float64, 2**28)
-    srch = bank.model(M.k_equal(4)).search(PA, None, 0.0, 0.0, 1e-4)
+    bank = banks.ProductBank(g, 20_000, 4, np.random.SeedSequence(0), np.float64, 2**28)
+    srch = Search.along(bank.model(k_equal(4)), PA, None, 0.0, 0.0, 1e-4)
     lam = srch.run(0, 0.5).mid
     assert lam * 2.0 == pytest.approx(norm.ppf(PA), rel=0.03)
 
@@ -128,9 +130,9 @@ def test_gaussian_through_the_generic_product_path_agrees():
 def test_streaming_equals_cached_draws():
     """Blocks beyond the memory budget are regenerated from their seeds: identical losses."""
     lap = build_builtin("laplace", sigma=1.0)
-    u = M.k_equal(40)
-    big = M.ProductBank(lap, 3000, 40, np.random.SeedSequence(2), np.float64, 2**28)
-    tiny = M.ProductBank(lap, 3000, 40, np.random.SeedSequence(2), np.float64, 2**20)
+    u = k_equal(40)
+    big = banks.ProductBank(lap, 3000, 40, np.random.SeedSequence(2), np.float64, 2**28)
+    tiny = banks.ProductBank(lap, 3000, 40, np.random.SeedSequence(2), np.float64, 2**20)
     a, _, ea = big.model(u).losses([0.1, 0.2])
     b, _, eb = tiny.model(u).losses([0.1, 0.2])
     b2, _, _ = tiny.model(u).losses([0.1, 0.2])
@@ -398,12 +400,12 @@ def test_expinf_kequal_sampler_matches_the_generic_joint_path(d):
     nz = build_builtin("expinf", sigma=1.0, d=d, k=1.0)
     n = 40_000
     for k in sorted({1, max(1, d // 2), d}):
-        lb = M.LinfKEqualBank(nz, n, np.random.SeedSequence(1), np.float64, [k])
-        jb = M.JointBank(nz, n, np.random.SeedSequence(2), np.float64, 2**28)
+        lb = banks.LinfKEqualBank(nz, n, np.random.SeedSequence(1), np.float64, [k])
+        jb = banks.JointBank(nz, n, np.random.SeedSequence(2), np.float64, 2**28)
         for a in (0.3, 1.0):
             lam = a * nz.scale
-            x1, y1, e1 = lb.model(M.k_equal(k)).losses([lam])
-            x2, y2, e2 = jb.model(M.k_equal(k)).losses([lam])
+            x1, y1, e1 = lb.model(k_equal(k)).losses([lam])
+            x2, y2, e2 = jb.model(k_equal(k)).losses([lam])
             b1 = margins(x1[0], y1[0], PA, None, eta=e1[0])[1]
             b2 = margins(x2[0], None if y2 is None else y2[0], PA, None, eta=e2[0])[1]
             assert b1 == pytest.approx(b2, abs=4.0 / math.sqrt(n)), (k, a)
@@ -435,10 +437,46 @@ def test_asymmetric_noise_uses_both_signs():
     import scipy.stats as st
 
     nz = unicr.noise(st.skewnorm(4.0))
-    assert not M.noise_symmetric(nz)
+    assert not noise_symmetric(nz)
     c = _mc(nz, PA, 1, 4, n_mc=10_000)
     assert math.isfinite(c.upper) and c.estimate > 0
     c_neg = directional_bracket(nz, PA, None, -np.eye(4)[0], 4, n_mc=10_000)
     c_pos = directional_bracket(nz, PA, None, np.eye(4)[0], 4, n_mc=10_000)
     assert c.upper <= max(c_neg.upper_scale, c_pos.upper_scale) * 1.05
     assert c_neg.estimate_scale != pytest.approx(c_pos.estimate_scale, rel=0.05)
+
+
+def test_options_dataclass_and_keywords_give_the_same_certificate():
+    """``radius_mc(..., options=MCOptions(...))`` is the keyword call, to the last digit; keywords
+    given with ``options`` override its fields; the dataclass is validated once and frozen."""
+    from dataclasses import FrozenInstanceError
+
+    from unicr.engines.mc_options import DEFAULTS, MCOptions
+
+    nz = build_builtin("laplace", sigma=1.0)
+    by_kw = radius_mc(nz, 0.9, None, 1.0, 8, n_mc=2000, seed=3)
+    options = MCOptions(n_mc=2000, seed=3)
+    assert radius_mc(nz, 0.9, None, 1.0, 8, options=options) == by_kw
+    assert radius_mc(nz, 0.9, None, 1.0, 8, options=MCOptions(n_mc=2000), seed=3) == by_kw
+    assert list(DEFAULTS) == [f for f in MCOptions.__dataclass_fields__]
+    assert MCOptions().dtype == np.dtype(np.float64) and MCOptions().seed == 0
+    with pytest.raises(FrozenInstanceError):
+        options.n_mc = 10  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        DEFAULTS["n_mc"] = 10  # type: ignore[index]
+    with pytest.raises(InvalidParameterError, match="n_mc must be an integer >= 100"):
+        MCOptions(n_mc=3.5)
+    with pytest.raises(InvalidParameterError, match="unknown option.*n_mcc"):
+        radius_mc(nz, 0.9, None, 1.0, 8, options=options, n_mcc=5)
+    with pytest.raises(InvalidParameterError, match=r"k_values must be integers in \[1, d=8\]"):
+        radius_mc(nz, 0.9, None, 1.0, 8, options=MCOptions(k_values=[1, 9]))
+
+
+def test_failure_ladder_with_an_infinite_band_sensitivity_is_placed_not_nan():
+    # n_mc = 2000 at pA = 0.95: at the failure ladder's widest DKW band the failure margin is
+    # infinite, so the ladder's band sensitivity was inf and its first rung inf * 0 = NaN (the
+    # engine then refused its own scale as "eta must be finite"); found by the notebook-API
+    # tests of #15.  The certificate must exist and bracket the tight radius Phi^-1(0.95).
+    cert = unicr.radius("gaussian", 0.95, 2, 8, method="mc", n_mc=2000, seed=3)
+    assert cert.lower <= norm.ppf(0.95) <= cert.upper
+    assert math.isfinite(cert.upper) and cert.lower > 0

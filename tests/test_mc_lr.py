@@ -17,9 +17,6 @@ from scipy.stats import binom, norm
 
 from unicr.errors import InvalidParameterError
 from unicr.neyman_pearson.sampled import (
-    EST,
-    FAIL,
-    PASS,
     beta_bound,
     dkw_alpha,
     dkw_band,
@@ -28,6 +25,7 @@ from unicr.neyman_pearson.sampled import (
     margins_batch,
     unicr_confidence,
 )
+from unicr.neyman_pearson.statement import Statement
 
 # ---------------------------------------------------------------------------
 # discrete laws with atoms: exact Neyman-Pearson values by a greedy fill
@@ -113,7 +111,7 @@ def test_bands_are_ordered_and_monotone(seed, pa, d):
     assert beta_bound(lx, ly, pa, d, d, eta, True) >= beta_bound(lx, ly, pa, d, d) - 1e-12
     assert gamma_bound(lx, ly, pa, -d, -d, eta, True) <= gamma_bound(lx, ly, pa, -d, -d) + 1e-12
     m = margins(lx, ly, pa, None, d, d)
-    assert m[PASS] <= m[FAIL] + 1e-12
+    assert m[Statement.PASS] <= m[Statement.FAIL] + 1e-12
 
 
 def test_uniform_overlap_atoms_give_the_tight_condition():
@@ -127,8 +125,8 @@ def test_uniform_overlap_atoms_give_the_tight_condition():
             max(0.0, pa - (1 - overlap)), abs=1e-12)
     # UniCR's plug-in quantile ignores the tie and is optimistic here (S14)
     m = margins(lx, ly, 0.9, None)
-    assert m[EST] == pytest.approx(overlap - 0.5)
-    assert m[PASS] == pytest.approx(0.9 - 0.3 - 0.5)
+    assert m[Statement.ESTIMATE] == pytest.approx(overlap - 0.5)
+    assert m[Statement.PASS] == pytest.approx(0.9 - 0.3 - 0.5)
 
 
 def test_rounding_at_atoms_is_absorbed_by_eta():
@@ -145,15 +143,15 @@ def test_rounding_at_atoms_is_absorbed_by_eta():
     top = t.max()
     lx_r = np.where(lx == top, top * (1 + 4e-16), lx)  # X-copy rounded up
     ly_r = np.where(ly == top, top * (1 - 4e-16), ly)  # Y-copy rounded down
-    optimistic = margins(lx_r, ly_r, pa, None)[PASS] + 0.5
+    optimistic = margins(lx_r, ly_r, pa, None)[Statement.PASS] + 0.5
     assert optimistic > exact + 0.05
-    fixed = margins(lx_r, ly_r, pa, None, eta=1e-12)[PASS] + 0.5
+    fixed = margins(lx_r, ly_r, pa, None, eta=1e-12)[Statement.PASS] + 0.5
     assert fixed <= exact + 1e-9
     assert fixed == pytest.approx(exact, abs=1e-9)
     # the failure side (upper bound, every threshold covered) stays tight, and above the truth
     for xr, yr in ((lx_r, ly_r), (np.where(lx == top, top * (1 - 4e-16), lx),
                                   np.where(ly == top, top * (1 + 4e-16), ly))):
-        upper = margins(xr, yr, pa, None, eta=1e-12)[FAIL] + 0.5
+        upper = margins(xr, yr, pa, None, eta=1e-12)[Statement.FAIL] + 0.5
         assert exact - 1e-12 <= upper <= exact + 1e-9
         assert beta_bound(np.sort(xr), np.sort(yr), pa, 0.0, 0.0, 1e-12, True) >= exact - 1e-12
 
@@ -191,11 +189,11 @@ def test_two_sided_point_estimate_uses_one_minus_pb_quantile():
     s = 0.5 * (norm.ppf(pa) - norm.ppf(pb))
     lx, ly = _gauss_losses(400_000, s, 2)
     m = margins(lx, ly, pa, pb)
-    assert abs(m[EST]) < 5e-3
+    assert abs(m[Statement.ESTIMATE]) < 5e-3
     lx1, ly1 = _gauss_losses(400_000, 0.9 * s, 2)
-    assert margins(lx1, ly1, pa, pb)[EST] > 0.01  # smaller shift: passes
+    assert margins(lx1, ly1, pa, pb)[Statement.ESTIMATE] > 0.01  # smaller shift: passes
     lx2, ly2 = _gauss_losses(400_000, 1.1 * s, 2)
-    assert margins(lx2, ly2, pa, pb)[EST] < -0.01
+    assert margins(lx2, ly2, pa, pb)[Statement.ESTIMATE] < -0.01
     # the printed Algorithm 1 (t_B at the pB quantile) would give a very different K
     t_b_printed = np.quantile(lx, pb)
     t_a = np.sort(lx)[int(math.ceil(lx.size * pa))]
@@ -271,8 +269,8 @@ def test_nan_and_impossible_values_move_to_the_safe_side():
     by[100:120] = -np.inf  # impossible under Y
     m = margins(bx, by, 0.9, None, 0.02, 0.02)
     assert np.all(np.isfinite(m))
-    assert m[PASS] <= base[PASS] + 1e-12  # harder to pass
-    assert m[FAIL] >= base[FAIL] - 1e-12  # harder to prove a failure
+    assert m[Statement.PASS] <= base[Statement.PASS] + 1e-12  # harder to pass
+    assert m[Statement.FAIL] >= base[Statement.FAIL] - 1e-12  # harder to prove a failure
 
 
 def test_kernels_refuse_arrays_they_would_index_past():

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import unicr
-from unicr.engines import montecarlo as E
-from unicr.neyman_pearson import banks as M
-from unicr.neyman_pearson import kernels as K
+from unicr.engines import montecarlo
+from unicr.engines.mc_options import MCOptions
+from unicr.neyman_pearson import banks, kernels
+from unicr.neyman_pearson.direction import canonical_direction, k_equal
 from unicr.noises.registry import build_builtin
 from unicr.search.scale import OK, search_core
 
@@ -158,14 +159,14 @@ def test_uniform_threshold_model_equals_the_coordinatewise_sum(dtype):
     and numpy's logpdf sums (0 or -inf), for k-equal and general directions."""
     uni = build_builtin("uniform", sigma=0.7)
     d = 40
-    bank = M.ProductBank(uni, 3000, d, np.random.SeedSequence(4), dtype, 2**28)
+    bank = banks.ProductBank(uni, 3000, d, np.random.SeedSequence(4), dtype, 2**28)
     rng = np.random.default_rng(1)
-    dirs = [M.k_equal(1), M.k_equal(7), M.k_equal(d),
-            M.canonical_direction(rng.uniform(0.1, 1.0, d), uni)[0],
-            M.canonical_direction(np.r_[1.0, rng.uniform(0, 0.3, 9)], uni)[0]]
+    dirs = [k_equal(1), k_equal(7), k_equal(d),
+            canonical_direction(rng.uniform(0.1, 1.0, d), uni)[0],
+            canonical_direction(np.r_[1.0, rng.uniform(0, 0.3, 9)], uni)[0]]
     for dirn in dirs:
         model = bank.model(dirn)
-        assert isinstance(model, M._UniformThresholdModel)
+        assert isinstance(model, banks._UniformThresholdModel)
         t_row = bank.uniform_thresholds(dirn.support_values())
         lams = np.r_[np.quantile(t_row, [0.05, 0.5, 0.95]) * (1 + 1e-6), 1e-9, 3.0 * uni.scale]
         lx, ly, eta = model.losses(lams)
@@ -189,17 +190,17 @@ def test_uniform_kequal_sampler_has_the_exact_law(k):
     uni = build_builtin("uniform", sigma=1.0)
     b = uni.scale
     n = 40_000
-    bank = M.KEqualProductBank(uni, n, np.random.SeedSequence(3), np.float64, 2**28)
+    bank = banks.KEqualProductBank(uni, n, np.random.SeedSequence(3), np.float64, 2**28)
     lams = 2 * b * (1 - (1 - np.array([0.05, 0.3, 0.6, 0.95])) ** (1 / k))
-    lx, ly, eta = bank.model(M.k_equal(k)).losses(lams)
+    lx, ly, eta = bank.model(k_equal(k)).losses(lams)
     assert ly is None and np.all(eta == 0.0)
     band = math.sqrt(math.log(2 / 1e-6) / (2 * n))
     exact = 1 - (1 - lams / (2 * b)) ** k
     frac = np.mean(lx == -np.inf, axis=1)
     assert np.all(np.abs(frac - exact) <= band)
     if k <= 5:
-        gen = M.ProductBank(uni, n, k, np.random.SeedSequence(8), np.float64, 2**28)
-        gx, _, _ = gen.model(M.k_equal(k)).losses(lams)
+        gen = banks.ProductBank(uni, n, k, np.random.SeedSequence(8), np.float64, 2**28)
+        gx, _, _ = gen.model(k_equal(k)).losses(lams)
         assert np.all(np.abs(np.mean(gx == -np.inf, axis=1) - frac) <= 2 * band)
 
 
@@ -225,7 +226,7 @@ def test_laplace_reduction_equals_the_coordinatewise_sum_on_identical_draws(k):
     lap = build_builtin("laplace", sigma=1.3)
     b = lap.scale
     n = 2000
-    gen = M.ProductBank(lap, n, k, np.random.SeedSequence(6), np.float64, 2**28)
+    gen = banks.ProductBank(lap, n, k, np.random.SeedSequence(6), np.float64, 2**28)
     z = _dense(gen, k) / b
     pos = z > 0
     base_int = (2 * pos.sum(axis=1) - k).astype(np.int64)
@@ -236,9 +237,9 @@ def test_laplace_reduction_equals_the_coordinatewise_sum_on_identical_draws(k):
     for lam in (1e-3 * b, 0.2 * b / math.sqrt(k), b / math.sqrt(k), 3.0 * b):
         ref, _, eta_ref = gen.losses(np.ones(k), [lam])
         out, mag = np.empty(n), np.empty(n)
-        cmax = M._laplace_kequal_row_losses(lam / b, base_int, zero_c, zero_s, offsets,
+        cmax = banks._laplace_kequal_row_losses(lam / b, base_int, zero_c, zero_s, offsets,
                                             values, out, mag)
-        eta = 4.0 * (cmax + 5) * M._U * float(np.max(mag))
+        eta = 4.0 * (cmax + 5) * banks._U * float(np.max(mag))
         assert np.all(np.abs(out - ref[0]) <= eta + eta_ref[0])
         # exact rational arithmetic on the same draws, for a few rows
         x = Fraction(lam / b)
@@ -255,11 +256,11 @@ def test_laplace_kequal_sampler_has_the_law_of_the_generic_bank(k):
     E[L_X] = k (1 - x - e^-x)."""
     lap = build_builtin("laplace", sigma=1.0)
     n = 30_000
-    exact_bank = M.KEqualProductBank(lap, n, np.random.SeedSequence(1), np.float64, 2**28)
-    gen = M.ProductBank(lap, n, k, np.random.SeedSequence(2), np.float64, 2**28)
+    exact_bank = banks.KEqualProductBank(lap, n, np.random.SeedSequence(1), np.float64, 2**28)
+    gen = banks.ProductBank(lap, n, k, np.random.SeedSequence(2), np.float64, 2**28)
     lams = lap.scale * np.array([0.3, 1.0, 3.0]) / math.sqrt(k)
-    a, ly, eta = exact_bank.model(M.k_equal(k)).losses(lams)
-    g, _, _ = gen.model(M.k_equal(k)).losses(lams)
+    a, ly, eta = exact_bank.model(k_equal(k)).losses(lams)
+    g, _, _ = gen.model(k_equal(k)).losses(lams)
     assert ly is None and np.all((eta > 0) & (eta < 1e-9))
     for t, lam in enumerate(lams):
         p = stats.ks_2samp(np.round(a[t], 9), np.round(g[t], 9)).pvalue
@@ -275,17 +276,17 @@ def test_laplace_levels_are_lazy_streamable_and_reproducible():
     lams = [0.01, 0.05, 0.3, 2.0]
 
     def bank(budget, seed=11, dtype=np.float64):
-        return M.KEqualProductBank(lap, 4000, np.random.SeedSequence(seed), dtype, budget)
+        return banks.KEqualProductBank(lap, 4000, np.random.SeedSequence(seed), dtype, budget)
 
-    small_first = bank(2**28).model(M.k_equal(k))
+    small_first = bank(2**28).model(k_equal(k))
     a0 = small_first.losses(lams[:1])
     a1 = small_first.losses(lams)  # materialises more levels
     a2 = small_first.losses(lams[:1])
-    big_first = bank(2**28).model(M.k_equal(k))
+    big_first = bank(2**28).model(k_equal(k))
     b1 = big_first.losses(lams[::-1])
     streamed = bank(2**10)  # levels regenerated from their seeds at every evaluation
-    s1 = streamed.model(M.k_equal(k)).losses(lams)
-    s1b = streamed.model(M.k_equal(k)).losses(lams)
+    s1 = streamed.model(k_equal(k)).losses(lams)
+    s1b = streamed.model(k_equal(k)).losses(lams)
     assert streamed.state(k)._bytes <= 2**10
     np.testing.assert_array_equal(a0[0][0], a1[0][0])
     np.testing.assert_array_equal(a0[0], a2[0])
@@ -296,11 +297,11 @@ def test_laplace_levels_are_lazy_streamable_and_reproducible():
     # the budget for level values is shared by every k of a bank
     shared = bank(60_000)
     for kk in (3, 50, 500, 3000):
-        shared.model(M.k_equal(kk)).losses(lams)
+        shared.model(k_equal(kk)).losses(lams)
     assert sum(s._bytes for s in shared._per_k.values()) <= 60_000
     assert any(lev is None for s in shared._per_k.values() for lev in s.levels)
-    np.testing.assert_array_equal(shared.model(M.k_equal(k)).losses(lams)[0], a1[0])
-    other = bank(2**28, seed=12).model(M.k_equal(k)).losses(lams)
+    np.testing.assert_array_equal(shared.model(k_equal(k)).losses(lams)[0], a1[0])
+    other = bank(2**28, seed=12).model(k_equal(k)).losses(lams)
     assert not np.array_equal(other[0], a1[0])
     # float32 storage: every stored value is a float32 number, level boundaries respected
     st32 = bank(2**28, dtype=np.float32).state(k)
@@ -314,8 +315,8 @@ def test_laplace_levels_are_lazy_streamable_and_reproducible():
 def test_kequal_banks_are_scale_free():
     """Standardised draws: lambda and the scale enter only through lambda / b."""
     for name in ("laplace", "uniform"):
-        ms = [M.KEqualProductBank(build_builtin(name, sigma=s), 3000, np.random.SeedSequence(0),
-                                  np.float64, 2**28).model(M.k_equal(9)) for s in (1.0, 4.0)]
+        ms = [banks.KEqualProductBank(build_builtin(name, sigma=s), 3000, np.random.SeedSequence(0),
+                                  np.float64, 2**28).model(k_equal(9)) for s in (1.0, 4.0)]
         a = ms[0].losses([0.1, 0.7])[0]
         b = ms[1].losses([0.4, 2.8])[0]
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
@@ -327,19 +328,21 @@ def test_kequal_banks_are_scale_free():
 
 
 def test_bank_dispatch():
-    s = E._settings(64, {})
+    options = MCOptions.from_kwargs({}, 64)
     lap = build_builtin("laplace", sigma=1.0)
-    vec = M.canonical_direction(np.linspace(1.0, 0.2, 64), lap)[0]
-    banks = E._Banks(lap, 64, np.random.SeedSequence(0), 500, s, [1, 64], exact_kequal=True)
-    assert isinstance(banks.for_direction(M.k_equal(64)), M.KEqualProductBank)
-    assert isinstance(banks.for_direction(vec), M.ProductBank)
-    plain = E._Banks(lap, 64, np.random.SeedSequence(0), 500, s, [1, 64])
-    assert isinstance(plain.for_direction(M.k_equal(64)), M.ProductBank)
+    vec = canonical_direction(np.linspace(1.0, 0.2, 64), lap)[0]
+    stream_banks = montecarlo._Banks(lap, 64, np.random.SeedSequence(0), 500, options, [1, 64],
+                                     exact_kequal=True)
+    assert isinstance(stream_banks.for_direction(k_equal(64)), banks.KEqualProductBank)
+    assert isinstance(stream_banks.for_direction(vec), banks.ProductBank)
+    plain = montecarlo._Banks(lap, 64, np.random.SeedSequence(0), 500, options, [1, 64])
+    assert isinstance(plain.for_direction(k_equal(64)), banks.ProductBank)
     for name, kw in (("gaussian", {"sigma": 1.0}), ("cauchy", {"scale": 1.0}),
                      ("gennorm", {"sigma": 1.0, "beta": 1.0})):
-        assert M.kequal_family(build_builtin(name, **kw)) is None
-    assert E._n_search(lap, s, 3072, 3072) == s.n_mc
-    assert E._n_search(lap, E._settings(3072, {"directions": "pso"}), 3072, 3072) < s.n_mc
+        assert banks.kequal_family(build_builtin(name, **kw)) is None
+    assert montecarlo._n_search(lap, options, 3072, 3072) == options.n_mc
+    pso = MCOptions.from_kwargs({"directions": "pso"}, 3072)
+    assert montecarlo._n_search(lap, pso, 3072, 3072) < options.n_mc
 
 
 @pytest.mark.parametrize("name, p", [("uniform", math.inf), ("uniform", 2.0),
@@ -350,7 +353,7 @@ def test_structured_dense_runs_never_touch_the_coordinatewise_bank(monkeypatch, 
     def refuse(*a, **k):
         raise AssertionError("ProductBank built on a structured uniform/Laplace run")
 
-    monkeypatch.setattr(M.ProductBank, "__init__", refuse)
+    monkeypatch.setattr(banks.ProductBank, "__init__", refuse)
     nz = build_builtin(name, sigma=1.0)
     c = unicr.radius(nz, PA, p, 3072, method="mc")
     ex = unicr.radius(nz, PA, p, 3072, method="exact")
@@ -367,7 +370,7 @@ def test_exact_and_generic_paths_give_the_same_radius(monkeypatch, name, p):
     nz = build_builtin(name, sigma=1.0)
     kw = {"n_mc": 40_000, "seed": 5}
     fast = unicr.radius(nz, PA, p, d, method="mc", **kw)
-    monkeypatch.setattr(M, "kequal_family", lambda noise: None)
+    monkeypatch.setattr(banks, "kequal_family", lambda noise: None)
     slow = unicr.radius(nz, PA, p, d, method="mc", **kw)
     ex = unicr.radius(nz, PA, p, d, method="exact")
     for c in (fast, slow):
@@ -390,7 +393,7 @@ def test_exact_and_generic_paths_give_the_same_radius(monkeypatch, name, p):
 @pytest.mark.parametrize("name, kw", [("cauchy", {}), ("student_t", {"nu": 3.0})])
 def test_one_logarithm_kernel_is_within_its_rounding_bound(name, kw):
     nz = build_builtin(name, scale=1.7, **kw)
-    code, p1 = K.kernel_for(nz)
+    code, p1 = kernels.kernel_for(nz)
     rng = np.random.default_rng(0)
     n, k = 400, 120
     e = nz.sample((n, k), rng)
@@ -401,8 +404,8 @@ def test_one_logarithm_kernel_is_within_its_rounding_bound(name, kw):
                  np.array([17.0 * 1.7])):
         out = np.zeros((lams.size, n))
         mag = np.zeros((lams.size, n))
-        K._accumulate(e, vals, lams, 1 / 1.7, code, p1, out, 0, False, out, mag)
-        eta = 4.0 * (k + 2) * M._U * mag.max(axis=1)
+        kernels._accumulate(e, vals, lams, 1 / 1.7, code, p1, out, 0, False, out, mag)
+        eta = 4.0 * (k + 2) * banks._U * mag.max(axis=1)
         for t, lam in enumerate(lams):
             ref = np.array([math.fsum(nz.logpdf(e[r] - lam * vals) - nz.logpdf(e[r]))
                             for r in range(n)])

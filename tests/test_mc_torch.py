@@ -17,10 +17,11 @@ import pytest
 import torch
 
 import unicr
-from unicr.engines import montecarlo as E
+from unicr.engines import mc_options, montecarlo
+from unicr.engines.mc_options import MCOptions
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson import banks as M
-from unicr.neyman_pearson import torch_banks as TB
+from unicr.neyman_pearson import banks, torch_banks
+from unicr.neyman_pearson.direction import Direction, k_equal
 from unicr.neyman_pearson.sampled import dkw_band
 from unicr.noises.mixtures import Mixture
 from unicr.noises.registry import build_builtin
@@ -51,8 +52,8 @@ def _product(name: str, params: dict):
 
 
 def _bank(noise, n, d, dtype="float64", budget=2**26, seed=5, block_elems=2048):
-    bank, why = TB.make_torch_bank(noise, n, d, np.random.SeedSequence(seed), dtype, budget,
-                                   "cpu", block_elems=block_elems)
+    bank, why = torch_banks.make_torch_bank(noise, n, d, np.random.SeedSequence(seed), dtype,
+                                            budget, "cpu", block_elems=block_elems)
     assert bank is not None, why
     return bank
 
@@ -99,10 +100,10 @@ def test_product_losses_match_numpy_on_same_draws(name, params, dtype):
     nz = _product(name, params)
     d = 50
     bank = _bank(nz, 1500, d, dtype)
-    assert isinstance(bank, TB.TorchProductBank)
+    assert isinstance(bank, torch_banks.TorchProductBank)
     lams = [0.05, 0.3, 1.2]
-    dirs = [M.k_equal(7), M.Direction(kind="vector", k=5, values=(1.0, 0.8, 0.5, -0.3, 0.1)),
-            M.k_equal(d)]
+    dirs = [k_equal(7), Direction(kind="vector", k=5, values=(1.0, 0.8, 0.5, -0.3, 0.1)),
+            k_equal(d)]
     for dirn in dirs:
         lx, ly, eta = bank.model(dirn).losses(lams)
         assert ly is None and lx.shape == (3, bank.n) and lx.dtype == np.float64
@@ -125,11 +126,11 @@ def test_joint_losses_match_numpy_on_same_draws(name, params, dtype):
     d = 20
     nz = build_builtin(name, d=d, sigma=0.5, **params)
     bank = _bank(nz, 1200, d, dtype, block_elems=5000)
-    assert isinstance(bank, TB.TorchJointBank) and len(bank.chunks()) > 1
+    assert isinstance(bank, torch_banks.TorchJointBank) and len(bank.chunks()) > 1
     rng = np.random.default_rng(0)
     lams = [0.05, 0.3, 1.0]
-    for dirn in (M.k_equal(5),
-                 M.Direction(kind="vector", k=d, values=tuple(rng.normal(size=d)), full=True)):
+    for dirn in (k_equal(5),
+                 Direction(kind="vector", k=d, values=tuple(rng.normal(size=d)), full=True)):
         lx, ly, eta = bank.model(dirn).losses(lams)
         assert ly is None and lx.shape == (3, bank.n)
         u = dirn.vector(d)
@@ -149,36 +150,36 @@ def test_heavy_tails_and_imagenet_dimension_give_no_nan():
     d = 150528
     nz = build_builtin("cauchy", scale=0.5)
     for dtype in ("float64", "float32"):
-        bank = _bank(nz, 48, d, dtype, budget=2**28, block_elems=TB.BLOCK_ELEMS)
-        lx, _, eta = bank.model(M.k_equal(d)).losses([1e-3, 1e-2, 0.1])
+        bank = _bank(nz, 48, d, dtype, budget=2**28, block_elems=torch_banks.BLOCK_ELEMS)
+        lx, _, eta = bank.model(k_equal(d)).losses([1e-3, 1e-2, 0.1])
         assert np.all(np.isfinite(lx)) and np.all(np.isfinite(eta))
         assert np.all(np.diff(lx.mean(axis=1)) < 0)  # larger shifts, smaller likelihood ratios
         # far tails and absurd scales: the large-argument branch (2 log|z|), never NaN
-        lx, _, eta = bank.model(M.Direction(kind="vector", k=3, values=(1.0, 0.5, 0.2))).losses(
+        lx, _, eta = bank.model(Direction(kind="vector", k=3, values=(1.0, 0.5, 0.2))).losses(
             [1e3, 1e8, 1e20])
         assert np.all(np.isfinite(lx)) and np.all(np.isfinite(eta))
     # float64 keeps eta small at this size; float32 terms cost ~35 u32 sum|log q|
-    bank = _bank(nz, 48, d, "float64", budget=2**28, block_elems=TB.BLOCK_ELEMS)
-    assert bank.model(M.k_equal(d)).losses([1e-2])[2][0] < 1e-4
+    bank = _bank(nz, 48, d, "float64", budget=2**28, block_elems=torch_banks.BLOCK_ELEMS)
+    assert bank.model(k_equal(d)).losses([1e-2])[2][0] < 1e-4
 
 
 def test_large_argument_branch_matches_logpdf():
     """Cauchy / Student t at |z| far beyond ``big`` (both dtypes) against ``logpdf``."""
     for name, params in (("cauchy", {}), ("student_t", {"nu": 0.7})):
         nz = build_builtin(name, scale=1.0, **params)
-        fam = TB._family(nz)
+        fam = nz.compiled_logq()
         z = np.array([0.0, 3.0, 1e14, 2e15, 1e17, 3e20, 1e30])
         ref = nz.logpdf(z) - nz.logpdf(0.0)
         for tdt in (torch.float32, torch.float64):
-            big = TB._big(tdt)
-            mine = fam.logq(torch.as_tensor(z, dtype=tdt), big).double().numpy()
+            big = torch_banks._big(tdt)
+            mine = fam.logq_torch(torch.as_tensor(z, dtype=tdt), big).double().numpy()
             mine = mine - mine[0]
             assert np.allclose(mine, ref, rtol=1e-6), (name, tdt, mine, ref)
             small = z[z < 0.4 * big]
             x = torch.as_tensor(small, dtype=tdt)
-            a = fam.logq_(x.clone(), torch.empty_like(x), torch.empty(x.shape, dtype=torch.bool),
-                          big, small=True)
-            assert torch.equal(a, fam.logq(x, big))
+            a = fam.logq_torch_(x.clone(), torch.empty_like(x),
+                                torch.empty(x.shape, dtype=torch.bool), big, small=True)
+            assert torch.equal(a, fam.logq_torch(x, big))
 
 
 # ---------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_streaming_equals_cached(name, d):
     nz = build_builtin(name, scale=1.0, d=d) if name == "exp1" else build_builtin(name, scale=1.0)
     cached = _bank(nz, 700, d, budget=2**26, block_elems=4096)
     streamed = _bank(nz, 700, d, budget=1, block_elems=4096)
-    dirn = M.Direction(kind="vector", k=40, values=tuple(np.linspace(1.0, 0.1, 40)))
+    dirn = Direction(kind="vector", k=40, values=tuple(np.linspace(1.0, 0.1, 40)))
     lams = [0.01, 0.1, 0.5]
     a = cached.model(dirn).losses(lams)
     b = streamed.model(dirn).losses(lams)
@@ -203,7 +204,7 @@ def test_streaming_equals_cached(name, d):
 
 def test_reproducible_for_a_seed():
     nz = build_builtin("laplace", sigma=1.0)
-    dirn = M.Direction(kind="vector", k=20, values=tuple(np.linspace(1.0, 0.5, 20)))
+    dirn = Direction(kind="vector", k=20, values=tuple(np.linspace(1.0, 0.5, 20)))
     x1 = _bank(nz, 500, 64, seed=11).model(dirn).losses([0.2])[0]
     x2 = _bank(nz, 500, 64, seed=11).model(dirn).losses([0.2])[0]
     x3 = _bank(nz, 500, 64, seed=12).model(dirn).losses([0.2])[0]
@@ -220,16 +221,16 @@ def test_device_work_has_no_host_round_trip():
     meta = torch.device("meta")
     for name in ("cauchy", "student_t", "uniform", "gaussian"):
         nz = build_builtin(name, scale=1.0)
-        fam = TB._family(nz)
-        bank = TB.TorchProductBank(nz, 300, 40, np.random.SeedSequence(0), "float32", 2**20,
-                                   meta, fam, block_elems=512)
+        fam = nz.compiled_logq()
+        bank = torch_banks.TorchProductBank(nz, 300, 40, np.random.SeedSequence(0), "float32",
+                                            2**20, meta, fam, block_elems=512)
         hi = torch.zeros((2, 17), dtype=torch.float32, device=meta)
         s1, s0 = bank.device_pass(hi, hi.clone())
         assert s1.device.type == "meta" and s1.shape == (2, 300) and s1.dtype == torch.float64
         assert s0.shape == (300,)
     nz = build_builtin("expinf", scale=1.0, d=30)
-    jb = TB.TorchJointBank(nz, 100, np.random.SeedSequence(0), "float32", 2**20, meta,
-                           block_elems=300)
+    jb = torch_banks.TorchJointBank(nz, 100, np.random.SeedSequence(0), "float32", 2**20, meta,
+                                    block_elems=300)
     r = jb.device_pass(torch.zeros((3, 30), dtype=torch.float32, device=meta), None)
     assert r.device.type == "meta" and r.shape == (3, 100) and r.dtype == torch.float64
 
@@ -237,34 +238,34 @@ def test_device_work_has_no_host_round_trip():
 def test_unsupported_noise_falls_back_with_a_reason():
     mix = Mixture([build_builtin("cauchy", scale=0.3), build_builtin("gaussian", sigma=1.0)],
                   [0.5, 0.5])
-    bank, why = TB.make_torch_bank(mix, 100, 8, np.random.SeedSequence(0), "float64", 2**20,
-                                   "cpu")
+    bank, why = torch_banks.make_torch_bank(mix, 100, 8, np.random.SeedSequence(0), "float64",
+                                            2**20, "cpu")
     assert bank is None and "no torch log-density" in why
     # the engine then uses the numpy bank and records why
-    s = E._settings(8, {"backend": "torch", "device": "cpu", "n_mc": 1000})
-    banks = E._Banks(mix, 8, np.random.SeedSequence(0), 1000, s, [1, 8])
-    dirn = M.Direction(kind="vector", k=2, values=(1.0, 0.5))
-    assert isinstance(banks.for_direction(dirn), M.ProductBank)
-    assert "no torch log-density" in banks.torch_fallback
+    options = MCOptions.from_kwargs({"backend": "torch", "device": "cpu", "n_mc": 1000}, 8)
+    stream_banks = montecarlo._Banks(mix, 8, np.random.SeedSequence(0), 1000, options, [1, 8])
+    dirn = Direction(kind="vector", k=2, values=(1.0, 0.5))
+    assert isinstance(stream_banks.for_direction(dirn), banks.ProductBank)
+    assert "no torch log-density" in stream_banks.torch_fallback
 
 
 def test_engine_uses_torch_only_for_the_general_banks():
-    s = E._settings(8, {"backend": "torch", "device": "cpu", "n_mc": 1000})
-    vec = M.Direction(kind="vector", k=3, values=(1.0, 0.5, 0.2))
+    options = MCOptions.from_kwargs({"backend": "torch", "device": "cpu", "n_mc": 1000}, 8)
+    vec = Direction(kind="vector", k=3, values=(1.0, 0.5, 0.2))
     lap = build_builtin("laplace", sigma=1.0)
-    banks = E._Banks(lap, 8, np.random.SeedSequence(0), 1000, s, [1, 8])
-    assert isinstance(banks.for_direction(vec), TB.TorchProductBank)
-    gauss = E._Banks(build_builtin("gaussian", sigma=1.0), 8, np.random.SeedSequence(0), 1000,
-                     s, [1])
-    assert isinstance(gauss.for_direction(vec), M.GaussianBank)  # O(n) bank stays on the CPU
+    stream_banks = montecarlo._Banks(lap, 8, np.random.SeedSequence(0), 1000, options, [1, 8])
+    assert isinstance(stream_banks.for_direction(vec), torch_banks.TorchProductBank)
+    gauss = montecarlo._Banks(build_builtin("gaussian", sigma=1.0), 8, np.random.SeedSequence(0),
+                              1000, options, [1])
+    assert isinstance(gauss.for_direction(vec), banks.GaussianBank)  # O(n) bank stays on the CPU
     ei = build_builtin("expinf", d=8, sigma=1.0)
-    banks = E._Banks(ei, 8, np.random.SeedSequence(0), 1000, s, [1, 8])
-    assert isinstance(banks.for_direction(M.k_equal(8)), M.LinfKEqualBank)
-    assert isinstance(banks.for_direction(vec), TB.TorchJointBank)
-    s_np = E._settings(8, {"n_mc": 1000})
-    assert (s_np.device, s_np.backend) == ("cpu", "numpy")  # no CUDA here: auto -> numpy
-    banks = E._Banks(lap, 8, np.random.SeedSequence(0), 1000, s_np, [1, 8])
-    assert isinstance(banks.for_direction(vec), M.ProductBank)
+    stream_banks = montecarlo._Banks(ei, 8, np.random.SeedSequence(0), 1000, options, [1, 8])
+    assert isinstance(stream_banks.for_direction(k_equal(8)), banks.LinfKEqualBank)
+    assert isinstance(stream_banks.for_direction(vec), torch_banks.TorchJointBank)
+    numpy_options = MCOptions.from_kwargs({"n_mc": 1000}, 8)
+    assert (numpy_options.device, numpy_options.backend) == ("cpu", "numpy")  # no CUDA here: auto -> numpy
+    stream_banks = montecarlo._Banks(lap, 8, np.random.SeedSequence(0), 1000, numpy_options, [1, 8])
+    assert isinstance(stream_banks.for_direction(vec), banks.ProductBank)
 
 
 # ---------------------------------------------------------------------------
@@ -293,8 +294,8 @@ def test_torch_agrees_with_numpy_within_dkw():
     for name in ("cauchy", "laplace", "gennorm"):
         nz = _product(name, {"beta": 0.7} if name == "gennorm" else {})
         tb = _bank(nz, n, d, block_elems=1 << 16)
-        nb = M.ProductBank(nz, n, d, np.random.SeedSequence(5), "float64", 2**26)
-        for dirn, lam in ((M.k_equal(d), 0.4), (M.k_equal(1), 1.5)):
+        nb = banks.ProductBank(nz, n, d, np.random.SeedSequence(5), "float64", 2**26)
+        for dirn, lam in ((k_equal(d), 0.4), (k_equal(1), 1.5)):
             # rounded to 1e-9: the atoms of L (Laplace: L = +-lam/s) must coincide exactly
             lt = np.sort(np.round(tb.model(dirn).losses([lam])[0][0], 9))
             ln = np.sort(np.round(nb.model(dirn).losses([lam])[0][0], 9))
@@ -323,9 +324,9 @@ def test_device_and_backend_options():
     def mc(**kw):
         return unicr.radius(g, 0.9, 1, 4, method="mc", n_mc=2000, **kw)
 
-    assert E._device(None, "torch") == ("cpu", "torch")
-    assert E._device(torch.device("cpu"), "auto") == ("cpu", "numpy")
-    assert E._device("CPU", "numpy") == ("cpu", "numpy")
+    assert mc_options._device(None, "torch") == ("cpu", "torch")
+    assert mc_options._device(torch.device("cpu"), "auto") == ("cpu", "numpy")
+    assert mc_options._device("CPU", "numpy") == ("cpu", "numpy")
     with pytest.raises(InvalidParameterError, match="not a valid device name"):
         mc(device="gpu")
     with pytest.raises(InvalidParameterError, match="'cpu' or 'cuda"):

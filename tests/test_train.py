@@ -56,8 +56,9 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     part = tmp_path / "part.pt"
     first = train("mlp", _tiny(), noise, TrainConfig(epochs=2, **CFG), part, progress=False)
     assert first.epochs_done == 2
-    _, info = load_checkpoint(part)
+    _, info = load_checkpoint(part, with_optimizer=True)
     assert info["epoch"] == 2 and "optimizer" in info and info["train"]["identity"]["seed"] == 5
+    assert "optimizer" not in load_checkpoint(part)[1]  # left out unless asked for
     rest = train("mlp", _tiny(), noise, TrainConfig(epochs=3, **CFG), part, progress=False)
     assert rest.resumed_from == 2 and len(rest.history) == 3
     a, b = full.model.state_dict(), rest.model.state_dict()

@@ -33,7 +33,6 @@ OLD_MODULES: dict[str, str] = {
     "unicr.exact.tradeoff": "unicr.neyman_pearson.tradeoff",
     "unicr.exact.lattice": "unicr.neyman_pearson.lattice",
     "unicr.exact.differential": "unicr.bounds.differential",
-    "unicr.exact.search": "unicr.search.exact_scale",
     "unicr.exact.engine": "unicr.engines.exact",
     "unicr.exact.curves": "unicr.engines.curve_cache",
     "unicr.montecarlo.lr": "unicr.neyman_pearson.sampled",
@@ -49,12 +48,16 @@ OLD_MODULES: dict[str, str] = {
     "unicr.curves": "unicr.reporting.curves",
     "unicr.plot": "unicr.reporting.plot",
     "unicr.figures": "unicr.reporting.figures",
+    "unicr.optimize.provider": "unicr.smoothing.radii",
 }
 
-#: old package -> modules whose public names it exported (first match wins)
+#: old package (or old module split in several) -> modules whose public names it exported
+#: (first match wins)
 OLD_PACKAGES: dict[str, tuple[str, ...]] = {
     "unicr.noise": ("unicr.noises",),
     "unicr.exact": ("unicr.engines",),
+    # split in two by #13: the lattice test (stage 2) and the scale search (stage 3)
+    "unicr.exact.search": ("unicr.search.lattice_scale", "unicr.neyman_pearson.lattice_evaluation"),
     "unicr.montecarlo": ("unicr.engines", "unicr.neyman_pearson.sampled"),
 }
 

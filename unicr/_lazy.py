@@ -17,11 +17,13 @@ from typing import Any
 def lazy_names(package: str, where: dict[str, str],
                ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package`` whose public ``name`` lives in
-    ``package.<where[name]>``."""
+    ``package.<where[name]>`` (or in ``where[name]`` itself when that starts with ``unicr.``)."""
 
     def __getattr__(name: str) -> Any:
         if name in where:
-            value = getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+            module = where[name]
+            full = module if module.startswith("unicr.") else f"{package}.{module}"
+            value = getattr(importlib.import_module(full), name)
             vars(sys.modules[package])[name] = value
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -20,11 +20,12 @@ engine would not use it, so the caller asks for ``method="mc"`` explicitly.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
-from unicr.certificate import Certificate, parse_norm, validate_probabilities
+import numpy as np
+
+from unicr.certificate import Certificate, CertificateArray, parse_norm, validate_probabilities
 from unicr.checks import check_dimension as validate_dimension
 from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
 from unicr.noises.registry import noise as make_noise
@@ -57,12 +58,12 @@ _UNIVERSAL = ("seed",)
 def engine_options(method: str) -> frozenset[str]:
     """Names of the keyword options the engine behind ``method`` ("exact" or "mc") takes."""
     if method == "mc":
-        from unicr.engines.montecarlo import DEFAULTS
+        from unicr.engines.mc_options import DEFAULTS
 
         return frozenset(DEFAULTS)
-    fn = ENGINES[method]()
-    return frozenset(n for n, prm in inspect.signature(fn).parameters.items()
-                     if prm.kind is inspect.Parameter.KEYWORD_ONLY)
+    from unicr.engines.exact_options import option_names
+
+    return option_names()
 
 
 def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
@@ -78,9 +79,9 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
             out[name] = value
         elif name in _UNIVERSAL:
             if name == "seed":
-                from unicr.engines.montecarlo import _seed
+                from unicr.checks import check_seed
 
-                _seed(value)  # a bad seed is refused even where it is not used
+                check_seed(value)  # a bad seed is refused even where it is not used
         else:
             others = [m for m in ENGINES if m != method and name in engine_options(m)]
             where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"
@@ -94,9 +95,50 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
     return out
 
 
-def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
-           method: str = "auto", **kwargs: Any) -> Certificate:
+def _is_array(x: Any) -> bool:
+    """True for a list, tuple or numpy array of at least one dimension (not a 0-d array)."""
+    return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim > 0)
+
+
+def _broadcast(pa: Any, pb: Any) -> tuple[list[float], list[float | None]]:
+    """pA and pB as two equally long lists (a scalar pB, or None, is repeated)."""
+    try:
+        pas = np.asarray(pa, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"pa must be a number or a 1-D array of numbers, got {pa!r}"
+                                    ) from None
+    if pas.ndim == 0:  # one pA for an array of pB
+        pas = pas.reshape(1)
+    if pas.ndim != 1:
+        raise InvalidParameterError(f"pa must be a number or a 1-D array, got shape {pas.shape}")
+    if pb is None or not _is_array(pb):
+        return [float(x) for x in pas], [pb] * len(pas)
+    try:
+        pbs = np.asarray(pb, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"pb must be a number or a 1-D array of numbers, got {pb!r}"
+                                    ) from None
+    if pbs.ndim != 1:
+        raise InvalidParameterError(f"pb must be a number or a 1-D array, got shape {pbs.shape}")
+    if pas.size == 1 and pbs.size > 1:
+        pas = np.repeat(pas, pbs.size)
+    if pbs.size == 1 and pas.size > 1:
+        pbs = np.repeat(pbs, pas.size)
+    if pas.size != pbs.size:
+        raise InvalidParameterError(
+            f"pa and pb have different lengths ({pas.size} and {pbs.size}); give one pb, or one "
+            "per pA")
+    return [float(x) for x in pas], [float(x) for x in pbs]
+
+
+def radius(noise: Any, pa: Any, norm: Any, d: int, pb: Any = None,
+           method: str = "auto", **kwargs: Any) -> Certificate | CertificateArray:
     """Certified l_p radius R*(pA, pB) of a noise, as a :class:`~unicr.certificate.Certificate`.
+
+    With a 1-D array (list, tuple or numpy array) of pA -- or of pB -- it returns a
+    :class:`~unicr.certificate.CertificateArray`, one certificate per value, each exactly
+    what the scalar call returns (same engine, same options, same seed); a scalar ``pb`` is
+    used for every pA.
 
     Parameters
     ----------
@@ -104,7 +146,7 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
         anything :func:`unicr.noise` accepts (name, spec path, scipy distribution, Noise).
     pa, pb:
         (lower bound on) the top-class probability and (upper bound on) the runner-up's.
-        Binary case when ``pb`` is None (pB = 1 - pA).
+        Binary case when ``pb`` is None (pB = 1 - pA).  Numbers or 1-D arrays.
     norm:
         1, 2, "inf" or any p > 0.
     d:
@@ -114,6 +156,19 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
 
     Returns an ABSTAIN certificate (not an error) when pA <= 1/2 (binary) or pA <= pB.
     """
+    if _is_array(pa) or _is_array(pb):
+        pas, pbs = _broadcast(pa, pb)
+        if not pas:
+            raise InvalidParameterError("pa is an empty array; give at least one pA")
+        p = parse_norm(norm)
+        dim = validate_dimension(d)
+        nz = make_noise(noise, d=dim) if isinstance(noise, str) else make_noise(noise)
+        return CertificateArray(tuple(radius(nz, x, p, dim, pb=y, method=method, **kwargs)
+                                      for x, y in zip(pas, pbs)))
+    if isinstance(pa, np.ndarray):  # a 0-d array is a number
+        pa = float(pa)
+    if isinstance(pb, np.ndarray):
+        pb = float(pb)
     p = parse_norm(norm)
     dim = validate_dimension(d)
     pa_f, pb_f = validate_probabilities(pa, pb)
@@ -138,9 +193,9 @@ def radius(noise: Any, pa: float, norm: Any, d: int, pb: float | None = None,
         )
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
-        from unicr.engines.exact import check_options
+        from unicr.engines.exact_options import ExactOptions
 
-        kwargs = check_options(kwargs, dim)
+        kwargs = {"options": ExactOptions.from_keywords(dim, **kwargs)}
     if pb_f is None and pa_f <= 0.5:
         return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
                                      reason="binary: pA <= 1/2, no certificate",

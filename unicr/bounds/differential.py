@@ -134,10 +134,10 @@ class RateFunction:
 def _upper_tail(v: np.ndarray, w: np.ndarray, slack: float) -> tuple[np.ndarray, np.ndarray]:
     """Tail-integral curve of a discrete law: (tail mass U, Phi(U) + slack), U ascending."""
     order = np.argsort(-v, kind="stable")
-    vs, ws = v[order], w[order]
-    cu = np.cumsum(ws)
-    cp = np.cumsum(ws * vs)
-    return cu, cp + slack
+    values, weights = v[order], w[order]
+    tail_mass = np.cumsum(weights)
+    tail_integral = np.cumsum(weights * values)
+    return tail_mass, tail_integral + slack
 
 
 def rate_from_law(v: np.ndarray, w: np.ndarray, slack_plus: float, slack_minus: float,
@@ -175,8 +175,8 @@ def rate_from_law(v: np.ndarray, w: np.ndarray, slack_plus: float, slack_minus: 
 
 def score_law(std: StdNoise, h_rel: float = 0.01) -> ScoreAtoms:
     """Fine atoms of the standardised score with variation <= ``h_rel * sd`` per atom."""
-    fi = std.fisher
-    sd = math.sqrt(fi) if math.isfinite(fi) else 1.0
+    fisher = std.fisher
+    sd = math.sqrt(fisher) if math.isfinite(fisher) else 1.0
     return score_atoms(std, h_rel * sd)
 
 

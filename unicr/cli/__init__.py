@@ -18,8 +18,8 @@ from unicr import __version__
 from unicr.errors import UnicrError
 
 #: sub-command modules, in --help order; a module that is absent is skipped
-COMMAND_MODULES = ("pdfs", "radius", "curve", "validate", "figures", "certify", "analyze",
-                   "train", "optimize")
+COMMAND_MODULES = ("pdfs", "radius", "curve", "validate", "figures", "plot", "certify",
+                   "analyze", "train", "optimize")
 
 log = logging.getLogger("unicr")
 

@@ -17,6 +17,7 @@ from typing import Any
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import Noise
 from unicr.noises.registry import noise as make_noise
+from unicr.reporting.jsonable import to_jsonable
 
 
 def parse_param(text: str) -> tuple[str, float]:
@@ -148,24 +149,29 @@ def cli_spelling(message: str, options: dict[str, str]) -> str:
     return text
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, float):
-        if math.isinf(obj):
-            return "inf" if obj > 0 else "-inf"
-        if math.isnan(obj):
-            return None
-        return obj
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
-        return _jsonable(obj.item())
-    return obj
+def add_table_argument(parser: Any, what: str = "the numbers") -> None:
+    """``--table md|latex|csv``: print ``what`` as a table for a paper instead of the text
+    summary (:mod:`unicr.reporting.tables`; print it with :func:`print_table`)."""
+    from unicr.reporting.tables import FORMATS
+
+    parser.add_argument("--table", choices=FORMATS, default=None,
+                        help=f"print {what} as a Markdown, LaTeX (booktabs) or CSV table")
+
+
+def add_quiet_argument(parser: Any) -> None:
+    """``-q/--quiet``: no progress on stderr (:func:`unicr.reporting.progress.progress`)."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def print_table(table: Any, fmt: str) -> None:
+    """A :class:`~unicr.reporting.tables.Table` on stdout in ``fmt`` ("md", "latex", "csv")."""
+    from unicr.reporting.tables import render
+
+    sys.stdout.write(render(table, fmt))
 
 
 def print_json(obj: Any) -> None:
-    json.dump(_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
+    json.dump(to_jsonable(obj), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
 
 

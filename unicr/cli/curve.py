@@ -18,16 +18,20 @@ from unicr.cli.common import (
     DEFAULT_D,
     add_mc_arguments,
     add_noise_arguments,
+    add_table_argument,
     check_figure,
     check_output,
     finite_float,
     fmt,
     mc_kwargs,
+    positive_float,
     positive_int,
     print_json,
+    print_table,
     probability,
 )
 from unicr.errors import InvalidParameterError
+from unicr.reporting.style import STYLE_HELP, check_style
 
 #: default number of pA points: exact curves are cheap, Monte Carlo ones cost a search per point
 DEFAULT_POINTS = {"exact": 50, "mc": 10}
@@ -39,6 +43,7 @@ _EPILOG = """examples:
   unicr curve gaussian --norm 2 --points 10
   unicr curve laplace --norm 1 2 inf --points 10 -o laplace.png --csv laplace.csv
   unicr curve --compare gaussian laplace gennorm:beta=1.5 --norm 2 --points 10 -o cmp.png
+  unicr curve --compare gaussian laplace hsecant --norm 1 2 --facet -o cmp.pdf
 """
 
 
@@ -82,13 +87,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the figure (.png, .pdf or .svg)")
     p.add_argument("--csv", metavar="CSV", default=None, help="write the curves as CSV")
     p.add_argument("--title", default=None, help="figure title")
-    p.add_argument("--linf-x255", action="store_true",
-                   help="show l_inf radii x255 (pixel units, as in the UniCR paper)")
+    p.add_argument("--linf-x255", action=argparse.BooleanOptionalAction, default=True,
+                   help="show l_inf radii x255 in the figure and the summary (pixel levels of "
+                        "an 8-bit image, as in the papers; default on); the CSV and JSON always "
+                        "hold the radius itself")
     p.add_argument("--logy", action="store_true", help="logarithmic radius axis")
+    p.add_argument("--facet", action="store_true",
+                   help="one panel per noise and norm (rows: noises) instead of every noise in "
+                        "one panel per norm: for comparisons whose bands would cover each other")
+    add_figure_arguments(p)
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the exact engine's curve cache")
     p.add_argument("--json", action="store_true",
                    help="print the curves (and the files written) as JSON on stdout")
+    add_table_argument(p, "every row of the curves (pA x noise x norm: lower, upper, status)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar and no summary table (the summary is printed for one "
                         "noise, or with --compare when no file is written)")
@@ -97,9 +109,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_curve)
 
 
+def add_figure_arguments(p: argparse.ArgumentParser) -> None:
+    """``--style`` and ``--width`` of the commands that draw panels of curves (``curve``,
+    ``analyze``)."""
+    p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
+    p.add_argument("--width", type=positive_float, default=None, metavar="INCHES",
+                   help="figure width in inches, shared by the panels (3.3: one column of a "
+                        "two-column paper, 7: both); fonts keep their size")
+
+
 def cmd_curve(args: argparse.Namespace) -> int:
     from unicr.reporting.curves import compute_curves, pa_grid, resolve_noises
     from unicr.reporting.plot import plot_curves, save_figure, write_csv
+    from unicr.reporting.style import figure_style
 
     if (args.noise is None) == (args.compare is None):
         raise InvalidParameterError("give one NOISE, or several noises with --compare "
@@ -110,6 +132,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
             "(e.g. gennorm:beta=1.5)")
     norms = [parse_norm(x) for x in args.norm]
     fig_path = check_figure(args.out, "--out")
+    style = check_style(args.style)
     csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     items = [args.noise] if args.compare is None else list(args.compare)
     pairs = resolve_noises(items, d=args.d, sigma=args.sigma, scale=args.scale,
@@ -128,21 +151,31 @@ def cmd_curve(args: argparse.Namespace) -> int:
         raise InvalidParameterError(
             f"options {', '.join('--' + k.replace('_', '-') for k in mc_kw)} belong to the Monte "
             "Carlo engine; use --method mc")
-    progress = not args.quiet and not args.json and sys.stderr.isatty()
+    progress = not args.quiet and not args.json
     curves = compute_curves(pairs, norms, args.d, grid, pb=args.pb, method=args.method,
                             overlays=overlays, mc_options=mc_kw, progress=progress,
                             cache=not args.no_cache)
     written: dict[str, str] = {}
     if fig_path is not None:
         title = args.title if args.title is not None else default_title(pairs, args)
-        fig = plot_curves(curves, title=title, linf_x255=args.linf_x255, logy=args.logy)
-        save_figure(fig, fig_path)
+        with figure_style(style):
+            fig = plot_curves(curves, title=title, linf_x255=args.linf_x255, logy=args.logy,
+                              facet=args.facet, width=args.width)
+            save_figure(fig, fig_path)
         written["figure"] = str(fig_path)
     if csv_path is not None:
         write_csv(curves, csv_path)
         written["csv"] = str(csv_path)
     if args.json:
         print_json({"curves": [c.to_dict() for c in curves], "files": written})
+        return 0
+    if args.table:
+        from unicr.reporting.tables import radius_table
+
+        print_table(radius_table(curves, estimate=any(c.estimate is not None for c in curves)),
+                    args.table)
+        for kind, path in written.items():  # stdout holds the table alone
+            print(f"wrote {kind}: {path}", file=sys.stderr)
         return 0
     # the table is for one noise, or when nothing is written; a comparison is read on the figure
     if not args.quiet and (args.compare is None or not written):
@@ -156,15 +189,16 @@ def cmd_curve(args: argparse.Namespace) -> int:
 
 
 def default_title(pairs: list, args: argparse.Namespace) -> str:
-    """``"pA-R curves, sigma = 1, d = 3072 (binary)"``."""
+    r"""``"$p_A$-$R$ curves, $\sigma$ = 1, $d$ = 3072 (binary)"`` (mathtext)."""
     if args.scale is not None:
         scale = f"native scale = {args.scale:g}"
     else:
         sig = {round(nz.sigma, 9) for _, nz in pairs if nz.sigma is not None
                and math.isfinite(nz.sigma)}
-        scale = f"sigma = {next(iter(sig)):g}" if len(sig) == 1 else "sigma as labelled"
-    side = "binary" if args.pb is None else f"pB = {args.pb:g}"
-    return f"pA-R curves, {scale}, d = {args.d} ({side})"
+        scale = (rf"$\sigma$ = {next(iter(sig)):g}" if len(sig) == 1
+                 else r"$\sigma$ as labelled")
+    side = "binary" if args.pb is None else f"$p_B$ = {args.pb:g}"
+    return f"$p_A$-$R$ curves, {scale}, $d$ = {args.d} ({side})"
 
 
 def print_summary(curves: list, *, linf_x255: bool = False) -> None:
@@ -187,3 +221,5 @@ def print_summary(curves: list, *, linf_x255: bool = False) -> None:
                 row.append(c.estimate[i] * f)
             row += [c.overlays[k][i] * f for k in c.overlays]
             print("  " + "  ".join(f"{fmt(float(v), 6):>{w}}" for v, w in zip(row, widths)))
+        if len(idx) < n:
+            print(f"  ({len(idx)} of {n} rows; every row: --table md|latex|csv or --csv FILE)")

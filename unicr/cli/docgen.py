@@ -135,6 +135,8 @@ def _command(path: str, parser: argparse.ArgumentParser, helptext: str, depth: i
         for a in group._group_actions:
             if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
+            if a.help is argparse.SUPPRESS:  # hidden aliases kept for old scripts
+                continue
             rows.append((group.title or "", a))
     if rows:
         out += ["| argument | default | description |", "|---|---|---|"]

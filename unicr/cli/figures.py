@@ -1,4 +1,4 @@
-"""``unicr figures``: regenerate the UniCR paper's figures (PNG + CSV each) into a folder.
+"""``unicr figures``: regenerate the UniCR paper's figures (PNG, PDF or SVG + CSV each) into a folder.
 
 Python equivalent: :func:`unicr.reporting.figures.make_figures`.
 """
@@ -9,7 +9,8 @@ import argparse
 import sys
 
 from unicr.cli.common import check_output, print_json
-from unicr.reporting.figures import FIGURES, make_figures
+from unicr.reporting.figures import FIGURES, FORMATS, make_figures
+from unicr.reporting.style import STYLE_HELP, check_style
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="make only these figures")
     p.add_argument("--quick", action="store_true",
                    help="coarse grids and fewer noises: a smoke run in well under a minute")
+    p.add_argument("--format", choices=FORMATS, default="png",
+                   help="file format of the figures (default png; the CSVs are always CSV)")
+    p.add_argument("--style", default=None, metavar="STYLE", help=STYLE_HELP)
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the exact engine's curve cache")
     p.add_argument("--json", action="store_true", help="print the files written as JSON")
@@ -34,9 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", kind="dir")
+    style = check_style(args.style)
     progress = not args.quiet and not args.json and sys.stderr.isatty()
     results = make_figures(args.out, args.only, quick=args.quick, progress=progress,
-                           cache=not args.no_cache)
+                           cache=not args.no_cache, style=style, fmt=args.format)
     if args.json:
         print_json({"out": args.out, "quick": args.quick,
                     "figures": [r.to_dict() for r in results]})

@@ -80,8 +80,10 @@ def print_certificate(cert: Certificate) -> None:
         return
     print(f"  lower (proven <= R*)  = {fmt(cert.lower, 8)}")
     print(f"  upper (proven >= R*)  = {fmt(cert.upper, 8)}")
-    if cert.estimate is not None:
-        print(f"  estimate (no proof)   = {fmt(cert.estimate, 8)}")
+    if cert.estimate is not None and cert.status != "exact":  # exact: lower = upper says it
+        inside = cert.method != "mc" and cert.lower <= cert.estimate <= cert.upper
+        label = "estimate (in the band)" if inside else "estimate (no proof)"
+        print(f"  {label:<22}= {fmt(cert.estimate, 8)}")
     print(f"  status: {cert.status}   confidence: {cert.confidence:g}"
           + (f"   gap upper/lower: {cert.gap:.4g}" if math.isfinite(cert.gap) else ""))
     if cert.witness is not None:

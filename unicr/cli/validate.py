@@ -5,8 +5,9 @@ Three modes, all thin layers over the library:
 * one check -- ``unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9``
   (Python: :func:`unicr.validate.validate_formula` / :func:`unicr.validate`), with the witness
   of an UNSOUND verdict confirmed by :func:`unicr.validate.check_witness`;
-* a pA grid -- ``--pa-grid 0.55 0.999 50`` (or several ``--pa`` values): a table, ``-o
-  fig.png`` (claimed against the band) and ``--csv table.csv``;
+* a pA grid -- ``--pa-grid 0.55 0.999 50`` (or several ``--pa`` values): a table (``--table
+  md|latex|csv`` for a paper, :func:`unicr.reporting.tables.validation_table`), ``-o fig.png``
+  (claimed against the band) and ``--csv table.csv``;
 * every formula -- ``unicr validate --all --out DIR [--quick]``
   (:func:`unicr.validation.report.run_all`): ``DIR/report.md``, ``results.json``, ``figures/``.
 """
@@ -25,6 +26,8 @@ from unicr.cli.common import (
     D_HELP,
     DEFAULT_D,
     add_noise_arguments,
+    add_quiet_argument,
+    add_table_argument,
     check_figure,
     check_output,
     finite_float,
@@ -33,9 +36,11 @@ from unicr.cli.common import (
     nonnegative_int,
     positive_int,
     print_json,
+    print_table,
     probability,
 )
 from unicr.errors import InvalidParameterError
+from unicr.reporting.style import STYLE_HELP, check_style
 
 _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --formula hayes_tv --pa 0.9
@@ -43,6 +48,7 @@ _EPILOG = """examples:
   unicr validate gaussian --norm 2 --d 3072 --claimed 1.5 --pa 0.9
   unicr validate gaussian --d 3072 --formula pixeldp_gaussian --pa-grid 0.55 0.999 50 \\
       -o pixeldp.png --csv pixeldp.csv
+  unicr validate laplace --d 3072 --formula teng --pa-grid 0.6 0.99 5 --table latex
   unicr validate --list
   unicr validate --all --out docs/validation
 """
@@ -97,16 +103,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="samples of the Monte Carlo check of an UNSOUND witness (0: skip)")
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as JSON")
-    out.add_argument("-o", "--output", metavar="FIG", default=None,
-                     help="grid mode: save the figure claimed vs band (png, pdf, svg)")
+    out.add_argument("-o", "--out", metavar="PATH", default=None,
+                     help="grid mode: save the figure claimed vs band (png, pdf, svg); --all: "
+                          "the folder for report.md, results.json and figures/")
+    out.add_argument("--output", dest="out", default=None, help=argparse.SUPPRESS)
+    out.add_argument("--style", default=None, metavar="STYLE",
+                     help=STYLE_HELP + " (the -o figure, or the figures of --all)")
+    add_table_argument(out, "the verdicts (one row per pA)")
+    add_quiet_argument(out)
     out.add_argument("--csv", metavar="FILE", default=None,
                      help="write the table (one row per pA) as CSV")
     allp = p.add_argument_group("every formula (--all)")
     allp.add_argument("--list", action="store_true", help="list the formulas and exit")
     allp.add_argument("--all", action="store_true",
                       help="check every formula on the standard grid and write a report")
-    allp.add_argument("--out", metavar="DIR", default=None,
-                      help="--all: directory for report.md, results.json and figures/")
     allp.add_argument("--quick", action="store_true",
                       help="--all: small grid (3 pA points, joint noise in d = 64) for CI")
     allp.add_argument("--no-figures", action="store_true", help="--all: skip the figures")
@@ -187,8 +197,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _cmd_list(args)
     if args.all:
         return _cmd_all(args)
-    for flag, name in ((args.out, "--out"), (args.quick, "--quick"),
-                       (args.no_figures, "--no-figures")):
+    for flag, name in ((args.quick, "--quick"), (args.no_figures, "--no-figures")):
         if flag:
             raise InvalidParameterError(f"{name} belongs to --all")
     if args.noise is None:
@@ -198,11 +207,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                     "--claimed R")
     if args.witness_n != 0 and args.witness_n < 100:
         raise InvalidParameterError(f"--witness-n must be 0 or >= 100, got {args.witness_n}")
+    if args.table and args.json:
+        raise InvalidParameterError("give --table or --json, not both")
     pas = _grid(args)
-    if args.output and len(pas) < 2:
+    if args.out and len(pas) < 2:
         raise InvalidParameterError("-o draws a curve: give at least two pA values "
                                     "(--pa-grid LO HI N)")
-    fig_path = check_figure(args.output, "--output")
+    fig_path = check_figure(args.out, "--out")
+    style = check_style(args.style)
     csv_path = check_output(args.csv, "--csv", suffixes=(".csv",))
     nz = noise_from_args(args, d=args.d)
     kw = _engine_kwargs(args)
@@ -241,22 +253,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     point, check = _witness(nz, fv, args)
     files: dict[str, str] = {}
     if fig_path is not None:
+        from unicr.reporting.style import figure_style
         from unicr.validation.report import plot_validation
 
-        files["figure"] = str(plot_validation(fv, fig_path))
+        with figure_style(style):
+            files["figure"] = str(plot_validation(fv, fig_path))
     if csv_path is not None:
         from unicr.validation.report import write_validation_csv
 
         files["csv"] = str(write_validation_csv([fv], csv_path))
     if args.json:
         _print_json(fv, nz, point, check, files, single=len(pas) == 1)
+    elif args.table:
+        from unicr.reporting.tables import validation_table
+
+        print_table(validation_table(fv), args.table)
     elif len(pas) == 1:
         _print_single(fv, nz, check)
     else:
         _print_grid(fv, nz, point, check)
     for kind, path in files.items():
-        if not args.json:
-            print(f"wrote {kind}: {path}")
+        if not args.json:  # after a --table: on stderr, so that stdout is the table alone
+            print(f"wrote {kind}: {path}", file=sys.stderr if args.table else sys.stdout)
     return 0
 
 
@@ -392,19 +410,22 @@ def _cmd_all(args: argparse.Namespace) -> int:
                                     "give NOISE, --formula or --claimed")
     if args.out is None:
         raise InvalidParameterError("--all needs --out DIR (where report.md and the figures go)")
-    for flag, name in ((args.output, "--output"), (args.csv, "--csv")):
+    for flag, name in ((args.csv, "--csv"), (args.table, "--table")):
         if flag:
             raise InvalidParameterError(f"{name} belongs to a single check; --all writes into "
                                         "--out DIR")
     check_output(args.out, "--out", kind="dir")
+    style = check_style(args.style)
+    from unicr.reporting.style import figure_style
     from unicr.validation.report import run_all
 
     cmd = "unicr validate --all --out " + str(args.out) + (" --quick" if args.quick else "")
-    report = run_all(args.out, quick=args.quick, figures=not args.no_figures,
-                     progress=not args.no_progress and sys.stderr.isatty(),
-                     seed=0 if args.seed is None else args.seed,
-                     witness_n=None if args.witness_n == 100_000 else args.witness_n,
-                     command=cmd)
+    with figure_style(style):
+        report = run_all(args.out, quick=args.quick, figures=not args.no_figures,
+                         progress=not (args.no_progress or args.quiet) and sys.stderr.isatty(),
+                         seed=0 if args.seed is None else args.seed,
+                         witness_n=None if args.witness_n == 100_000 else args.witness_n,
+                         command=cmd)
     if args.json:
         print_json({"out": str(report.out), "seconds": report.seconds,
                     "summary": [{"formula": r.check.formula, "noise": r.check.noise_label(),

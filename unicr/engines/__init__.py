@@ -1,9 +1,11 @@
 """Stage 5 of the data flow: the two radius engines, each a short pipeline over the stages before.
 
 * :mod:`~unicr.engines.exact` -- :func:`radius_exact`: proven lower and upper bounds for
-  product noise (deterministic numerics);
+  product noise (deterministic numerics); its options (:class:`ExactOptions`, exact_options.py),
+  run record (exact_records.py) and the assumptions text written from it (exact_explain.py);
 * :mod:`~unicr.engines.montecarlo` -- :func:`radius_mc`: the UniCR Monte Carlo engine, any
-  noise, as published or sound;
+  noise, as published or sound; likewise mc_options.py (:class:`MCOptions`), mc_records.py and
+  montecarlo_explain.py;
 * :mod:`~unicr.engines.curve_cache` -- pA curves of the exact band, kept in a disk cache and
   read with sound lookups.
 
@@ -12,13 +14,17 @@
 
 from unicr.engines.curve_cache import ExactCurve, cache_dir, curve
 from unicr.engines.exact import ENGINE_VERSION, ExactModel, radius_exact
+from unicr.engines.exact_options import ExactOptions
+from unicr.engines.mc_options import MCOptions
 from unicr.engines.montecarlo import DEFAULTS, DirectionalResult, directional_bracket, radius_mc
 
 __all__ = [
     "radius_exact",
+    "ExactOptions",
     "ExactModel",
     "ENGINE_VERSION",
     "radius_mc",
+    "MCOptions",
     "directional_bracket",
     "DirectionalResult",
     "DEFAULTS",

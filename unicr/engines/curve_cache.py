@@ -39,7 +39,8 @@ from unicr.engines.exact import (
     reconcile,
 )
 from unicr.errors import InvalidParameterError
-from unicr.search.exact_scale import default_ks
+from unicr.neyman_pearson.direction import k_equal
+from unicr.search.grids import k_grid
 
 __all__ = ["ExactCurve", "curve", "cache_dir"]
 
@@ -89,40 +90,41 @@ class ExactCurve:
         ``lower`` from the grid point at or below ``pa`` (0 below the grid), ``upper`` from
         the grid point at or above (``inf`` beyond the grid).
         """
-        lab = norm if isinstance(norm, str) and norm in self._lo else norm_label(parse_norm(norm))
+        label = norm if isinstance(norm, str) and norm in self._lo else norm_label(parse_norm(norm))
         if self.pb is None and pa <= 0.5:
             return None
         if self.pb is not None and pa <= self.pb:
             return None
-        lo_list = self._lo[lab]
+        lower_list = self._lo[label]
         i = bisect.bisect_right(self._pa_list, pa) - 1
         j = bisect.bisect_left(self._pa_list, pa)
-        lo = lo_list[i] if i >= 0 else 0.0
-        up = self._up[lab][j] if j < len(self._pa_list) else math.inf
-        return lo, up
+        lower = lower_list[i] if i >= 0 else 0.0
+        upper = self._up[label][j] if j < len(self._pa_list) else math.inf
+        return lower, upper
 
     def certificate(self, pa: float, norm: Any = 2) -> Certificate:
         """The lookup as a :class:`~unicr.certificate.Certificate`."""
         p = parse_norm(norm)
-        lab = norm_label(p)
-        r = self.lookup(pa, p)
-        if r is None:
+        label = norm_label(p)
+        bounds = self.lookup(pa, p)
+        if bounds is None:
             return Certificate.abstained(method="exact-curve", norm=p, d=self.d, pa=float(pa),
                                          pb=self.pb, reason="no certificate (abstain)",
                                          noise=self.noise)
-        lo, up = r
+        lower, upper = bounds
         j = bisect.bisect_left(self._pa_list, pa)
-        wit = None
-        if j < len(self._pa_list) and math.isfinite(up):
-            k = int(self.witness_k[lab][j])
-            a = float(self.witness_a[lab][j])
-            wit = Witness(_kequal(k, a), abs(a), up, {"grid_pa": self._pa_list[j]})
-        notes = list(self.assumptions.get(lab, [])) + [
+        witness = None
+        if j < len(self._pa_list) and math.isfinite(upper):
+            k = int(self.witness_k[label][j])
+            a = float(self.witness_a[label][j])
+            direction = k_equal(k, -1.0 if a < 0 else 1.0).describe()
+            witness = Witness(direction, abs(a), upper, {"grid_pa": self._pa_list[j]})
+        notes = list(self.assumptions.get(label, [])) + [
             "read from a cached curve: lower at the grid point below pA, upper at the grid point "
             "above (R* is non-decreasing in pA)"]
-        return Certificate(lower=lo, upper=up, estimate=up if math.isfinite(up) else None,
+        return Certificate(lower=lower, upper=upper, estimate=upper if math.isfinite(upper) else None,
                            confidence=1.0, method="exact-curve", norm=p, d=self.d, pa=float(pa),
-                           pb=self.pb, assumptions=tuple(notes), witness=wit, noise=self.noise,
+                           pb=self.pb, assumptions=tuple(notes), witness=witness, noise=self.noise,
                            tolerance=1e-5)
 
     # -- persistence ----------------------------------------------------------
@@ -185,21 +187,22 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
     directory:
         cache folder (default :func:`cache_dir`).
     """
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
     from unicr.noises.base import Noise
     from unicr.noises.registry import noise as make_noise
 
-    nz = noise if isinstance(noise, Noise) else make_noise(noise)
-    if not getattr(nz, "is_product", False):
+    product_noise = noise if isinstance(noise, Noise) else make_noise(noise)
+    if not getattr(product_noise, "is_product", False):
         from unicr.errors import NotProductNoiseError
 
         raise NotProductNoiseError(
-            f"exact curves need a product (i.i.d.) noise, and {nz.name!r} is not one; use the "
+            f"exact curves need a product (i.i.d.) noise, and {product_noise.name!r} is not one; "
+            "use the "
             "Monte Carlo engine (unicr.radius(..., method='mc'))")
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     if isinstance(norms, (str, int, float)):
         norms = [norms]
-    ps = [parse_norm(p) for p in norms]
+    norm_values = [parse_norm(p) for p in norms]
     pa = np.asarray(pa_grid, dtype=float)
     if pa.ndim != 1 or len(pa) == 0:
         raise InvalidParameterError("pa_grid must be a non-empty 1-D sequence of probabilities")
@@ -211,74 +214,69 @@ def curve(noise: Any, norms: Any, d: int, pa_grid: Sequence[float], pb: float | 
         pb = float(pb)
         if not (0 < pb < 1):
             raise InvalidParameterError(f"pB must lie strictly between 0 and 1, got {pb}")
-    key = _key(nz, ps, dim, pa, pb)
+    key = _key(product_noise, norm_values, dim, pa, pb)
     if cache:
-        hit = _MEM.get(key)
-        if hit is not None:
-            return hit
+        cached = _MEM.get(key)
+        if cached is not None:
+            return cached
         path = Path(directory) if directory is not None else cache_dir()
-        f = path / f"exact-{key[:32]}.npz"
-        if f.is_file():
+        cache_file = path / f"exact-{key[:32]}.npz"
+        if cache_file.is_file():
             try:
-                c = ExactCurve.load(f)
-                if c.key == key:
-                    _MEM[key] = c
-                    return c
-            except Exception as e:  # noqa: BLE001 - a corrupt cache file is recomputed
-                log.warning("ignoring unreadable curve cache %s: %s", f, e)
-    c = _compute(nz, ps, dim, pa, pb, key)
+                computed = ExactCurve.load(cache_file)
+                if computed.key == key:
+                    _MEM[key] = computed
+                    return computed
+            except Exception as exc:  # noqa: BLE001 - a corrupt cache file is recomputed
+                log.warning("ignoring unreadable curve cache %s: %s", cache_file, exc)
+    computed = _compute(product_noise, norm_values, dim, pa, pb, key)
     if cache:
-        _MEM[key] = c
+        _MEM[key] = computed
         try:
-            c.save(f)
-        except OSError as e:
-            log.warning("could not write curve cache %s: %s", f, e)
-    return c
+            computed.save(cache_file)
+        except OSError as exc:
+            log.warning("could not write curve cache %s: %s", cache_file, exc)
+    return computed
 
 
 def _valid_mask(pa: np.ndarray, pb: float | None) -> np.ndarray:
     return pa > 0.5 if pb is None else pa > pb
 
 
-def _compute(nz: Any, ps: list[float], d: int, pa: np.ndarray, pb: float | None,
-             key: str) -> ExactCurve:
-    model = get_model(nz, d)
-    ok = _valid_mask(pa, pb)
-    pbs = None if pb is None else np.full(int(ok.sum()), pb)
-    lower, upper, wk, wa, notes = {}, {}, {}, {}, {}
-    ups = _upper_all(model, ps, pa[ok], pb)
-    for p in ps:
-        lab = norm_label(p)
-        lo = np.zeros(len(pa))
-        up = np.zeros(len(pa))
-        kk = np.zeros(len(pa), dtype=np.int64)
-        aa = np.zeros(len(pa))
-        if ok.any():
-            lv, nts = model.lower(p, pa[ok], pbs)
-            lo[ok] = lv
-            u, k_, a_ = ups[p]
-            up[ok] = u
-            kk[ok] = k_
-            aa[ok] = a_
-            notes[lab] = nts
+def _compute(product_noise: Any, norm_values: list[float], d: int, pa: np.ndarray,
+             pb: float | None, key: str) -> ExactCurve:
+    """Lower bounds, upper bounds and witnesses of every norm on the valid part of the grid."""
+    model = get_model(product_noise, d)
+    valid = _valid_mask(pa, pb)
+    pb_values = None if pb is None else np.full(int(valid.sum()), pb)
+    lower, upper, witness_k, witness_a, notes = {}, {}, {}, {}, {}
+    uppers = _upper_all(model, norm_values, pa[valid], pb)
+    for p in norm_values:
+        label = norm_label(p)
+        low = np.zeros(len(pa))
+        high = np.zeros(len(pa))
+        ks = np.zeros(len(pa), dtype=np.int64)
+        scales = np.zeros(len(pa))
+        if valid.any():
+            lower_values, lower_notes = model.lower(p, pa[valid], pb_values)
+            low[valid] = lower_values
+            upper_values, upper_ks, upper_scales = uppers[p]
+            high[valid] = upper_values
+            ks[valid] = upper_ks
+            scales[valid] = upper_scales
+            notes[label] = lower_notes
         # the band must be consistent: a crossing within the numerical tolerance lowers the
         # lower bound to the upper one (conservative); a larger one is an engine bug
-        for i in np.nonzero(ok & (lo > up))[0]:
-            lo[i], crossed = reconcile(float(lo[i]), float(up[i]), 1e-5,
-                                       f"exact curve of {nz!r} at pA={pa[i]} (norm {lab}, d={d})")
-            if crossed and crossed not in notes[lab]:
-                notes[lab] = list(notes[lab]) + [crossed]
-        lower[lab], upper[lab], wk[lab], wa[lab] = lo, up, kk, aa
-    return ExactCurve(noise=nz.definition(), d=d, pb=pb, pa=pa, norms=ps, lower=lower,
-                      upper=upper, witness_k=wk, witness_a=wa, assumptions=notes, key=key)
-
-
-def _kequal(k: int, a: float) -> dict:
-    """Witness direction of a k-equal shift of signed scale ``a``."""
-    out: dict = {"kind": "k-equal", "k": int(k)}
-    if a < 0:
-        out["sign"] = -1
-    return out
+        for i in np.nonzero(valid & (low > high))[0]:
+            low[i], crossed = reconcile(
+                float(low[i]), float(high[i]), 1e-5,
+                f"exact curve of {product_noise!r} at pA={pa[i]} (norm {label}, d={d})")
+            if crossed and crossed not in notes[label]:
+                notes[label] = list(notes[label]) + [crossed]
+        lower[label], upper[label], witness_k[label], witness_a[label] = low, high, ks, scales
+    return ExactCurve(noise=product_noise.definition(), d=d, pb=pb, pa=pa, norms=norm_values,
+                      lower=lower, upper=upper, witness_k=witness_k, witness_a=witness_a,
+                      assumptions=notes, key=key)
 
 
 def _pf(model: ExactModel, k: int, a: float) -> float:
@@ -295,78 +293,101 @@ def _pf(model: ExactModel, k: int, a: float) -> float:
         return 0.0
 
 
+#: per norm: (upper values, k of the witness, signed native scale of the witness) over pA
+UpperTable = dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 def _upper_all(model: ExactModel, ps: list[float], pa: np.ndarray,
-               pb: float | None) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+               pb: float | None) -> UpperTable:
     """Upper bounds for every norm at every pA: closed forms or direction tables."""
-    out: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    n = len(pa)
     # asymmetric noise: both shift signs, through the per-pA search (the tables below are
     # built for positive shifts only)
-    if (model.is_gaussian or model.uniform_width is not None or pb is not None or n == 0
+    if (model.is_gaussian or model.uniform_width is not None or pb is not None or len(pa) == 0
             or not model.std.symmetric):
+        out: UpperTable = {}
         for p in ps:
-            res = [model.upper(p, float(x), pb) for x in pa]
-            out[p] = (np.array([r.value for r in res]), np.array([r.k for r in res]),
-                      np.array([r.a * model.scale for r in res]))
+            results = [model.upper(p, float(x), pb) for x in pa]
+            out[p] = (np.array([r.value for r in results]), np.array([r.k for r in results]),
+                      np.array([r.a * model.scale for r in results]))
         return out
     scale = model.scale
-    half = [model.half_line(float(x), None) for x in pa]
-    a_half = np.array([h.a for h in half])
-    best = {p: (a_half * scale, np.ones(n, dtype=np.int64), a_half * scale) for p in ps}
+    a_half = np.array([model.half_line(float(x), None).a for x in pa])
+    half_line_best = {p: (a_half * scale, np.ones(len(pa), dtype=np.int64), a_half * scale)
+                      for p in ps}
     ks: set[int] = set()
     for p in ps:
-        ks.update([model.d] if math.isinf(p) else default_ks(model.d))
-    fi = model.std.fisher
-    g = special.ndtri(pa)
-    tables: dict[int, list[tuple[float, float]]] = {}
+        ks.update([model.d] if math.isinf(p) else k_grid(model.d, "geometric"))
+    tables = _DirectionTables(model)
+    fisher = model.std.fisher
+    gaussian_quantile = special.ndtri(pa)
     for k in sorted(ks):
-        pred = a_half / math.sqrt(k)
-        if math.isfinite(fi):
-            pred = np.minimum(pred, g / math.sqrt(k * fi))
-        grid = np.geomspace(max(pred.min() / 1.5, 1e-12), pred.max() * 1.5, 10)
-        tab = []
+        predicted = a_half / math.sqrt(k)
+        if math.isfinite(fisher):
+            predicted = np.minimum(predicted, gaussian_quantile / math.sqrt(k * fisher))
+        tables.build(k, predicted, pa)
+    for j in range(len(pa)):
+        tables.refine(_promising(tables, half_line_best, ps, float(pa[j]), j), float(pa[j]))
+    return {p: _smallest_failing(tables, half_line_best[p], p, pa) for p in ps}
 
-        def pf(a: float, k: int = k) -> float:
-            return _pf(model, k, float(a))
 
-        for a in grid:
-            tab.append((float(a), pf(a)))
+class _DirectionTables:
+    """Per k-equal direction ``k``: verified points ``(a, p*_fail(a))`` and predictions from them.
+
+    Every point is a verified lower bound on ``p*`` at scale ``a`` (binary test,
+    :func:`_pf`): ``pA <= p*_fail(a)`` fails at ``a``.  Predictions of the failing scale
+    only choose where to evaluate; soundness comes from the verified points alone.
+    """
+
+    def __init__(self, model: ExactModel) -> None:
+        self.model = model
+        self.points: dict[int, list[tuple[float, float]]] = {}
+        self._sorted: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+
+    def add(self, k: int, scale: float) -> float:
+        """Evaluate direction ``k`` at ``scale``, keep the point, return ``p*_fail``."""
+        p_fail = _pf(self.model, k, scale)
+        self.points[k].append((scale, p_fail))
+        return p_fail
+
+    def build(self, k: int, predicted: np.ndarray, pa: np.ndarray) -> None:
+        """A geometric grid of 10 scales around ``predicted``, extended to cover ``pa``."""
+        grid = np.geomspace(max(predicted.min() / 1.5, 1e-12), predicted.max() * 1.5, 10)
+        table = [(float(a), _pf(self.model, k, float(a))) for a in grid]
         # extend until the table covers the pA range (or clearly cannot)
         for _ in range(8):
-            if tab[-1][1] >= pa[-1]:
+            if table[-1][1] >= pa[-1]:
                 break
-            a = tab[-1][0] * 1.6
-            tab.append((a, pf(a)))
+            scale = table[-1][0] * 1.6
+            table.append((scale, _pf(self.model, k, float(scale))))
         for _ in range(8):
-            if tab[0][1] <= pa[0]:
+            if table[0][1] <= pa[0]:
                 break
-            a = tab[0][0] / 1.6
-            tab.insert(0, (a, pf(a)))
-        tables[k] = tab
-    # predict the failing scale of each direction at each pA and refine the best ones,
-    # pA by pA, inserting every verified point into the table (better predictions next)
-    sorted_cache: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+            scale = table[0][0] / 1.6
+            table.insert(0, (scale, _pf(self.model, k, float(scale))))
+        self.points[k] = table
 
-    def arrays(k: int) -> tuple[np.ndarray, np.ndarray]:
-        tab = tables[k]
-        hit = sorted_cache.get(k)
-        if hit is not None and hit[0] == len(tab):
+    def arrays(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(log a, running max of Phi^-1(p*))`` sorted by ``a`` (cached until a point is added)."""
+        table = self.points[k]
+        hit = self._sorted.get(k)
+        if hit is not None and hit[0] == len(table):
             return hit[1], hit[2]
-        a_tab = np.array([t[0] for t in tab])
-        p_tab = np.array([t[1] for t in tab])
-        o = np.argsort(a_tab)
-        x = np.log(a_tab[o])
-        y = np.maximum.accumulate(special.ndtri(np.clip(p_tab[o], 1e-300, 1 - 1e-16)))
-        sorted_cache[k] = (len(tab), x, y)
-        return x, y
+        scales = np.array([t[0] for t in table])
+        p_fail = np.array([t[1] for t in table])
+        order = np.argsort(scales)
+        log_scales = np.log(scales[order])
+        quantiles = np.maximum.accumulate(
+            special.ndtri(np.clip(p_fail[order], 1e-300, 1 - 1e-16)))
+        self._sorted[k] = (len(table), log_scales, quantiles)
+        return log_scales, quantiles
 
-    def predict(k: int, target: float) -> float | None:
+    def predict(self, k: int, target: float) -> float | None:
         """Failing scale of direction k at pA = target, interpolated in (Phi^-1(p*), log a)."""
-        x, y = arrays(k)
-        yt = float(special.ndtri(target))
-        if not (y[0] <= yt <= y[-1]):
+        x, y = self.arrays(k)
+        y_target = float(special.ndtri(target))
+        if not (y[0] <= y_target <= y[-1]):
             return None
-        i = int(np.searchsorted(y, yt))
+        i = int(np.searchsorted(y, y_target))
         i = min(max(i, 1), len(y) - 1)
         if len(y) >= 3:
             # three-point (Lagrange) quadratic through the neighbours, if well conditioned
@@ -374,57 +395,68 @@ def _upper_all(model: ExactModel, ps: list[float], pa: np.ndarray,
             y0, y1, y2 = y[j0:j0 + 3]
             x0, x1, x2 = x[j0:j0 + 3]
             if y0 < y1 < y2:
-                xe = (x0 * (yt - y1) * (yt - y2) / ((y0 - y1) * (y0 - y2))
-                      + x1 * (yt - y0) * (yt - y2) / ((y1 - y0) * (y1 - y2))
-                      + x2 * (yt - y0) * (yt - y1) / ((y2 - y0) * (y2 - y1)))
-                if x0 - 0.1 <= xe <= x2 + 0.1:
-                    return math.exp(xe)
-        return math.exp(float(np.interp(yt, y, x)))
+                x_estimate = (x0 * (y_target - y1) * (y_target - y2) / ((y0 - y1) * (y0 - y2))
+                              + x1 * (y_target - y0) * (y_target - y2) / ((y1 - y0) * (y1 - y2))
+                              + x2 * (y_target - y0) * (y_target - y1) / ((y2 - y0) * (y2 - y1)))
+                if x0 - 0.1 <= x_estimate <= x2 + 0.1:
+                    return math.exp(x_estimate)
+        return math.exp(float(np.interp(y_target, y, x)))
 
-    for j in range(n):
-        chosen: set[int] = set()
-        for p in ps:
-            best_v, best_k = best[p][0][j], None
-            for k in tables:
-                if math.isinf(p) and k != model.d:
-                    continue
-                a_e = predict(k, float(pa[j]))
-                if a_e is None:
-                    continue
-                v = a_e * float(_norm_factor(k, p)) * scale
-                if v < best_v * (1 - _GAIN):
-                    best_v, best_k = v, k
-            if best_k is not None:
-                chosen.add(best_k)
-        target = float(pa[j])
+    def refine(self, chosen: set[int], target: float) -> None:
+        """Verified points just above the predicted failing scale of each chosen direction.
+
+        Each new point improves the next prediction; a direction stops once a point
+        verifies failure at ``target`` (or no prediction is possible).
+        """
         for k in sorted(chosen):
             for bump in (5e-5, 5e-5, 4e-4, 3e-3, 2e-2):
-                a_e = predict(k, target)  # re-predicted with every new point
-                if a_e is None:
+                a_estimate = self.predict(k, target)  # re-predicted with every new point
+                if a_estimate is None:
                     break
-                a = a_e * (1 + bump)
-                pf = _pf(model, k, a)
-                tables[k].append((a, pf))
-                if pf >= target:
+                if self.add(k, a_estimate * (1 + bump)) >= target:
                     break
-    # final: smallest verified failing norm per (norm, pA)
+
+
+def _promising(tables: _DirectionTables, best: UpperTable, ps: list[float], target: float,
+               j: int) -> set[int]:
+    """Directions predicted to beat the current upper bound at ``pa[j]`` by ``_GAIN`` (per norm)."""
+    model = tables.model
+    chosen: set[int] = set()
     for p in ps:
-        val, kk, aa = (v.copy() for v in best[p])
-        for k, tab in tables.items():
+        best_value, best_k = best[p][0][j], None
+        for k in tables.points:
             if math.isinf(p) and k != model.d:
                 continue
-            nf = float(_norm_factor(k, p))
-            a_tab = np.array([t[0] for t in tab])
-            p_tab = np.array([t[1] for t in tab])
-            order = np.argsort(a_tab)
-            a_tab, p_tab = a_tab[order], p_tab[order]
-            # for each pA: smallest a with p*_fail(a) >= pA
-            for j in range(n):
-                okk = np.nonzero(p_tab >= pa[j])[0]
-                if len(okk):
-                    a = a_tab[okk[0]]
-                    v = a * nf * scale
-                    if v < val[j]:
-                        val[j], kk[j], aa[j] = v, k, a * scale
-        out[p] = (val, kk, aa)
-    return out
+            a_estimate = tables.predict(k, target)
+            if a_estimate is None:
+                continue
+            value = a_estimate * float(_norm_factor(k, p)) * model.scale
+            if value < best_value * (1 - _GAIN):
+                best_value, best_k = value, k
+        if best_k is not None:
+            chosen.add(best_k)
+    return chosen
+
+
+def _smallest_failing(tables: _DirectionTables, start: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      p: float, pa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smallest verified failing l_p norm per pA over ``start`` (half-line) and every table."""
+    model = tables.model
+    values, ks, scales = (v.copy() for v in start)
+    for k, table in tables.points.items():
+        if math.isinf(p) and k != model.d:
+            continue
+        norm_factor = float(_norm_factor(k, p))
+        a_table = np.array([t[0] for t in table])
+        p_table = np.array([t[1] for t in table])
+        order = np.argsort(a_table)
+        a_table, p_table = a_table[order], p_table[order]
+        # for each pA: smallest a with p*_fail(a) >= pA
+        for j in range(len(pa)):
+            failing = np.nonzero(p_table >= pa[j])[0]
+            if len(failing):
+                a = a_table[failing[0]]
+                value = a * norm_factor * model.scale
+                if value < values[j]:
+                    values[j], ks[j], scales[j] = value, k, a * model.scale
+    return values, ks, scales

@@ -13,6 +13,11 @@
   uniform noise (the loss takes the values 0 and +-inf; the worst perturbation is
   known -- Yang et al. 2020, docs/certificate-notes.md#c3-1 (to §3.2), extended to p >= 2 in
   docs/exact-engine.md).
+
+The pipeline is :func:`radius_exact` -> :func:`run_exact` (one
+:class:`~unicr.engines.exact_records.ExactRun` record) -> the certificate, whose assumptions
+text :func:`unicr.engines.exact_explain.assumptions` writes from the record.  Options are
+one frozen :class:`~unicr.engines.exact_options.ExactOptions`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -37,16 +41,26 @@ from unicr.bounds.differential import (
     truncated_fisher_radius,
 )
 from unicr.certificate import Certificate, Witness
+from unicr.engines.exact_explain import assumptions
+from unicr.engines.exact_options import ExactOptions, TwoLevel
+from unicr.engines.exact_records import ExactRun, UpperResult
 from unicr.errors import (
     ConvergenceError,
-    InvalidParameterError,
     NotProductNoiseError,
     UnicrError,
 )
+from unicr.neyman_pearson.direction import k_equal
+from unicr.neyman_pearson.lattice_evaluation import (
+    DirectionEvaluator,
+    Evaluation,
+    LatticeComponents,
+)
 from unicr.neyman_pearson.tradeoff import StdNoise
-from unicr.search.exact_scale import DirectionEvaluator, Evaluation, default_ks, search_scale
+from unicr.search.bracket import ScaleBracket
+from unicr.search.grids import k_grid
+from unicr.search.lattice_scale import search_scale
 
-__all__ = ["radius_exact", "ExactModel", "ENGINE_VERSION", "check_options"]
+__all__ = ["radius_exact", "run_exact", "ExactModel", "ExactOptions", "ENGINE_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -75,41 +89,28 @@ def _convert_lower(r1: np.ndarray | None, r2: np.ndarray | None, rinf: np.ndarra
                    p: float, d: int) -> tuple[np.ndarray, str]:
     """Best lower bound for l_p from lower bounds for l1, l2, l_inf (norm inclusions,
     docs/certificate-notes.md#c0-6)."""
-    cands: list[tuple[np.ndarray, str]] = []
+    candidates: list[tuple[np.ndarray, str]] = []
     if rinf is not None:
-        cands.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
+        candidates.append((rinf, "l_inf bound (l_p ball inside the l_inf ball of the same radius)"))
     if r1 is not None:
         if p <= 1:
-            cands.append((r1, "l1 bound (l_p ball inside the l1 ball, p <= 1)"))
+            candidates.append((r1, "l1 bound (l_p ball inside the l1 ball, p <= 1)"))
         else:
-            f = d ** (1.0 - 1.0 / p) if math.isfinite(p) else float(d)
-            cands.append((r1 / f, "l1 bound / d^(1-1/p) (norm inclusion)"))
+            factor = d ** (1.0 - 1.0 / p) if math.isfinite(p) else float(d)
+            candidates.append((r1 / factor, "l1 bound / d^(1-1/p) (norm inclusion)"))
     if r2 is not None:
         if p <= 2:
-            cands.append((r2, "l2 bound (l_p ball inside the l2 ball, p <= 2)"))
+            candidates.append((r2, "l2 bound (l_p ball inside the l2 ball, p <= 2)"))
         else:
-            f = d ** (0.5 - 1.0 / p) if math.isfinite(p) else math.sqrt(d)
-            cands.append((r2 / f, "l2 bound / d^(1/2-1/p) (norm inclusion)"))
-    if not cands:
+            factor = d ** (0.5 - 1.0 / p) if math.isfinite(p) else math.sqrt(d)
+            candidates.append((r2 / factor, "l2 bound / d^(1/2-1/p) (norm inclusion)"))
+    if not candidates:
         return np.zeros(0), ""
-    vals = np.vstack([c[0] for c in cands])
-    best = np.argmax(vals, axis=0)
-    out = vals[best, np.arange(vals.shape[1])]
-    names = sorted({cands[i][1] for i in np.unique(best)})
+    values = np.vstack([candidate[0] for candidate in candidates])
+    best = np.argmax(values, axis=0)
+    out = values[best, np.arange(values.shape[1])]
+    names = sorted({candidates[i][1] for i in np.unique(best)})
     return out, "; ".join(names)
-
-
-@dataclass
-class UpperResult:
-    """An upper bound with its witness (standardised scale ``a``)."""
-
-    value: float
-    k: int
-    a: float
-    kind: str
-    detail: dict = field(default_factory=dict)
-    m: int = 0
-    b: float = 0.0
 
 
 class ExactModel:
@@ -154,14 +155,14 @@ class ExactModel:
     @cached_property
     def uniform_width(self) -> float | None:
         """Width of the support if the law is uniform on a bounded interval, else None."""
-        s = self.std
-        if not (math.isfinite(s.lo) and math.isfinite(s.hi)):
+        std = self.std
+        if not (math.isfinite(std.lo) and math.isfinite(std.hi)):
             return None
-        z = np.linspace(s.lo, s.hi, 2001)[1:-1]
-        lp = s.logpdf(z)
-        if not np.all(np.isfinite(lp)) or np.ptp(lp) > 1e-12 * (1 + abs(lp[0])):
+        nodes = np.linspace(std.lo, std.hi, 2001)[1:-1]
+        log_density = std.logpdf(nodes)
+        if not np.all(np.isfinite(log_density)) or np.ptp(log_density) > 1e-12 * (1 + abs(log_density[0])):
             return None
-        return s.hi - s.lo
+        return std.hi - std.lo
 
     # -- lower-bound ingredients ------------------------------------------------
     @cached_property
@@ -192,10 +193,10 @@ class ExactModel:
         the convex order) is an upper bound too, and the larger of the two is used; this
         guards against a numerically integrated family value that comes out too small.
         """
-        fi = self.std.fisher * (1.0 + 1e-9)
+        fisher = self.std.fisher * (1.0 + 1e-9)
         if not self.score.unbounded:
-            fi = max(fi, self.score.second_moment_upper() + 2.0 * self.score.err)
-        return fi
+            fisher = max(fisher, self.score.second_moment_upper() + 2.0 * self.score.err)
+        return fisher
 
     @cached_property
     def tau(self) -> float:
@@ -211,9 +212,9 @@ class ExactModel:
                 "Gaussian noise: the loss is exactly Gaussian and rotation invariance makes the "
                 "l2 radius sigma*Phi^-1 (Cohen et al. 2019) exact; other norms by the inclusions "
                 "of docs/certificate-notes.md#c0-6, attained by the k=1 (p<=2) or k=d (p>2) direction"]
-        w = self.uniform_width
-        if w is not None:
-            return self._uniform_lower(p, pa, pb, w)
+        width = self.uniform_width
+        if width is not None:
+            return self._uniform_lower(p, pa, pb, width)
         try:
             return self._score_lower(p, pa, pb)
         except NUMERIC_FAILURES as e:
@@ -228,9 +229,9 @@ class ExactModel:
                      pb: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
         d = self.d
         if not self.score_usable:
-            low = self._walk_lower(pa, pb) if d == 1 else None
-            if low is not None:
-                return low * self.scale, [
+            walk = self._walk_lower(pa, pb) if d == 1 else None
+            if walk is not None:
+                return walk * self.scale, [
                     "no usable score -(log q)': no differential bound; d = 1: " + _WALK_NOTE]
             return np.zeros_like(pa), [
                 "no usable score -(log q)': no differential lower bound (lower = 0)"]
@@ -253,9 +254,9 @@ class ExactModel:
                    if math.isfinite(self.fisher_safe) else
                    "l2: Fisher information infinite, no Fisher bound")
         if math.isfinite(self.tau):
-            ga = special.ndtri(pa)
-            gb = ga if pb is None else -special.ndtri(np.asarray(pb, dtype=float))
-            r2t = np.maximum(0.5 * (ga + gb) / self.tau, 0.0)
+            quantile_a = special.ndtri(pa)
+            quantile_b = quantile_a if pb is None else -special.ndtri(np.asarray(pb, dtype=float))
+            r2t = np.maximum(0.5 * (quantile_a + quantile_b) / self.tau, 0.0)
             r2 = np.maximum(r2, r2t)
             r2_note += ("; Gaussian convex-order domination s <=_cx N(0, tau^2), "
                         f"tau={self.tau:.6g} (Cohen's radius at sigma=1/tau)")
@@ -288,24 +289,24 @@ class ExactModel:
         """
         if self.std.has_score:
             return True
-        z = self.std.base_nodes
-        z = z[(z > self.std.lo) & (z < self.std.hi)]
+        nodes = self.std.base_nodes
+        nodes = nodes[(nodes > self.std.lo) & (nodes < self.std.hi)]
         try:
-            sv = self.std.score(z)
+            scores = self.std.score(nodes)
         except Exception:  # noqa: BLE001 - a family without any score
             return False
-        return bool(len(sv)) and float(np.mean(np.isfinite(sv))) > 0.9
+        return bool(len(scores)) and float(np.mean(np.isfinite(scores))) > 0.9
 
     def _regularity_note(self) -> str:
-        j = self.std.jumps
-        if j.total == 0.0:
+        jumps = self.std.jumps
+        if jumps.total == 0.0:
             return ("hypotheses checked: density continuous on R (no jump found by the bisection "
                     "scan, none at a support edge), so the differential method, the Fisher bound "
                     "and convex-order domination apply as published")
         where = ", ".join(f"{0.5 * (a + b) * self.scale + 0.0:.6g}" for a, b in
-                          zip(j.left[:4], j.right[:4])) + (" ..." if len(j.left) > 4 else "")
+                          zip(jumps.left[:4], jumps.right[:4])) + (" ..." if len(jumps.left) > 4 else "")
         return ("hypotheses checked: the density JUMPS (at x = " + where + "; total jump "
-                f"{j.total:.4g} in standardised units): the differential method is applied in "
+                f"{jumps.total:.4g} in standardised units): the differential method is applied in "
                 "its jump-aware form (each jump is a point mass of -q' moved at no probability "
                 "cost, added to the rate Phi), the Fisher information is infinite (no Fisher or "
                 "convex-order l2 bound)")
@@ -340,20 +341,20 @@ class ExactModel:
             a_next = a + step
             if step <= rtol * a_next:
                 return a_next
-            ev = self.evaluate([(1, sign * a_next)])
-            tau = float(ev.t_lower(pa)[0])
+            evaluation = self.evaluate([(1, sign * a_next)])
+            tau = float(evaluation.t_lower(pa)[0])
             a = a_next
             if tau <= 0.5:
                 return a
         return a
 
     def _gauss(self, p: float, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
-        ga = special.ndtri(pa)
-        r2 = ga if pb is None else 0.5 * (ga - special.ndtri(np.asarray(pb, dtype=float)))
+        quantile_a = special.ndtri(pa)
+        r2 = quantile_a if pb is None else 0.5 * (quantile_a - special.ndtri(np.asarray(pb, dtype=float)))
         r2 = np.maximum(r2, 0.0) * self.gaussian_std
         if p > 2:
-            f = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
-            return r2 / f
+            factor = math.sqrt(self.d) if math.isinf(p) else self.d ** (0.5 - 1.0 / p)
+            return r2 / factor
         return r2
 
     def _uniform_c(self, pa: np.ndarray, pb: np.ndarray | None) -> np.ndarray:
@@ -409,12 +410,12 @@ class ExactModel:
         (binary: ``F(c_A - a) <= 1/2``).  Shift ``-a`` (``sign = -1``): the mirror image,
         with the sets ``{z >= c}`` and the survival function.
         """
-        s = self.std
-        pa_ = np.array(pa)
+        std = self.std
+        pa_array = np.array(pa)
         if sign > 0:
-            tail, inv, away = s.cdf, s.ppf, np.inf
+            tail, inv, away = std.cdf, std.ppf, np.inf
         else:
-            tail, inv, away = s.sf, s.isf, -np.inf
+            tail, inv, away = std.sf, std.isf, -np.inf
 
         def quantile_at_least(u: float) -> float:
             """A point c with tail(c) >= u, verified with the CDF (nan if none is found)."""
@@ -429,7 +430,7 @@ class ExactModel:
                 step *= 2.0
             return math.nan
 
-        c_a = quantile_at_least(float(pa_))
+        c_a = quantile_at_least(float(pa_array))
         c_b = c_a if pb is None else quantile_at_least(1.0 - float(pb))
         if not (math.isfinite(c_a) and math.isfinite(c_b)):
             return UpperResult(math.inf, 1, math.inf, "half-line")
@@ -439,7 +440,7 @@ class ExactModel:
             yb = float(tail(np.array(c_b - sign * a)))
             return ya + yb <= 1.0 - 4e-16
 
-        lo, hi = 0.0, max(sign * (c_a - s.median), 1e-12)
+        lo, hi = 0.0, max(sign * (c_a - std.median), 1e-12)
         while not fails(hi):
             lo, hi = hi, hi * 2.0
             if hi > 1e300:
@@ -457,77 +458,92 @@ class ExactModel:
                             else "half-line {z_1 >= F^-1(1 - pA)}"})
 
     def _a_guess(self, pa: float, k: int, a_half: float) -> float:
-        fi = self.std.fisher
-        g = float(special.ndtri(min(max(pa, 0.5 + 1e-9), 1 - 1e-12)))
-        cands = [a_half / math.sqrt(k)]
-        if math.isfinite(fi):
-            cands.append(g / math.sqrt(k * fi))
-        return max(min(cands), 1e-9)
+        fisher = self.std.fisher
+        quantile = float(special.ndtri(min(max(pa, 0.5 + 1e-9), 1 - 1e-12)))
+        candidates = [a_half / math.sqrt(k)]
+        if math.isfinite(fisher):
+            candidates.append(quantile / math.sqrt(k * fisher))
+        return max(min(candidates), 1e-9)
 
-    def evaluate(self, comps: Sequence[tuple[int, float]], pessimistic: bool = True) -> Evaluation:
+    def evaluate(self, comps: LatticeComponents, pessimistic: bool = True) -> Evaluation:
         return self.evaluator.evaluate(comps, pessimistic=pessimistic)
 
     def upper(self, p: float, pa: float, pb: float | None, ks: Sequence[int] | None = None,
-              two_level: Sequence[tuple[int, int, float]] = (), rtol: float = 1e-6) -> UpperResult:
-        """Smallest verified-failing l_p norm over the searched directions (native scale)."""
-        d = self.d
+              two_level: Sequence[TwoLevel] = (), rtol: float = 1e-6) -> UpperResult:
+        """Smallest verified-failing l_p norm over the searched directions (native scale).
+
+        The k=1 half-line sets first, then the k-equal directions ``ks`` (default:
+        :func:`~unicr.search.grids.k_grid`, l_inf: ``d`` only) for each shift sign, then the
+        ``two_level`` directions; each scale search is capped at the best norm so far.
+        """
         if self.is_gaussian:
             return self._gauss_upper(p, pa, pb)
-        w = self.uniform_width
-        if w is not None:
-            return self._uniform_upper(p, pa, pb, w)
+        width = self.uniform_width
+        if width is not None:
+            return self._uniform_upper(p, pa, pb, width)
         # all comparisons in standardised units (exact scale equivariance); native at the end
-        best = min((self.half_line(pa, pb, sg) for sg in self.signs), key=lambda u: u.value)
+        best = min((self.half_line(pa, pb, sign) for sign in self.signs), key=lambda u: u.value)
         a_half = abs(best.a)
-        best_std = abs(best.a)
+        best_norm = abs(best.a)
         if ks is None:
-            ks = [d] if math.isinf(p) else default_ks(d)
+            ks = [self.d] if math.isinf(p) else k_grid(self.d, "geometric")
         skipped: list[int] = []
-        for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= d)):
-            for sg in self.signs:
-                nf = float(_norm_factor(k, p))
-                cap = best_std / nf if math.isfinite(best_std) else math.inf
-                try:
-                    if math.isfinite(cap):
-                        # prune: does this direction fail below the current best norm at all?
-                        ev = self.evaluate([(k, sg * cap)], pessimistic=False)
-                        if not ev.fails(pa, pb):
-                            continue
-                        a0 = min(cap, self._a_guess(pa, k, a_half))
-                    else:
-                        a0 = self._a_guess(pa, k, a_half)
-                    br = search_scale(lambda a, k=k, sg=sg: self.evaluate([(k, sg * a)]), pa, pb,
-                                      a0, rtol=rtol,
-                                      a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
-                except NUMERIC_FAILURES as e:
-                    # the lattice for this direction does not fit in memory: leaving a direction
-                    # out can only make the upper bound larger (still an upper bound)
-                    log.info("exact upper bound: direction k=%d skipped: %s", k, e)
-                    skipped.append(k)
-                    continue
-                if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
-                    best_std = br.a_fail * nf
-                    best = UpperResult(best_std * self.scale, k, sg * br.a_fail, "k-equal",
-                                       {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
-                                        "evaluations": br.evaluations})
-        for k, m, ratio in two_level:  # validated by check_options
-            nf = (k + m * ratio**p) ** (1.0 / p) if math.isfinite(p) else max(1.0, ratio)
-            a0 = self._a_guess(pa, k + m, a_half)
+        for k in sorted(set(int(k) for k in ks if 1 <= int(k) <= self.d)):
+            for sign in self.signs:
+                norm_factor = float(_norm_factor(k, p))
+                bracket = self._k_equal_bracket(k, sign, best_norm / norm_factor, pa, pb, a_half,
+                                                rtol, skipped)
+                if (bracket is not None and math.isfinite(bracket.fails)
+                        and bracket.fails * norm_factor < best_norm):
+                    best_norm = bracket.fails * norm_factor
+                    best = UpperResult(best_norm * self.scale, k, sign * bracket.fails, "k-equal",
+                                       self._search_detail(bracket))
+        for k, m, ratio in two_level:  # validated by ExactOptions
+            norm_factor = ((k + m * ratio**p) ** (1.0 / p) if math.isfinite(p)
+                           else max(1.0, ratio))
             try:
-                br = search_scale(lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
-                                  pa, pb, a0, rtol=rtol)
+                bracket = search_scale(
+                    lambda a, k=k, m=m, r=ratio: self.evaluate([(k, a), (m, r * a)]),
+                    pa, pb, self._a_guess(pa, k + m, a_half), rtol=rtol)
             except NUMERIC_FAILURES as e:
                 log.info("exact upper bound: two-level direction (%d, %d) skipped: %s", k, m, e)
                 skipped.append(k + m)
                 continue
-            if math.isfinite(br.a_fail) and br.a_fail * nf < best_std:
-                best_std = br.a_fail * nf
-                best = UpperResult(best_std * self.scale, k, br.a_fail, "two-level",
-                                   {"set": "neyman-pearson", "a_pass": br.a_pass * self.scale,
-                                    "evaluations": br.evaluations}, m=m, b=ratio * br.a_fail)
+            if math.isfinite(bracket.fails) and bracket.fails * norm_factor < best_norm:
+                best_norm = bracket.fails * norm_factor
+                best = UpperResult(best_norm * self.scale, k, bracket.fails, "two-level",
+                                   self._search_detail(bracket), m=m, b=ratio * bracket.fails)
         if skipped:
             best.detail["skipped"] = skipped
         return best
+
+    def _k_equal_bracket(self, k: int, sign: float, cap: float, pa: float, pb: float | None,
+                         a_half: float, rtol: float, skipped: list[int]) -> ScaleBracket | None:
+        """Scale search along the k-equal direction of ``sign``, up to scale ``cap``.
+
+        None when the direction does not fail below ``cap`` (pruned) or its lattice does not
+        fit (then ``k`` is added to ``skipped``): leaving a direction out can only make the
+        upper bound larger, so it stays an upper bound.
+        """
+        try:
+            if math.isfinite(cap):
+                # prune: does this direction fail below the current best norm at all?
+                if not self.evaluate([(k, sign * cap)], pessimistic=False).fails(pa, pb):
+                    return None
+                start = min(cap, self._a_guess(pa, k, a_half))
+            else:
+                start = self._a_guess(pa, k, a_half)
+            return search_scale(lambda a: self.evaluate([(k, sign * a)]), pa, pb, start,
+                                rtol=rtol, a_max=cap * 1.0000001 if math.isfinite(cap) else 1e6)
+        except NUMERIC_FAILURES as e:
+            log.info("exact upper bound: direction k=%d skipped: %s", k, e)
+            skipped.append(k)
+            return None
+
+    def _search_detail(self, bracket: ScaleBracket) -> dict[str, Any]:
+        """The witness detail of a Neyman-Pearson failure found by a scale search (native units)."""
+        return {"set": "neyman-pearson", "a_pass": bracket.passes * self.scale,
+                "evaluations": bracket.evaluations}
 
     def _gauss_upper(self, p: float, pa: float, pb: float | None) -> UpperResult:
         r = float(self._gauss(p, np.array([pa]), None if pb is None else np.array([pb]))[0])
@@ -577,92 +593,21 @@ def _pl(p: float) -> str:
     return "inf" if math.isinf(p) else f"{p:g}"
 
 
-def _witness(up: UpperResult, p: float, scale: float) -> Witness | None:
-    if not math.isfinite(up.value):
+def _witness(upper: UpperResult, scale: float) -> Witness | None:
+    """The failing perturbation behind ``upper`` (None if none was found)."""
+    if not math.isfinite(upper.value):
         return None
-    if up.kind == "two-level":
-        direction = {"kind": "two-level", "k": up.k, "m": up.m, "ratio": up.b / up.a}
+    if upper.kind == "two-level":
+        direction = {"kind": "two-level", "k": upper.k, "m": upper.m, "ratio": upper.b / upper.a}
     else:
-        direction = {"kind": "k-equal", "k": up.k}
-        if up.a < 0:
-            direction["sign"] = -1
-    return Witness(direction=direction, scale=abs(up.a) * scale, norm_value=up.value,
-                   detail=dict(up.detail))
+        direction = k_equal(upper.k, -1.0 if upper.a < 0 else 1.0).describe()
+    return Witness(direction=direction, scale=abs(upper.a) * scale, norm_value=upper.value,
+                   detail=dict(upper.detail))
 
 
 _WALK_NOTE = ("certified walk along both shift signs: from each scale a proven to pass (split "
               "law, T_a(pA) >= tau), every scale up to a + int_{1/2}^{tau} du/Phi(u) passes "
               "(differential rate Phi); exact up to the walk's tolerance 1e-5")
-
-def _int_in(v: Any, lo: int, hi: int) -> int | None:
-    """``v`` as an int in ``[lo, hi]`` (bool and non-whole floats refused), else None."""
-    if isinstance(v, bool):
-        return None
-    try:
-        i = int(v)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if isinstance(v, float) and v != i:
-        return None
-    if not isinstance(v, (int, float)) and not hasattr(v, "__index__"):
-        return None
-    return i if lo <= i <= hi else None
-
-
-def check_options(kw: dict[str, Any], d: int) -> dict[str, Any]:
-    """Types and ranges of the exact engine's options (``directions``, ``two_level``,
-    ``rtol``, ``c_h``, ``eta``), checked before any work; returns them normalised."""
-    out = dict(kw)
-    if out.get("directions") is not None:
-        ks = out["directions"]
-        bad = InvalidParameterError(
-            f"directions for the exact engine is a list of k (integers in [1, d={d}]) of the "
-            f"k-equal directions searched, got {ks!r}"
-            + ("; 'structured', 'pso' and 'both' are direction searches of the mc engine "
-               "(choose method mc)" if isinstance(ks, str) else ""))
-        if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
-            raise bad
-        ks = list(ks)
-        vals = [_int_in(k, 1, d) for k in ks]
-        if not ks or any(v is None for v in vals):
-            raise bad
-        out["directions"] = vals
-    if out.get("two_level"):
-        tl = out["two_level"]
-        items = []
-        try:
-            for it in tl:
-                k, m, r = it
-                items.append((k, m, r))
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"two_level must be a list of (k, m, ratio) triples, got {tl!r}") from None
-        clean = []
-        for k, m, r in items:
-            ki, mi = _int_in(k, 1, d), _int_in(m, 1, d)
-            try:
-                rf = float(r)
-            except (TypeError, ValueError):
-                rf = math.nan
-            if ki is None or mi is None or ki + mi > d or not (math.isfinite(rf) and rf > 0):
-                raise InvalidParameterError(
-                    f"two-level direction (k={k!r}, m={m!r}, ratio={r!r}) needs integers "
-                    f"k, m >= 1 with k + m <= d={d} and a finite ratio > 0")
-            clean.append((ki, mi, rf))
-        out["two_level"] = clean
-    for name, hi in (("rtol", 0.5), ("c_h", 1.0), ("eta", 1e-3)):
-        if name in out:
-            try:
-                v = float(out[name])
-            except (TypeError, ValueError):
-                v = math.nan
-            if not (math.isfinite(v) and 0.0 < v <= hi):
-                raise InvalidParameterError(
-                    f"{name} of the exact engine must be a number in (0, {hi:g}], "
-                    f"got {out[name]!r}")
-            out[name] = v
-    return out
-
 
 _MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
 
@@ -670,13 +615,13 @@ _MODELS: dict[tuple[str, int, float, float], ExactModel] = {}
 def get_model(noise: Any, d: int, c_h: float = 0.03, eta: float = 1e-15) -> ExactModel:
     """A cached :class:`ExactModel` (keyed by the noise fingerprint and ``d``)."""
     key = (noise.fingerprint(), int(d), float(c_h), float(eta))
-    m = _MODELS.get(key)
-    if m is None:
+    model = _MODELS.get(key)
+    if model is None:
         if len(_MODELS) > 32:
             _MODELS.clear()
-        m = ExactModel(noise, d, c_h=c_h, eta=eta)
-        _MODELS[key] = m
-    return m
+        model = ExactModel(noise, d, c_h=c_h, eta=eta)
+        _MODELS[key] = model
+    return model
 
 
 def _validate(noise: Any, pa: Any, pb: Any, p: Any,
@@ -687,16 +632,14 @@ def _validate(noise: Any, pa: Any, pb: Any, p: Any,
             f"the exact engine needs a product (i.i.d.) noise, and {name!r} is not one; use "
             "unicr.radius(..., method='mc') (the Monte Carlo engine) or method='auto'")
     from unicr.certificate import parse_norm, validate_probabilities
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
 
     pa_f, pb_f = validate_probabilities(pa, pb)
-    return pa_f, pb_f, parse_norm(p), validate_dimension(d)
+    return pa_f, pb_f, parse_norm(p), check_dimension(d)
 
 
-def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
-                 directions: Sequence[int] | None = None,
-                 two_level: Sequence[tuple[int, int, float]] = (),
-                 rtol: float = 1e-6, c_h: float = 0.03, eta: float = 1e-15) -> Certificate:
+def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int,
+                 options: ExactOptions | None = None, **keywords: Any) -> Certificate:
     """Proven bracket ``lower <= R*(pA, pB) <= upper`` for a product noise (deterministic).
 
     Parameters
@@ -709,71 +652,52 @@ def radius_exact(noise: Any, pa: float, pb: float | None, p: float, d: int, *,
         the norm, ``math.inf`` for l_inf.
     d:
         input dimension.
-    directions:
-        the ``k`` of the k-equal directions searched (default: 1, d and a geometric set;
-        l_inf: d only, which dominates every smaller k at equal scale).
-    two_level:
-        extra directions ``(k, m, ratio)``: ``a`` on ``k`` coordinates and ``ratio * a`` on
-        ``m`` others.
-    rtol:
-        relative tolerance of the scale searches.
-    c_h:
-        lattice spacing factor of the FFT composition (errors are O(c_h^2) relative).
-    eta:
-        wrap-around mass allowed per side of each FFT window.
+    options:
+        the engine's :class:`~unicr.engines.exact_options.ExactOptions` (default: all
+        defaults); keywords ``directions``, ``two_level``, ``rtol``, ``c_h``, ``eta`` (the
+        fields of :class:`ExactOptions`) replace single options, and any other keyword is
+        refused with an :class:`~unicr.errors.InvalidParameterError` naming it.
 
     Returns a :class:`~unicr.certificate.Certificate` with ``confidence = 1`` (deterministic
     numerics with rounding to the safe side), the theorem behind ``lower`` and the
     failing perturbation behind ``upper`` (``witness``).
     """
     pa_f, pb_f, pn, dim = _validate(noise, pa, pb, p, d)
-    opts = check_options({"directions": directions, "two_level": two_level, "rtol": rtol,
-                          "c_h": c_h, "eta": eta}, dim)
-    directions, two_level, rtol, c_h, eta = (opts["directions"], opts["two_level"], opts["rtol"],
-                                             opts["c_h"], opts["eta"])
+    if options is None:
+        options = ExactOptions.from_keywords(dim, **keywords)
+    elif keywords:
+        options = options.with_keywords(dim, **keywords)
+    else:
+        options = options.for_dimension(dim)
     definition = noise.definition()
     if (pb_f is None and pa_f <= 0.5) or (pb_f is not None and pa_f <= pb_f):
         reason = ("binary: pA <= 1/2, no certificate" if pb_f is None
                   else "two-sided: pA <= pB, no certificate")
         return Certificate.abstained(method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
                                      reason=reason, noise=definition)
-    model = get_model(noise, dim, c_h=c_h, eta=eta)
-    pbs = None if pb_f is None else np.array([pb_f])
-    lo_arr, notes = model.lower(pn, np.array([pa_f]), pbs)
-    lower = float(lo_arr[0])
-    up = model.upper(pn, pa_f, pb_f, ks=directions, two_level=two_level, rtol=rtol)
-    upper = float(up.value)
+    model = get_model(noise, dim, c_h=options.c_h, eta=options.eta)
+    run = run_exact(model, pa_f, pb_f, pn, options,
+                    what=f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
+    return Certificate(lower=max(run.lower, 0.0), upper=run.upper.value,
+                       estimate=run.upper.value, confidence=1.0, method=_METHOD, norm=pn, d=dim,
+                       pa=pa_f, pb=pb_f, assumptions=assumptions(run),
+                       witness=_witness(run.upper, model.scale), noise=definition,
+                       tolerance=run.tolerance)
+
+
+def run_exact(model: ExactModel, pa: float, pb: float | None, p: float, options: ExactOptions,
+              what: str = "") -> ExactRun:
+    """The exact pipeline at one ``(pA, pB, p)``: lower bound, upper bound, reconciled.
+
+    ``what`` names the case in the error raised if the bounds cross beyond the tolerance.
+    """
+    pbs = None if pb is None else np.array([pb])
+    lower_values, notes = model.lower(p, np.array([pa]), pbs)
+    upper = model.upper(p, pa, pb, ks=options.directions, two_level=options.two_level,
+                        rtol=options.rtol)
     exact_case = model.is_gaussian or model.uniform_width is not None
-    tol = 1e-10 if exact_case else max(1e-5, 10 * rtol)
-    lower, crossed = reconcile(lower, upper, tol, f"{noise!r}, pA={pa_f}, pB={pb_f}, p={pn}, d={dim}")
-    side = ("binary (pB = 1 - pA)" if pb_f is None
-            else "two-sided (Hong et al. 2022, Theorem 1: T(pA) > 1 - T(1 - pB))")
-    assumptions = [
-        "product (i.i.d.) noise, deterministic numerics (confidence 1)",
-        side,
-        *notes,
-        _upper_note(up, pn, dim, directions, two_level),
-        *([crossed] if crossed else []),
-        f"numerical tolerances: scale search rtol={rtol:g}; lattice c_h={c_h:g}; FFT wrap-around "
-        f"eta={eta:g}; CDF error {model.std.cdf_err:g} per value and float rounding of FFTs "
-        "bounded and moved to the safe side",
-    ]
-    return Certificate(lower=max(lower, 0.0), upper=upper, estimate=upper, confidence=1.0,
-                       method=_METHOD, norm=pn, d=dim, pa=pa_f, pb=pb_f,
-                       assumptions=tuple(assumptions), witness=_witness(up, pn, model.scale),
-                       noise=definition, tolerance=tol)
-
-
-def _upper_note(up: UpperResult, p: float, d: int, directions: Any, two_level: Any) -> str:
-    if not math.isfinite(up.value):
-        return "upper: no failing perturbation found along the searched directions (upper = inf)"
-    searched = ("k = d (l_inf)" if (directions is None and math.isinf(p))
-                else "k in " + (str(list(directions)) if directions is not None
-                                else str(default_ks(d))))
-    if two_level:
-        searched += f" + two-level {list(two_level)}"
-    return (f"upper: norm of a perturbation verified to fail ({up.kind}, k={up.k}"
-            + (f", m={up.m}" if up.kind == "two-level" else "")
-            + f"; {up.detail.get('set', '')}); directions searched: k=1 half-line, {searched}"
-            + (f"; directions left out (lattice too large): k={up.detail['skipped']}"
-               if up.detail.get("skipped") else ""))
+    tolerance = 1e-10 if exact_case else max(1e-5, 10 * options.rtol)
+    lower, crossing = reconcile(float(lower_values[0]), float(upper.value), tolerance, what)
+    return ExactRun(pa=pa, pb=pb, p=p, d=model.d, options=options, lower=lower,
+                    lower_notes=tuple(notes), upper=upper, crossing=crossing,
+                    tolerance=tolerance, cdf_err=model.std.cdf_err, scale=model.scale)

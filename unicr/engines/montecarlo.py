@@ -22,6 +22,11 @@ Pipeline (docs/montecarlo-engine.md has the full story):
    ``lower`` = the verified pass, only through rotation invariance (spherically symmetric noise:
    every l2 direction is equivalent, and ``min ||delta||_p / ||delta||_2`` converts to l_p);
    otherwise 0 (no reduction theorem in this engine).  ``estimate`` = UniCR's point estimate.
+
+Where things live: the options are :class:`unicr.engines.mc_options.MCOptions`; the pipeline
+(:func:`run_mc`) returns a :class:`MCRun` record of what it did, from which
+:func:`_bounds` takes the certificate's numbers and
+:func:`unicr.engines.montecarlo_explain.explain_mc` writes its ``assumptions`` text.
 """
 
 from __future__ import annotations
@@ -29,245 +34,36 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from unicr.certificate import Certificate, Witness, norm_label
+from unicr.certificate import Certificate, Witness
+from unicr.engines.mc_options import DEFAULTS, MCOptions
+from unicr.engines.mc_records import DirectionRun, MCBounds, MCRun
+from unicr.engines.montecarlo_explain import explain_mc
 from unicr.errors import ConvergenceError, InvalidParameterError
-from unicr.neyman_pearson import banks as M
-from unicr.neyman_pearson.sampled import EST, FAIL, PASS, dkw_band, unicr_confidence
+from unicr.neyman_pearson import banks
+from unicr.neyman_pearson.direction import (
+    Direction,
+    canonical_direction,
+    k_equal,
+    noise_symmetric,
+    permutation_invariant,
+)
+from unicr.neyman_pearson.sampled import dkw_band
+from unicr.neyman_pearson.statement import Statement
 from unicr.noises.base import JointNoise, Noise, ProductNoise
 from unicr.search.directions import pso_search, structured_family, structured_ks
-from unicr.search.scale import ScaleBracket, Search
+from unicr.search.scale import Search
 
-__all__ = ["radius_mc", "directional_bracket", "DirectionalResult", "DEFAULTS"]
+__all__ = ["radius_mc", "run_mc", "directional_bracket", "DirectionalResult", "DEFAULTS",
+           "MCOptions", "MCRun", "MCBounds"]
 
 log = logging.getLogger(__name__)
 
-#: default keyword arguments of :func:`radius_mc`
-DEFAULTS: dict[str, Any] = {
-    "mode": "sound",
-    "n_mc": 100_000,
-    "alpha_np": 1e-3,
-    "seed": 0,
-    "directions": "structured",
-    "particles": 10,
-    "iterations": 20,
-    "c1": 0.5,
-    "c2": 0.3,
-    "w": 0.9,
-    "rel_tol": 1e-4,
-    "dtype": "float64",
-    "device": None,
-    "backend": "auto",
-    "memory_budget": 512 * 2**20,
-    "n_search": None,
-    "n_pso": 2000,
-    "pso_space": "auto",
-    "pso_topology": "nested",
-    "k_values": None,
-    "candidates": 8,
-    "reduction": True,
-}
-
-_MODES = ("sound", "estimate")
-_DIRECTIONS = ("structured", "pso", "both")
-_SPACES = ("auto", "full", "sorted", "levels")
 _REFINE = 3  # directions refined on the whole search sample
-
-
-# ---------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------
-
-
-def _int(name: str, v: Any, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer, float)):
-        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {v!r}")
-    if isinstance(v, float) and (not math.isfinite(v) or v != int(v)):
-        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {v!r}")
-    iv = int(v)
-    if iv < low:
-        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {v!r}")
-    return iv
-
-
-def _float(name: str, v: Any, low: float, high: float, low_open: bool = True,
-           high_open: bool = True) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number, got {v!r}") from None
-    if isinstance(v, bool) or not math.isfinite(f):
-        raise InvalidParameterError(f"{name} must be a finite number, got {v!r}")
-    bad_low = f < low or (low_open and f == low)
-    bad_high = f > high or (high_open and f == high)
-    if bad_low or bad_high:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise InvalidParameterError(f"{name} must lie in {lo}{low:g}, {high:g}{hi}, got {v!r}")
-    return f
-
-
-def _bool(name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise InvalidParameterError(f"{name} must be True or False, got {v!r}")
-    return bool(v)
-
-
-def _choice(name: str, v: Any, options: tuple[str, ...]) -> str:
-    if not isinstance(v, str) or v not in options:
-        raise InvalidParameterError(f"{name} must be one of {', '.join(options)}, got {v!r}")
-    return v
-
-
-def _dtype(v: Any) -> np.dtype:
-    try:
-        dt = np.dtype(str(v).replace("torch.", ""))
-    except TypeError:
-        dt = None
-    if dt is None or dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise InvalidParameterError(f"dtype must be 'float64' or 'float32', got {v!r}")
-    return dt
-
-
-_BACKENDS = ("auto", "numpy", "torch")
-
-
-def _device(v: Any, backend: Any = "auto") -> tuple[str, str]:
-    """Validated ``(device, backend)``: device ``"cpu"`` or ``"cuda:N"``; backend ``"numpy"``
-    (numpy/numba on the CPU) or ``"torch"`` (the general banks on ``device``,
-    :mod:`unicr.neyman_pearson.torch_banks`).
-
-    ``device=None``: CUDA when torch sees it, else the CPU (always the CPU for
-    ``backend="numpy"``).  ``backend="auto"``: torch on a CUDA device, numpy on the CPU.
-    """
-    from unicr.neyman_pearson import torch_banks as TB
-
-    backend = _choice("backend", backend, _BACKENDS)
-    if backend == "torch" and not TB.torch_available():
-        raise InvalidParameterError("backend='torch' needs PyTorch, which is not importable; "
-                                    "install torch or use backend='numpy'")
-    if v is None:
-        dev = "cuda" if backend != "numpy" and TB.cuda_available() else "cpu"
-    else:
-        dev = v
-    if isinstance(dev, str) and dev.strip().lower() == "cpu":
-        dev = "cpu"
-    else:
-        if not TB.torch_available():
-            raise InvalidParameterError(f"device {v!r} needs PyTorch, which is not importable; "
-                                        "use device='cpu'")
-        dev = str(TB.resolve_device(dev))
-    if backend == "auto":
-        backend = "numpy" if dev == "cpu" else "torch"
-    if backend == "numpy" and dev != "cpu":
-        raise InvalidParameterError(f"device {v!r} with backend='numpy': the numpy/numba "
-                                    "banks run on the CPU; use backend='torch' or 'auto'")
-    return dev, backend
-
-
-def _seed(v: Any) -> int:
-    if isinstance(v, np.random.Generator):
-        return int(v.integers(0, 2**63 - 1))
-    if v is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 0:
-        raise InvalidParameterError(
-            f"seed must be a non-negative integer, a numpy Generator or None, got {v!r}"
-        )
-    return int(v)
-
-
-@dataclass
-class _Settings:
-    mode: str
-    n_mc: int
-    alpha_np: float
-    seed: int
-    directions: str
-    particles: int
-    iterations: int
-    c1: float
-    c2: float
-    w: float
-    rel_tol: float
-    dtype: np.dtype
-    device: str
-    backend: str
-    memory_budget: int
-    n_search: int | None
-    n_pso: int
-    pso_space: str
-    pso_topology: str
-    k_values: list[int] | None
-    candidates: int
-    reduction: bool
-
-
-def _settings(d: int, kw: dict[str, Any]) -> _Settings:
-    unknown = sorted(set(kw) - set(DEFAULTS))
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown option(s) for method='mc': {', '.join(unknown)}; "
-            f"known: {', '.join(DEFAULTS)}"
-        )
-    o = {**DEFAULTS, **kw}
-    from unicr.search.directions import TOPOLOGIES
-
-    mode = _choice("mode", o["mode"], _MODES)
-    directions = _choice("directions", o["directions"], _DIRECTIONS)
-    space = _choice("pso_space", o["pso_space"], _SPACES)
-    topology = _choice("pso_topology", o["pso_topology"], TOPOLOGIES)
-    ks = o["k_values"]
-    if ks is not None:
-        try:
-            ks = sorted({_int("k_values entry", k, 1) for k in ks})
-        except TypeError:
-            raise InvalidParameterError(
-                f"k_values must be a list of integers, got {ks!r}"
-            ) from None
-        if not ks or ks[-1] > d:
-            raise InvalidParameterError(f"k_values must be integers in [1, d={d}], got {ks!r}")
-    n_search = o["n_search"]
-    if n_search is not None:
-        n_search = _int("n_search", n_search, 100)
-    device, backend = _device(o["device"], o["backend"])
-    budget = _int("memory_budget", o["memory_budget"], 2**20)
-    # sizes from user input are checked before anything is allocated: a direction is a dense
-    # d-vector and a block of draws holds at least one row of d coordinates
-    if 8 * d > budget:
-        raise InvalidParameterError(
-            f"d={d} is too large for the Monte Carlo engine: one d-dimensional draw or "
-            f"direction takes {8 * d:.3g} bytes, beyond memory_budget={budget} bytes; raise "
-            "memory_budget, or use the exact engine (method exact) for product noise"
-        )
-    return _Settings(
-        mode=mode,
-        n_mc=_int("n_mc", o["n_mc"], 100),
-        alpha_np=_float("alpha_np", o["alpha_np"], 0.0, 0.5, high_open=False),
-        seed=_seed(o["seed"]),
-        directions=directions,
-        particles=_int("particles", o["particles"], 1),
-        iterations=_int("iterations", o["iterations"], 1),
-        c1=_float("c1", o["c1"], 0.0, 1e3, low_open=False),
-        c2=_float("c2", o["c2"], 0.0, 1e3, low_open=False),
-        w=_float("w", o["w"], 0.0, 1e3, low_open=False),
-        rel_tol=_float("rel_tol", o["rel_tol"], 0.0, 0.5),
-        dtype=_dtype(o["dtype"]),
-        device=device,
-        backend=backend,
-        memory_budget=budget,
-        n_search=n_search,
-        n_pso=_int("n_pso", o["n_pso"], 100),
-        pso_space=space,
-        pso_topology=topology,
-        k_values=ks,
-        candidates=_int("candidates", o["candidates"], 1),
-        reduction=_bool("reduction", o["reduction"]),
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -285,6 +81,9 @@ class _Ladder:
 
 
 def _ladder(n: int, alpha: float, k: int) -> _Ladder:
+    """The verification ladder of ``k`` candidates on ``n`` draws spending ``alpha`` in all:
+    candidate i gets ``alpha_i`` proportional to ``1/((i+1)(i+2))`` (module docstring, step 4)
+    and the one-sided DKW band (Massart) of ``alpha_i / 2``."""
     raw = [1.0 / ((i + 1) * (i + 2)) for i in range(k)]
     tot = sum(raw)
     alphas = tuple(alpha * r / tot for r in raw)
@@ -326,58 +125,64 @@ def _check_room(n: int, band: float, pa: float, pb: float | None, alpha: float) 
 class _Banks:
     """Lazily built banks of one stream (specialised and general), all from one seed."""
 
-    def __init__(self, noise: Noise, d: int, ss: np.random.SeedSequence, n: int,
-                 s: _Settings, ks: list[int], exact_kequal: bool = False):
-        self.noise, self.d, self.ss, self.n, self.s, self.ks = noise, d, ss, n, s, ks
-        self.spherical = s.reduction and M.is_spherical(noise)
+    def __init__(self, noise: Noise, d: int, seed: np.random.SeedSequence, n: int,
+                 options: MCOptions, ks: list[int], exact_kequal: bool = False):
+        self.noise, self.d, self.seed, self.n = noise, d, seed, n
+        self.options, self.ks = options, ks
+        self.spherical = options.reduction and banks.is_spherical(noise)
         self._special: Any = None
         self._general: Any = None
         # exact per-row reductions along k-equal directions (uniform, Laplace product noise,
-        # :class:`M.KEqualProductBank`).  Their draws differ from the coordinate-wise bank's, so
-        # they are used only where no k-equal direction is compared with a vector direction
-        # (a PSO ranks both kinds on common random numbers): structured searches and the
-        # verification sample.
+        # :class:`banks.KEqualProductBank`).  Their draws differ from the coordinate-wise
+        # bank's, so they are used only where no k-equal direction is compared with a vector
+        # direction (a PSO ranks both kinds on common random numbers): structured searches and
+        # the verification sample.
         self._kequal: Any = None
-        self.kequal = exact_kequal and M.kequal_family(noise) is not None
+        self.kequal = exact_kequal and banks.kequal_family(noise) is not None
         #: the coordinate-wise draws live on a torch device / why torch could not be used
         self.on_torch = False
         self.torch_fallback: str | None = None
 
-    def for_direction(self, dirn: M.Direction) -> Any:
-        nz = self.noise
+    def for_direction(self, dirn: Direction) -> Any:
+        """The bank that evaluates ``dirn``: a specialised one when the noise and direction
+        allow it (rotation invariance, l_inf k-equal, exact k-equal rows), else the
+        coordinate-wise bank (on torch when asked and possible)."""
+        nz, options = self.noise, self.options
         if self.spherical:
             if self._special is None:
-                self._special = M.make_bank(nz, self.n, self.d, self.ss, self.s.dtype,
-                                            self.s.memory_budget)
+                self._special = banks.make_bank(nz, self.n, self.d, self.seed, options.dtype,
+                                                options.memory_budget)
             return self._special
-        if (M.linf_radial(nz) and dirn.kind == "k-equal" and dirn.k in self.ks):
+        if (banks.linf_radial(nz) and dirn.kind == "k-equal" and dirn.k in self.ks):
             if self._special is None:
-                self._special = M.LinfKEqualBank(nz, self.n, self.ss, self.s.dtype, self.ks)
+                self._special = banks.LinfKEqualBank(nz, self.n, self.seed, options.dtype,
+                                                     self.ks)
             return self._special
         if self.kequal and dirn.kind == "k-equal" and 1 <= dirn.k <= self.d:
             if self._kequal is None:
-                self._kequal = M.KEqualProductBank(nz, self.n, self.ss, self.s.dtype,
-                                                   self.s.memory_budget)
+                self._kequal = banks.KEqualProductBank(nz, self.n, self.seed, options.dtype,
+                                                       options.memory_budget)
             return self._kequal
         if self._general is None:
-            if self.s.backend == "torch":
+            if options.backend == "torch":
                 # the coordinate-wise banks on the device (unicr issue #4); ``torch_fallback``
                 # says why a noise without torch implementation runs on the numpy banks
                 from unicr.neyman_pearson.torch_banks import make_torch_bank
 
                 self._general, self.torch_fallback = make_torch_bank(
-                    nz, self.n, self.d, self.ss, self.s.dtype, self.s.memory_budget,
-                    self.s.device)
+                    nz, self.n, self.d, self.seed, options.dtype, options.memory_budget,
+                    options.device)
                 self.on_torch = self._general is not None
                 if self._general is None:
                     log.info("torch backend not used: %s", self.torch_fallback)
             if self._general is None:
-                self._general = M.make_bank(nz, self.n, self.d, self.ss, self.s.dtype,
-                                            self.s.memory_budget, general=True)
+                self._general = banks.make_bank(nz, self.n, self.d, self.seed, options.dtype,
+                                                options.memory_budget, general=True)
         return self._general
 
 
 def _typical_scale(noise: Noise) -> float:
+    """The noise's sigma when finite, else its scale: the first trial scale of a search."""
     sig = noise.sigma
     return float(sig) if sig is not None and math.isfinite(sig) else float(noise.scale)
 
@@ -387,27 +192,13 @@ def _typical_scale(noise: Noise) -> float:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class _DirectionRun:
-    direction: M.Direction
-    est: ScaleBracket | None
-    passed: ScaleBracket | None = None
-    failed: ScaleBracket | None = None
-    verified_pass: float | None = None
-    verified_fail: float | None = None
-    pass_index: int | None = None
-    fail_index: int | None = None
-    pass_ladder: list[float] = field(default_factory=list)
-    fail_ladder: list[float] = field(default_factory=list)
-    n_evals: int = 0
-
-
-def _search(bank: Any, dirn: M.Direction, pa: float, pb: float | None, band: float,
+def _search(bank: Any, dirn: Direction, pa: float, pb: float | None, band: float,
             rel_tol: float) -> Search:
-    return bank.for_direction(dirn).model(dirn).search(pa, pb, band, band, rel_tol)
+    """The scale search along ``dirn`` on ``bank``, both statements at DKW band ``band``."""
+    return Search.along(bank.for_direction(dirn).model(dirn), pa, pb, band, band, rel_tol)
 
 
-def _spacing(model: Any, lam: float, which: int, pa: float, pb: float | None,
+def _spacing(model: Any, lam: float, statement: Statement, pa: float, pb: float | None,
              bands: tuple[float, ...], n_search: int, n_verify: int,
              rel_tol: float) -> tuple[float, float, float]:
     """Placement of the verification ladder, from S1 only: ``(kappa, slope, sens)``.
@@ -429,18 +220,18 @@ def _spacing(model: Any, lam: float, which: int, pa: float, pb: float | None,
 
     def at(i: int, band: float) -> float:
         return float(margins(lx[i], None if ly is None else ly[i], pa, pb, band, band,
-                             eta[i])[which])
+                             eta[i])[statement])
 
     slope = (at(1, d0) - at(2, d0)) / (2.0 * h)
     # a wider band lowers the pass margin and raises the failure margin
     raw = (at(0, dl) - at(0, d0)) / (dl - d0) if dl > d0 else 0.0
-    sens = max(0.0, -raw if which == PASS else raw)
+    sens = max(0.0, -raw if statement == Statement.PASS else raw)
     nsl = 8 if n >= 800 else max(2, n // 100)
     size = n // nsl
     if size >= 20:
         xs = lx[0, : size * nsl].reshape(nsl, size)
         ys = None if ly is None else ly[0, : size * nsl].reshape(nsl, size)
-        mm = margins_batch(xs, ys, pa, pb, d0, d0, eta[0])[:, which]
+        mm = margins_batch(xs, ys, pa, pb, d0, d0, eta[0])[:, statement]
         sd_sub = float(np.std(mm, ddof=1))
     else:
         sd_sub = 0.5
@@ -455,14 +246,18 @@ def _rungs(start: float, kappa: float, slope: float, sens: float, bands: tuple[f
     """Ladder ``start * exp(sign * (kappa (k + 1/2) + shift_k))``: rung k also moves by the
     effect of its wider band, ``shift_k = sens (D_k - D_0) / slope`` (capped at 0.5)."""
     out = []
+    ok = math.isfinite(slope) and slope > 0
     for k, band in enumerate(bands):
-        ok = math.isfinite(slope) and slope > 0
-        shift = sens * (band - bands[0]) / slope if ok else 0.0
-        out.append(start * math.exp(sign * (kappa * (k + 0.5) + min(shift, 0.5))))
+        shift = 0.0
+        if ok and band > bands[0]:
+            shift = sens * (band - bands[0]) / slope
+            if not shift <= 0.5:  # the cap; also an infinite sensitivity (a margin that
+                shift = 0.5       # becomes infinite at the widest band), never NaN
+        out.append(start * math.exp(sign * (kappa * (k + 0.5) + shift)))
     return out
 
 
-def _verify(bank: Any, dirn: M.Direction, cands: list[float], which: int, pa: float,
+def _verify(bank: Any, dirn: Direction, cands: list[float], statement: Statement, pa: float,
             pb: float | None, bands: tuple[float, ...]) -> int | None:
     """First candidate that verifies on the fresh sample (pass: margin > 0; fail: <= 0)."""
     model = bank.for_direction(dirn).model(dirn)
@@ -471,58 +266,76 @@ def _verify(bank: Any, dirn: M.Direction, cands: list[float], which: int, pa: fl
         sl = slice(start, min(len(cands), start + step))
         ms = model.margins_batch(cands[sl], pa, pb, list(bands[sl]), list(bands[sl]))
         for i, m in enumerate(ms):
-            ok = m[PASS] > 0.0 if which == PASS else m[FAIL] <= 0.0
+            if statement == Statement.PASS:
+                ok = m[Statement.PASS] > 0.0
+            else:
+                ok = m[Statement.FAIL] <= 0.0
             if ok:
                 return start + i
     return None
 
 
-def _run_direction(dirn: M.Direction, s1: _Banks, s2: _Banks | None, pa: float, pb: float | None,
-                   s: _Settings, lam0: float, pass_ladder: _Ladder | None,
-                   fail_ladder: _Ladder | None, first_step: float = 1.0) -> _DirectionRun:
+def _ladder_on(verification_banks: _Banks, model: Any, dirn: Direction, start: float,
+               statement: Statement, ladder: _Ladder, pa: float, pb: float | None,
+               n_search: int, rel_tol: float) -> tuple[list[float], int | None]:
+    """Rungs of the verification ladder from the search boundary ``start`` (below it for a
+    pass, above it for a failure) and the index of the first rung verified on the fresh
+    sample (``None``: none verified)."""
+    kap, slope, sens = _spacing(model, start, statement, pa, pb, ladder.bands, n_search,
+                                verification_banks.n, rel_tol)
+    sign = -1.0 if statement == Statement.PASS else 1.0
+    rungs = _rungs(start, kap, slope, sens, ladder.bands, sign)
+    return rungs, _verify(verification_banks, dirn, rungs, statement, pa, pb, ladder.bands)
+
+
+def _run_direction(dirn: Direction, search_banks: _Banks, verification_banks: _Banks | None,
+                   pa: float, pb: float | None, options: MCOptions, lam0: float,
+                   pass_ladder: _Ladder | None, fail_ladder: _Ladder | None,
+                   first_step: float = 1.0) -> DirectionRun:
+    """Steps 3-4 of the module docstring along ``dirn``: the point-estimate, pass and failure
+    boundaries searched on the search sample, then each statement's ladder verified on the
+    fresh sample (``verification_banks``; ``None`` in estimate mode)."""
     band0 = 0.0
     if fail_ladder is not None:
         band0 = fail_ladder.bands[0]
     elif pass_ladder is not None:
         band0 = pass_ladder.bands[0]
-    srch = _search(s1, dirn, pa, pb, band0, s.rel_tol)
+    search = _search(search_banks, dirn, pa, pb, band0, options.rel_tol)
     try:
-        est = srch.run(EST, lam0, first_step)
+        est = search.run(Statement.ESTIMATE, lam0, first_step)
     except ConvergenceError:
-        if s2 is None:
+        if verification_banks is None:
             raise
         # UniCR's plug-in statistic can lack a boundary when the losses are all tied (S14);
         # the sound statements do not depend on it
         est = None
-    run = _DirectionRun(direction=dirn, est=est)
-    if s2 is None:
-        run.n_evals = len(srch.cache_lam)
+    run = DirectionRun(direction=dirn, est=est)
+    if verification_banks is None:
+        run.n_evals = len(search.cache_lam)
         return run
-    start_lo = est.lo if est is not None else lam0
-    start_hi = est.hi if est is not None else lam0
-    model1 = s1.for_direction(dirn).model(dirn)
+    start_lo = est.passes if est is not None else lam0
+    start_hi = est.fails if est is not None else lam0
+    model = search_banks.for_direction(dirn).model(dirn)
     if pass_ladder is not None:
-        srch_p = _search(s1, dirn, pa, pb, pass_ladder.bands[0], s.rel_tol)
+        search_pass = _search(search_banks, dirn, pa, pb, pass_ladder.bands[0], options.rel_tol)
         if pass_ladder.bands[0] == band0:  # same bands: the cached margins are valid here too
-            srch_p.cache_lam, srch_p.cache_m = srch.cache_lam, srch.cache_m
-        run.passed = srch_p.run(PASS, start_lo, 0.05)
-        kap, slope, sens = _spacing(model1, run.passed.lo, PASS, pa, pb, pass_ladder.bands,
-                                    s1.n, s2.n, s.rel_tol)
-        run.pass_ladder = _rungs(run.passed.lo, kap, slope, sens, pass_ladder.bands, -1.0)
-        idx = _verify(s2, dirn, run.pass_ladder, PASS, pa, pb, pass_ladder.bands)
+            search_pass.cache_lam, search_pass.cache_m = search.cache_lam, search.cache_m
+        run.passed = search_pass.run(Statement.PASS, start_lo, 0.05)
+        run.pass_ladder, idx = _ladder_on(verification_banks, model, dirn, run.passed.passes,
+                                          Statement.PASS, pass_ladder, pa, pb, search_banks.n,
+                                          options.rel_tol)
         if idx is not None:
             run.pass_index = idx
             run.verified_pass = run.pass_ladder[idx]
     if fail_ladder is not None:
-        run.failed = srch.run(FAIL, start_hi, 0.05)
-        kap, slope, sens = _spacing(model1, run.failed.hi, FAIL, pa, pb, fail_ladder.bands,
-                                    s1.n, s2.n, s.rel_tol)
-        run.fail_ladder = _rungs(run.failed.hi, kap, slope, sens, fail_ladder.bands, 1.0)
-        idx = _verify(s2, dirn, run.fail_ladder, FAIL, pa, pb, fail_ladder.bands)
+        run.failed = search.run(Statement.FAIL, start_hi, 0.05)
+        run.fail_ladder, idx = _ladder_on(verification_banks, model, dirn, run.failed.fails,
+                                          Statement.FAIL, fail_ladder, pa, pb, search_banks.n,
+                                          options.rel_tol)
         if idx is not None:
             run.fail_index = idx
             run.verified_fail = run.fail_ladder[idx]
-    run.n_evals = len(srch.cache_lam)
+    run.n_evals = len(search.cache_lam)
     return run
 
 
@@ -531,8 +344,9 @@ def _run_direction(dirn: M.Direction, s1: _Banks, s2: _Banks | None, pa: float, 
 # ---------------------------------------------------------------------------
 
 
-def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Settings,
-            sel: _Banks, which: int, band: float, ks: list[int]) -> tuple[list, dict]:
+def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, options: MCOptions,
+            selection_banks: _Banks, statement: Statement, band: float,
+            ks: list[int]) -> tuple[list, dict]:
     """Cost ``lambda(dir) ||dir||_p`` of candidate directions on the selection sample.
 
     ``cost`` is a pure function of (direction, selection sample): every search starts from
@@ -543,38 +357,39 @@ def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Set
     boundary cell, hence the cost, does not even depend on the start.
     """
     info: dict[str, Any] = {"n_structured": 0, "n_pso": 0}
-    tol = max(s.rel_tol, 1e-3)
+    tol = max(options.rel_tol, 1e-3)
     typical = _typical_scale(noise)
     memo: dict[tuple, float] = {}
 
-    def cost(dirn: M.Direction) -> float:
+    def cost(dirn: Direction) -> float:
         key = (dirn.kind, dirn.k, dirn.sign, dirn.values)
         if key in memo:
             return memo[key]
         nrm = dirn.norm(p)
         lam0 = typical / max(dirn.norm(2.0), 1e-300)
         try:
-            br = _search(sel, dirn, pa, pb, band, tol).run(which, lam0, 1.0, grid=True)
-            c = (br.hi if which == FAIL else br.mid) * nrm
+            br = _search(selection_banks, dirn, pa, pb, band, tol).run(statement, lam0, 1.0,
+                                                                       grid=True)
+            c = (br.fails if statement == Statement.FAIL else br.mid) * nrm
         except ConvergenceError as err:
             log.debug("direction %s skipped: %s", dirn.describe(), err)
             c = math.inf
         memo[key] = c
         return c
 
-    cands: list[tuple[M.Direction, float]] = []
-    if s.directions in ("structured", "both"):
+    cands: list[tuple[Direction, float]] = []
+    if options.directions in ("structured", "both"):
         for dirn in structured_family(noise, d, p, ks):
             cands.append((dirn, cost(dirn)))
         info["n_structured"] = len(cands)
-    if s.directions in ("pso", "both"):
-        rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(3,)))
-        res = pso_search(noise, d, p, cost, rng, particles=s.particles, iterations=s.iterations,
-                         c1=s.c1, c2=s.c2, w=s.w, space=s.pso_space,
-                         topology=s.pso_topology)
+    if options.directions in ("pso", "both"):
+        rng = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(3,)))
+        res = pso_search(noise, d, p, cost, rng, particles=options.particles,
+                         iterations=options.iterations, c1=options.c1, c2=options.c2,
+                         w=options.w, space=options.pso_space, topology=options.pso_topology)
         cands.extend(res.evaluated)
         info["n_pso"] = res.n_cost_calls
-    uniq: dict[tuple, tuple[M.Direction, float]] = {}
+    uniq: dict[tuple, tuple[Direction, float]] = {}
     for dirn, c in cands:
         uniq[(dirn.kind, dirn.k, dirn.sign, dirn.values)] = (dirn, c)
     ranked = sorted(uniq.values(), key=lambda t: t[1])
@@ -584,6 +399,22 @@ def _select(noise: Noise, d: int, p: float, pa: float, pb: float | None, s: _Set
             "(every scale search failed to bracket)"
         )
     return ranked, info
+
+
+def _refine(ranked: list, search_banks: _Banks, p: float, pa: float, pb: float | None,
+            options: MCOptions, statement: Statement, band: float) -> list:
+    """Re-rank the best ``_REFINE`` directions on the whole search sample (costs from the
+    selection subsample are noisier); directions whose search fails to bracket are dropped."""
+    refined = []
+    for dirn, c in ranked[:_REFINE]:
+        try:
+            br = _search(search_banks, dirn, pa, pb, band, options.rel_tol).run(
+                statement, c / dirn.norm(p), 0.05)
+            sound = options.mode == "sound"
+            refined.append((dirn, (br.fails if sound else br.mid) * dirn.norm(p)))
+        except ConvergenceError:
+            continue
+    return sorted(refined, key=lambda t: t[1]) if refined else ranked
 
 
 # ---------------------------------------------------------------------------
@@ -601,6 +432,7 @@ def _lp_factor(p: float, d: int) -> float:
 
 
 def _check_noise(noise: Any, d: int) -> None:
+    """A built product noise, or a joint noise built for dimension ``d``."""
     if not isinstance(noise, (ProductNoise, JointNoise)):
         raise InvalidParameterError(
             f"the Monte Carlo engine needs a built unicr noise, got {type(noise).__name__}"
@@ -611,258 +443,209 @@ def _check_noise(noise: Any, d: int) -> None:
         )
 
 
-def _n_search(noise: Noise, s: _Settings, d: int, kmax: int,
+def _n_search(noise: Noise, options: MCOptions, d: int, kmax: int,
               exact_kequal: bool | None = None) -> int:
     """Search sample size: all of ``n_mc`` when each scale costs O(n) (rotation invariance,
     per-draw statistics of k-equal directions), else what the memory budget keeps.
 
     ``exact_kequal``: every searched direction is k-equal (default: structured directions)."""
     if exact_kequal is None:
-        exact_kequal = s.directions == "structured"
-    if s.n_search is not None:
-        return min(s.n_search, s.n_mc) if s.mode == "estimate" else s.n_search
-    if (s.reduction and M.is_spherical(noise)) or s.mode == "estimate":
-        return s.n_mc
-    if M.linf_radial(noise) and s.directions == "structured":
-        return s.n_mc  # per-draw statistics only (LinfKEqualBank)
-    if M.kequal_family(noise) is not None and exact_kequal:
-        return s.n_mc  # a few numbers per draw (KEqualProductBank)
+        exact_kequal = options.directions == "structured"
+    if options.n_search is not None:
+        if options.mode == "estimate":
+            return min(options.n_search, options.n_mc)
+        return options.n_search
+    if (options.reduction and banks.is_spherical(noise)) or options.mode == "estimate":
+        return options.n_mc
+    if banks.linf_radial(noise) and options.directions == "structured":
+        return options.n_mc  # per-draw statistics only (LinfKEqualBank)
+    if banks.kequal_family(noise) is not None and exact_kequal:
+        return options.n_mc  # a few numbers per draw (KEqualProductBank)
     width = d if isinstance(noise, JointNoise) else max(1, kmax)
     from unicr.neyman_pearson.kernels import kernel_for
 
     compiled = isinstance(noise, ProductNoise) and kernel_for(noise) is not None
-    per_row = width * (s.dtype.itemsize + (0 if compiled else 8))
-    fit = s.memory_budget // max(per_row, 1)
-    return int(min(s.n_mc, max(fit, 2000)))
+    per_row = width * (options.dtype.itemsize + (0 if compiled else 8))
+    fit = options.memory_budget // max(per_row, 1)
+    return int(min(options.n_mc, max(fit, 2000)))
+
+
+# ---------------------------------------------------------------------------
+# the pipeline and its record
+# ---------------------------------------------------------------------------
+
+
+def _plan(options: MCOptions, spherical: bool, pa: float,
+          pb: float | None) -> tuple[_Ladder | None, _Ladder | None, bool]:
+    """The alpha plan (step 4): ``(pass_ladder, fail_ladder, fail_possible)``.
+
+    Sound mode splits ``alpha_np`` between the pass ladder (spherical noise only: half) and
+    the failure ladder; the failure ladder is dropped when no failure is provable."""
+    if options.mode != "sound":
+        return None, None, True
+    alpha_pass = options.alpha_np / 2.0 if spherical else 0.0
+    alpha_fail = options.alpha_np - alpha_pass
+    pass_ladder = None
+    fail_ladder = _ladder(options.n_mc, alpha_fail, options.candidates)
+    if spherical:
+        pass_ladder = _ladder(options.n_mc, alpha_pass, options.candidates)
+        _check_room(options.n_mc, pass_ladder.bands[0], pa, pb, options.alpha_np)
+    _check_room(options.n_mc, fail_ladder.bands[0], pa, pb, options.alpha_np)
+    fail_possible = _fail_possible(fail_ladder.bands[0], pa, pb)
+    return pass_ladder, (fail_ladder if fail_possible else None), fail_possible
+
+
+def _streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """The search and verification seeds (step 1), children 1 and 2 of ``seed``."""
+    root = np.random.SeedSequence(seed)
+    return (np.random.SeedSequence(root.entropy, spawn_key=(1,)),
+            np.random.SeedSequence(root.entropy, spawn_key=(2,)))
+
+
+def run_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
+           options: MCOptions) -> MCRun:
+    """Steps 1-4 of the module docstring: draws, directions, scale search, verification."""
+    sound = options.mode == "sound"
+    spherical = options.reduction and banks.is_spherical(noise)
+    product = isinstance(noise, ProductNoise)
+    ks = list(options.k_values) if options.k_values else structured_ks(d, p, product)
+    if spherical:
+        ks = [1]
+    pass_ladder, fail_ladder, fail_possible = _plan(options, spherical, pa, pb)
+    band0 = fail_ladder.bands[0] if fail_ladder is not None else (
+        pass_ladder.bands[0] if pass_ladder is not None else 0.0)
+    search_seed, verification_seed = _streams(options.seed)
+    n_search = _n_search(noise, options, d, max(ks))
+    structured = options.directions == "structured"
+    search_banks = _Banks(noise, d, search_seed, n_search, options, ks, exact_kequal=structured)
+    verification_banks = _Banks(noise, d, verification_seed, options.n_mc, options, ks,
+                                exact_kequal=True) if sound else None
+    statement = Statement.FAIL if fail_ladder is not None else Statement.ESTIMATE
+    info: dict[str, Any] = {"n_structured": 0, "n_pso": 0}
+    banks_used = [search_banks] + ([verification_banks] if verification_banks else [])
+    if spherical:
+        ranked = [(k_equal(1), math.nan)]
+    else:
+        selection_banks = _Banks(noise, d, search_seed, min(n_search, options.n_pso), options,
+                                 ks, exact_kequal=structured)
+        banks_used.append(selection_banks)
+        ranked, info = _select(noise, d, p, pa, pb, options, selection_banks, statement, band0,
+                               ks)
+        if len(ranked) > 1 and selection_banks.n < n_search:
+            ranked = _refine(ranked, search_banks, p, pa, pb, options, statement, band0)
+    chosen, cost = ranked[0]
+    lam0 = cost / chosen.norm(p) if math.isfinite(cost) else \
+        _typical_scale(noise) / max(chosen.norm(2.0), 1e-300)
+    run = _run_direction(chosen, search_banks, verification_banks, pa, pb, options, lam0,
+                         pass_ladder, fail_ladder, 1.0 if spherical else 0.05)
+    unprovable = None
+    if sound and not fail_possible:
+        unprovable = _ladder(options.n_mc, options.alpha_np, options.candidates).bands[0]
+    return MCRun(
+        options=options, p=p, d=d, binary=pb is None, spherical=spherical, product=product,
+        n_search=n_search, band0=band0, fail_possible=fail_possible,
+        unprovable_band=unprovable, ranked=tuple(ranked), n_structured=info["n_structured"],
+        n_pso=info["n_pso"], chosen=run, on_torch=any(b.on_torch for b in banks_used),
+        torch_fallback=next((b.torch_fallback for b in banks_used if b.torch_fallback), None),
+        lp_factor=_lp_factor(p, d),
+    )
+
+
+def _witness(record: MCRun, noise: Noise, upper: float, scale_per_lam: float) -> Witness:
+    """The verified failing perturbation (step 5), in the direction reported to the user."""
+    run, options = record.chosen, record.options
+    if record.spherical:
+        wdir = k_equal(1) if record.p <= 2.0 else k_equal(record.d)
+        equivalent = "any rotation (spherically symmetric noise)"
+    else:
+        wdir = run.direction
+        equivalent = ("any permutation" + (" and sign flip" if noise_symmetric(noise) else "")
+                      + " of it") if permutation_invariant(noise) else "this vector"
+    return Witness(
+        direction=wdir.describe(),
+        scale=run.verified_fail * scale_per_lam,
+        norm_value=upper,
+        detail={
+            "verified_on": "fresh sample",
+            "n_verify": options.n_mc,
+            "ladder_index": run.fail_index,
+            "search_fail_scale": (run.failed.fails * scale_per_lam if run.failed else None),
+            "search_evaluations": run.n_evals,
+            "seed": options.seed,
+            "equivalent_to": equivalent,
+        },
+    )
+
+
+def _bounds(record: MCRun, noise: Noise) -> MCBounds:
+    """Step 5: ``upper`` from the verified failure, ``lower`` from the verified pass (rotation
+    invariance only), ``estimate`` from the point statistic, all as l_p norms."""
+    run = record.chosen
+    if record.spherical:
+        to_norm = record.lp_factor  # l2 norm lambda (||e_1||_2 = 1) -> l_p radius
+        scale_per_lam = 1.0 if record.p <= 2.0 else 1.0 / math.sqrt(record.d)
+    else:
+        to_norm = run.direction.norm(record.p)
+        scale_per_lam = 1.0
+    estimate = run.est.mid * to_norm if run.est is not None else math.nan
+    lower, upper, witness = 0.0, math.inf, None
+    withheld = False
+    if record.options.mode == "sound":
+        if run.verified_fail is not None:
+            upper = run.verified_fail * to_norm
+            witness = _witness(record, noise, upper, scale_per_lam)
+        if record.spherical and run.verified_pass is not None:
+            lower = run.verified_pass * to_norm
+        if lower > upper:
+            lower, withheld = 0.0, True
+    return MCBounds(lower=lower, upper=upper, estimate=estimate, witness=witness,
+                    lower_withheld=withheld)
+
+
+def _options(d: int, options: MCOptions | None, kwargs: dict[str, Any]) -> MCOptions:
+    """The run's options: ``options`` (default :data:`DEFAULTS`) with ``kwargs`` applied,
+    checked for dimension ``d``."""
+    if options is None:
+        return MCOptions.from_kwargs(kwargs, d)
+    if not isinstance(options, MCOptions):
+        raise InvalidParameterError(
+            f"options must be an MCOptions, got {type(options).__name__}"
+        )
+    return (options.replace(**kwargs) if kwargs else options).for_dimension(d)
 
 
 def radius_mc(noise: Noise, pa: float, pb: float | None, p: float, d: int,
-              **kwargs: Any) -> Certificate:
+              options: MCOptions | None = None, **kwargs: Any) -> Certificate:
     """Certified l_p radius by the UniCR Monte Carlo method (Hong et al. 2022, Theorem 1).
 
     Parameters (validated by :func:`unicr.radius`): a built noise (product or joint with
     ``noise.d == d``), ``pa`` in (0, 1), ``pb`` None (binary, Theorem 3) or < pa, ``p`` in
-    (0, inf], ``d``.  Keyword options (defaults in :data:`DEFAULTS`):
+    (0, inf], ``d``.  Options: an :class:`~unicr.engines.mc_options.MCOptions` and/or its
+    fields as keywords (defaults in :data:`DEFAULTS`; each field documented there): ``mode``
+    ("sound": statements verified on a fresh sample, ``confidence = 1 - alpha_np``;
+    "estimate": UniCR's published point estimate only), ``n_mc``, ``alpha_np``, ``seed``,
+    the direction search (``directions``, PSO settings, ``k_values``), ``rel_tol``,
+    ``candidates``, ``reduction`` (rotation invariance for spherically symmetric noise) and
+    where the draws live (``dtype``, ``device``, ``backend``, ``memory_budget``,
+    ``n_search``).
 
-    mode
-        ``"sound"``: DKW-banded Neyman-Pearson statistics, statements verified on a fresh
-        sample, ``confidence = 1 - alpha_np``.  ``"estimate"``: UniCR's published point
-        estimate (plug-in quantiles), reported as ``estimate`` only.
-    n_mc, alpha_np, seed
-        verification sample size, its total alpha, reproducibility seed.
-    directions, particles, iterations, c1, c2, w, pso_space, pso_topology, n_pso, k_values
-        direction search: ``"structured"`` (k-equal family), ``"pso"`` (particle swarm,
-        App. C.3: ``pso_topology="nested"``, monotone in particles and iterations, or
-        ``"global"``, pyswarms GlobalBestPSO as UniCR) or ``"both"``; PSO swarm settings and
-        the selection subsample size; the k of the structured family.
-    rel_tol, candidates
-        relative tolerance in lambda of the scale search; length of the verification ladder.
-    reduction
-        use rotation invariance for spherically symmetric noise (lower bound, one direction);
-        ``False`` treats it like any noise (direction search, ``lower = 0``), as UniCR does.
-    dtype, device, backend, memory_budget, n_search
-        storage precision of the draws; where the coordinate-wise banks run (``device`` None:
-        CUDA when present, else the CPU; ``backend`` "auto" | "numpy" | "torch"); bytes of
-        draws kept in memory; size of the search sample.
+    The pipeline (:func:`run_mc`) records what it did; :func:`_bounds` takes the numbers and
+    :func:`~unicr.engines.montecarlo_explain.explain_mc` the assumptions text from that record.
     """
     t0 = time.perf_counter()
     _check_noise(noise, d)
-    s = _settings(d, kwargs)
-    sound = s.mode == "sound"
-    binary = pb is None
-    spherical = s.reduction and M.is_spherical(noise)
-    product = isinstance(noise, ProductNoise)
-    ks = s.k_values or structured_ks(d, p, product)
-    if spherical:
-        ks = [1]
-
-    pass_ladder = fail_ladder = None
-    fail_possible = True
-    if sound:
-        alpha_pass = s.alpha_np / 2.0 if spherical else 0.0
-        alpha_fail = s.alpha_np - alpha_pass
-        fail_ladder = _ladder(s.n_mc, alpha_fail, s.candidates)
-        if spherical:
-            pass_ladder = _ladder(s.n_mc, alpha_pass, s.candidates)
-            _check_room(s.n_mc, pass_ladder.bands[0], pa, pb, s.alpha_np)
-        _check_room(s.n_mc, fail_ladder.bands[0], pa, pb, s.alpha_np)
-        fail_possible = _fail_possible(fail_ladder.bands[0], pa, pb)
-        if not fail_possible:
-            fail_ladder = None
-    band0 = fail_ladder.bands[0] if fail_ladder is not None else (
-        pass_ladder.bands[0] if pass_ladder is not None else 0.0)
-
-    root = np.random.SeedSequence(s.seed)
-    ss1 = np.random.SeedSequence(root.entropy, spawn_key=(1,))
-    ss2 = np.random.SeedSequence(root.entropy, spawn_key=(2,))
-    n1 = _n_search(noise, s, d, max(ks))
-    structured = s.directions == "structured"
-    s1 = _Banks(noise, d, ss1, n1, s, ks, exact_kequal=structured)
-    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks, exact_kequal=True) if sound else None
-
-    which = FAIL if fail_ladder is not None else EST
-    info: dict[str, Any] = {"n_structured": 0, "n_pso": 0}
-    banks_used: list[_Banks] = [s1] + ([s2] if s2 is not None else [])
-    if spherical:
-        ranked = [(M.k_equal(1), math.nan)]
-    else:
-        n_sel = min(n1, s.n_pso)
-        sel = _Banks(noise, d, ss1, n_sel, s, ks, exact_kequal=structured)
-        banks_used.append(sel)
-        ranked, info = _select(noise, d, p, pa, pb, s, sel, which, band0, ks)
-        # refine the best few on the whole search sample
-        if len(ranked) > 1 and n_sel < n1:
-            refined = []
-            for dirn, c in ranked[:_REFINE]:
-                try:
-                    br = _search(s1, dirn, pa, pb, band0, s.rel_tol).run(
-                        which, c / dirn.norm(p), 0.05)
-                    refined.append((dirn, (br.hi if sound else br.mid) * dirn.norm(p)))
-                except ConvergenceError:
-                    continue
-            if refined:
-                ranked = sorted(refined, key=lambda t: t[1])
-    dirn = ranked[0][0]
-    nrm = dirn.norm(p)
-    lam0 = ranked[0][1] / nrm if math.isfinite(ranked[0][1]) else \
-        _typical_scale(noise) / max(dirn.norm(2.0), 1e-300)
-    run = _run_direction(dirn, s1, s2, pa, pb, s, lam0, pass_ladder, fail_ladder,
-                         1.0 if spherical else 0.05)
-
-    # -- assemble the certificate ------------------------------------------------------
-    if spherical:
-        fac = _lp_factor(p, d)
-        to_norm = fac  # l2 norm lambda (||e_1||_2 = 1) -> l_p radius
-        wdir = M.k_equal(1) if p <= 2.0 else M.k_equal(d)
-        wscale_per_lam = 1.0 if p <= 2.0 else 1.0 / math.sqrt(d)
-    else:
-        to_norm = nrm
-        wdir = dirn
-        wscale_per_lam = 1.0
-    estimate = run.est.mid * to_norm if run.est is not None else math.nan
-    lower = 0.0
-    upper = math.inf
-    witness = None
-    assumptions: list[str] = []
-    form = "binary (Theorem 3, pB = 1 - pA)" if binary else "two-sided (Theorem 1)"
-    if any(b.on_torch for b in banks_used):
-        arith = (f"torch backend on {s.device}: draws from torch generators on the device, "
-                 f"log densities in {s.dtype.name}, sums over coordinates in float64")
-    else:
-        arith = f"float64 arithmetic, draws stored as {s.dtype.name}"
-    assumptions.append(
-        f"Monte Carlo Neyman-Pearson test of Hong et al. 2022, {form}; losses summed in log "
-        f"space ({arith}); rounding bounded and applied on the conservative side"
-    )
-    fallback = next((b.torch_fallback for b in banks_used if b.torch_fallback), None)
-    if s.backend == "torch" and fallback:
-        assumptions.append(f"torch backend not used for the coordinate-wise draws: {fallback}; "
-                           "numpy/numba banks on the CPU instead")
-    if sound:
-        n_events = 2 * s.candidates * (2 if spherical else 1)
-        assumptions.append(
-            f"confidence {1.0 - s.alpha_np:.6g}: union bound over {n_events} one-sided DKW "
-            f"events (Massart), alpha_np = {s.alpha_np:g}, on a fresh verification sample of "
-            f"n_mc = {s.n_mc} draws; scales chosen on an independent search sample of "
-            f"{n1} draws (seed {s.seed})"
-        )
-        assumptions.append(
-            f"for comparison, UniCR's App. B.4 statement: (1-alpha0)^2 (1-2e^(-2 n D^2))^4 = "
-            f"(1-alpha0)^2 x {unicr_confidence(s.n_mc, band0):.6f} with n = {s.n_mc}, "
-            f"D = {band0:.4g} (not a certificate: point quantiles are never shifted by D)"
-        )
-        assumptions.append("combine with the classifier's alpha: total 1 - alpha_classifier - "
-                           "alpha_np (union bound)")
-        if run.verified_fail is not None:
-            upper = run.verified_fail * to_norm
-            witness = Witness(
-                direction=wdir.describe(),
-                scale=run.verified_fail * wscale_per_lam,
-                norm_value=upper,
-                detail={
-                    "verified_on": "fresh sample",
-                    "n_verify": s.n_mc,
-                    "ladder_index": run.fail_index,
-                    "search_fail_scale": (run.failed.hi * wscale_per_lam if run.failed
-                                          else None),
-                    "search_evaluations": run.n_evals,
-                    "seed": s.seed,
-                    "equivalent_to": ("any rotation (spherically symmetric noise)" if spherical
-                                      else ("any permutation" + (" and sign flip" if
-                                            M.noise_symmetric(noise) else "") + " of it")
-                                      if M.permutation_invariant(noise) else "this vector"),
-                },
-            )
-            assumptions.append(
-                f"upper: perturbation verified to fail at l_{norm_label(p)} norm {upper:.6g} "
-                f"(witness; ladder candidate {run.fail_index})"
-            )
-        elif not fail_possible:
-            assumptions.append(
-                "upper = inf: a failure cannot be proven with this sample size -- the DKW band "
-                f"D = {_ladder(s.n_mc, s.alpha_np, s.candidates).bands[0]:.4g} is not below "
-                + ("1 - pA" if binary else "min(1 - pA, pB)") + "; increase n_mc"
-            )
-        else:
-            assumptions.append("upper = inf: no failing perturbation was verified on the fresh "
-                               "sample")
-        if spherical:
-            if run.verified_pass is not None:
-                lower = run.verified_pass * to_norm
-                assumptions.append(
-                    f"lower: pass verified on the fresh sample (ladder candidate "
-                    f"{run.pass_index}); rotation invariance -- the noise is spherically "
-                    "symmetric, so every "
-                    "l2 direction is equivalent and a pass verified along e_1 at l2 norm r "
-                    "covers every perturbation of l2 norm r (pass/fail monotone along rays, as "
-                    "in Yang et al. 2020's level-set method); "
-                    f"l_{norm_label(p)} radius = l2 radius x min ||delta||_{norm_label(p)} / "
-                    f"||delta||_2 = {_lp_factor(p, d):.6g}"
-                )
-            else:
-                assumptions.append("lower = 0: no pass was verified on the fresh sample")
-            if s.directions != "structured":
-                assumptions.append("direction search skipped: rotation invariance makes every "
-                                   "l2 direction equivalent")
-        else:
-            assumptions.append(
-                "lower = 0: no reduction theorem applies to this noise and norm in the Monte "
-                "Carlo engine (searched directions only give upper bounds, docs/soundness-notes.md#s11)"
-                + ("; use method='exact' for product noise" if product else "")
-            )
-        if lower > upper:
-            assumptions.append("verified pass above verified failure (inconsistent sample "
-                               "statements): lower withheld")
-            lower = 0.0
-    else:
-        assumptions.append(
-            "estimate: UniCR's point estimate (plug-in quantiles t_A, t_B; K > 0), no confidence "
-            "either way; lower = 0 and upper = inf are the only proven statements"
-        )
-    if sound and estimate == estimate:  # not NaN
-        assumptions.append(f"estimate: UniCR's point statistic on the search sample ({n1} draws)")
-    if not spherical:
-        assumptions.append(
-            f"directions: {s.directions}; best of {len(ranked)} ranked "
-            f"({info['n_structured']} structured, {info['n_pso']} from PSO: {s.particles} "
-            f"particles x {s.iterations} iterations) on a selection sample; minimum over "
-            "searched directions is an upper bound on R* (docs/soundness-notes.md#s11)"
-        )
-    assumptions.append(f"scale search: relative tolerance {s.rel_tol:g} in lambda (Algorithm 2 "
-                       "bracketed, never |K| thresholds)")
-    if s.dtype == np.float32:
-        assumptions.append("draws rounded to float32: the statements refer to the rounded draws "
-                           "(relative perturbation 6e-8 of each coordinate)")
-    if not math.isfinite(estimate):
-        estimate = None
-        assumptions.append("estimate = None: UniCR's plug-in statistic K has no sign change "
-                           "along the direction (tied losses, docs/soundness-notes.md#s14)")
+    options = _options(d, options, kwargs)
+    record = run_mc(noise, pa, pb, p, d, options)
+    bounds = _bounds(record, noise)
+    assumptions = explain_mc(record, bounds)
+    sound = options.mode == "sound"
     log.debug("radius_mc done in %.3fs", time.perf_counter() - t0)
     return Certificate(
-        lower=float(lower), upper=float(upper), estimate=estimate,
-        confidence=1.0 - s.alpha_np if sound else 1.0, method="mc", norm=p, d=d, pa=pa, pb=pb,
-        assumptions=tuple(assumptions), witness=witness, noise=noise.definition(),
-        tolerance=s.rel_tol,
+        lower=float(bounds.lower), upper=float(bounds.upper),
+        estimate=bounds.estimate if math.isfinite(bounds.estimate) else None,
+        confidence=1.0 - options.alpha_np if sound else 1.0, method="mc", norm=p, d=d, pa=pa,
+        pb=pb, assumptions=assumptions, witness=bounds.witness, noise=noise.definition(),
+        tolerance=options.rel_tol,
     )
 
 
@@ -885,8 +668,27 @@ class DirectionalResult:
     n_search: int
 
 
+def _direction_of(direction: Any, d: int, noise: Noise) -> Direction:
+    """``direction`` (a d-vector, ``("k-equal", k)`` or an int k) as a canonical
+    :class:`~unicr.neyman_pearson.direction.Direction`, checked against ``d``."""
+    if isinstance(direction, (int, np.integer)):
+        dirn = k_equal(int(direction))
+    elif isinstance(direction, tuple) and direction and direction[0] == "k-equal":
+        dirn = k_equal(int(direction[1]))
+    else:
+        u = np.asarray(direction, dtype=np.float64)
+        if u.shape != (d,):
+            raise InvalidParameterError(f"direction must have shape ({d},), got {u.shape}")
+        dirn, _ = canonical_direction(u, noise)
+        if dirn.k == 0:
+            raise InvalidParameterError("direction must not be the zero vector")
+    if not (1 <= dirn.k <= d):
+        raise InvalidParameterError(f"k-equal direction needs 1 <= k <= d = {d}, got {dirn.k}")
+    return dirn
+
+
 def directional_bracket(noise: Noise, pa: float, pb: float | None, direction: Any, d: int,
-                        **kwargs: Any) -> DirectionalResult:
+                        options: MCOptions | None = None, **kwargs: Any) -> DirectionalResult:
     """Sound pass/fail bracket along one direction (Hong et al. 2022, Theorem 1, Algorithm 2).
 
     ``direction``: a d-vector, ``("k-equal", k)`` or an ``int`` k.  Same options as
@@ -894,42 +696,30 @@ def directional_bracket(noise: Noise, pa: float, pb: float | None, direction: An
     a fresh sample; ``confidence = 1 - alpha_np`` covers them jointly.
     """
     _check_noise(noise, d)
-    s = _settings(d, kwargs)
-    if isinstance(direction, (int, np.integer)):
-        dirn = M.k_equal(int(direction))
-    elif isinstance(direction, tuple) and direction and direction[0] == "k-equal":
-        dirn = M.k_equal(int(direction[1]))
-    else:
-        u = np.asarray(direction, dtype=np.float64)
-        if u.shape != (d,):
-            raise InvalidParameterError(f"direction must have shape ({d},), got {u.shape}")
-        dirn, _ = M.canonical_direction(u, noise)
-        if dirn.k == 0:
-            raise InvalidParameterError("direction must not be the zero vector")
-    if not (1 <= dirn.k <= d):
-        raise InvalidParameterError(f"k-equal direction needs 1 <= k <= d = {d}, got {dirn.k}")
-    pass_ladder = _ladder(s.n_mc, s.alpha_np / 2.0, s.candidates)
-    fail_ladder = _ladder(s.n_mc, s.alpha_np / 2.0, s.candidates)
-    _check_room(s.n_mc, pass_ladder.bands[0], pa, pb, s.alpha_np)
-    root = np.random.SeedSequence(s.seed)
-    ss1 = np.random.SeedSequence(root.entropy, spawn_key=(1,))
-    ss2 = np.random.SeedSequence(root.entropy, spawn_key=(2,))
+    options = _options(d, options, kwargs)
+    dirn = _direction_of(direction, d, noise)
+    pass_ladder = _ladder(options.n_mc, options.alpha_np / 2.0, options.candidates)
+    fail_ladder = _ladder(options.n_mc, options.alpha_np / 2.0, options.candidates)
+    _check_room(options.n_mc, pass_ladder.bands[0], pa, pb, options.alpha_np)
+    search_seed, verification_seed = _streams(options.seed)
     ks = [dirn.k] if dirn.kind == "k-equal" else []
-    n1 = _n_search(noise, s, d, dirn.k, exact_kequal=dirn.kind == "k-equal")
-    s1 = _Banks(noise, d, ss1, n1, s, ks, exact_kequal=True)
-    s2 = _Banks(noise, d, ss2, s.n_mc, s, ks, exact_kequal=True)
+    n_search = _n_search(noise, options, d, dirn.k, exact_kequal=dirn.kind == "k-equal")
+    search_banks = _Banks(noise, d, search_seed, n_search, options, ks, exact_kequal=True)
+    verification_banks = _Banks(noise, d, verification_seed, options.n_mc, options, ks,
+                                exact_kequal=True)
     lam0 = _typical_scale(noise) / max(dirn.norm(2.0), 1e-300)
     if not _fail_possible(fail_ladder.bands[0], pa, pb):
         fail_ladder = None
-    run = _run_direction(dirn, s1, s2, pa, pb, s, lam0, pass_ladder, fail_ladder)
+    run = _run_direction(dirn, search_banks, verification_banks, pa, pb, options, lam0,
+                         pass_ladder, fail_ladder)
     return DirectionalResult(
         direction=dirn.describe(),
         lower_scale=run.verified_pass if run.verified_pass is not None else 0.0,
         upper_scale=run.verified_fail if run.verified_fail is not None else math.inf,
         estimate_scale=run.est.mid if run.est is not None else math.nan,
-        confidence=1.0 - s.alpha_np,
-        search_bracket=(run.passed.lo if run.passed else math.nan,
-                        run.failed.hi if run.failed else math.nan),
-        n_verify=s.n_mc,
-        n_search=n1,
+        confidence=1.0 - options.alpha_np,
+        search_bracket=(run.passed.passes if run.passed else math.nan,
+                        run.failed.fails if run.failed else math.nan),
+        n_verify=options.n_mc,
+        n_search=n_search,
     )

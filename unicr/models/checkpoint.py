@@ -128,11 +128,19 @@ def _check_finite(path: Path, sd: Mapping[str, torch.Tensor]) -> None:
                 "be certified")
 
 
+#: checkpoint entries that hold training state, left out of ``info`` unless asked for
+TRAINING_STATE = ("optimizer",)
+
+
 def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu",
-                    arch: str | None = None) -> tuple[SmoothableModel, dict[str, Any]]:
+                    arch: str | None = None, *, with_optimizer: bool = False,
+                    ) -> tuple[SmoothableModel, dict[str, Any]]:
     """Load ``{"arch", "state_dict"}`` (Cohen et al. 2019's format) into a fresh model in eval mode.
 
-    Returns ``(model, checkpoint_dict_without_state_dict)``.  ``arch`` may be given to
+    Returns ``(model, info)``: the checkpoint's other entries (``arch``, ``epoch``,
+    ``normalization``, ``num_classes``, ``train`` ...) plus ``path``.  The optimizer state a
+    training run saves (:data:`TRAINING_STATE`, as large as the model) is left out unless
+    ``with_optimizer=True`` (what resuming a training run needs).  ``arch`` may be given to
     check (or supply, for a checkpoint without one) the architecture.  Raises
     :class:`CheckpointError` naming the file for a missing file, an unsafe pickle,
     a missing ``arch``/``state_dict``, an unknown architecture, tensors that do
@@ -192,7 +200,8 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     model.load_state_dict(sd, strict=False)
     model.to(device)
     model.eval()
-    info = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    info = {k: v for k, v in ckpt.items()
+            if k != "state_dict" and (with_optimizer or k not in TRAINING_STATE)}
     info["arch"] = name
     info["path"] = str(p)
     return model, info

@@ -6,7 +6,8 @@ ways to get it, one module each:
 
 * exact, for product noise -- :mod:`~unicr.neyman_pearson.tradeoff` (one coordinate: fine
   atoms of the loss and of the score) and :mod:`~unicr.neyman_pearson.lattice` (sound
-  lattice discretisation, FFT composition of i.i.d. sums);
+  lattice discretisation, FFT composition of i.i.d. sums), and
+  :mod:`~unicr.neyman_pearson.lattice_evaluation` (the test along one lattice direction);
 * Monte Carlo, for any noise -- :mod:`~unicr.neyman_pearson.banks` (draws with common random
   numbers, per-sample losses), :mod:`~unicr.neyman_pearson.kernels` (compiled per-coordinate
   sums), :mod:`~unicr.neyman_pearson.torch_banks` (the same banks on a torch device) and

@@ -49,27 +49,19 @@ budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
 
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson.direction import (  # noqa: F401 -- re-exported until callers move (#13)
-    Direction,
-    canonical_direction,
-    k_equal,
-    noise_symmetric,
-    permutation_invariant,
-)
+from unicr.neyman_pearson.direction import Direction, noise_symmetric
 from unicr.neyman_pearson.sampled import _margins_sorted, margins, margins_batch
 from unicr.noises.base import JointNoise, Noise, ProductNoise
-from unicr.search.scale import Search
 
 __all__ = [
-    "Direction",
-    "canonical_direction",
     "GaussianBank",
     "RadialL2Bank",
     "LinfKEqualBank",
@@ -77,10 +69,9 @@ __all__ = [
     "KEqualProductBank",
     "JointBank",
     "make_bank",
+    "MarginFunction",
     "kequal_family",
     "is_spherical",
-    "permutation_invariant",
-    "noise_symmetric",
 ]
 
 _BLOCK_ELEMS = 1 << 21  # elements per generated block (16 MiB in float64)
@@ -95,6 +86,21 @@ _U = 2.0**-52  # float64 unit roundoff (x2)
 def _child_rng(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
     child = np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + key)
     return np.random.Generator(np.random.PCG64(child))
+
+
+@dataclass(frozen=True)
+class MarginFunction:
+    """The three Neyman-Pearson margins of a loss model as a function of the scale lambda.
+
+    Either a Python callable ``evaluate(lam) -> array(3)`` or a numba kernel
+    ``kernel(lam, state) -> array(3)`` with its ``state`` tuple (the other fields ``None``);
+    indexed by :class:`~unicr.neyman_pearson.statement.Statement`.  The search stage
+    (:meth:`unicr.search.scale.Search.along`) builds its scale search around it.
+    """
+
+    evaluate: Callable[[float], np.ndarray] | None = None
+    kernel: Any = None
+    state: Any = None
 
 
 class _ModelBase:
@@ -117,10 +123,10 @@ class _ModelBase:
 
         return ev
 
-    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
-               rel_tol: float) -> Search:
-        return Search(evaluate=self.evaluator(pa, pb, d_pass, d_fail), rel_tol=rel_tol,
-                      what=self.what)
+    def margin_function(self, pa: float, pb: float | None, d_pass: float,
+                        d_fail: float) -> MarginFunction:
+        """The margins at ``pa``, ``pb`` with DKW bands ``d_pass``, ``d_fail``, per scale."""
+        return MarginFunction(evaluate=self.evaluator(pa, pb, d_pass, d_fail))
 
     def margins_batch(self, lams: Sequence[float], pa: float, pb: float | None,
                       d_pass: Sequence[float] | float, d_fail: Sequence[float] | float
@@ -189,13 +195,14 @@ class _GaussModel(_ModelBase):
         eta = 8.0 * _U * (s[:, 0] * zmax + s[:, 0] ** 2)
         return lx, lx + s * s, eta
 
-    def search(self, pa: float, pb: float | None, d_pass: float, d_fail: float,
-               rel_tol: float) -> Search:
+    def margin_function(self, pa: float, pb: float | None, d_pass: float,
+                        d_fail: float) -> MarginFunction:
+        """The compiled margins (:func:`_gauss_eval`) over the sorted projections."""
         binary = pb is None
         state = (self.bank.z_sorted, float(self.coef), float(pa), 0.0 if binary else float(pb),
                  binary,
                  float(d_pass), float(d_fail))
-        return Search(jit_eval=_gauss_eval, jit_state=state, rel_tol=rel_tol, what=self.what)
+        return MarginFunction(kernel=_gauss_eval, state=state)
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +211,7 @@ class _GaussModel(_ModelBase):
 
 
 def radial_profile_matches(noise: Any) -> bool:
-    """True when the radial log-profile ``_log_radial(||x||_p / scale)`` reproduces ``logpdf``
+    """True when the radial log-profile ``log_radial(||x||_p / scale)`` reproduces ``logpdf``
     differences at a few draws (guards the private hook every radial bank relies on)."""
     from unicr.noises.joint import _norm
 
@@ -215,7 +222,7 @@ def radial_profile_matches(noise: Any) -> bool:
     y = x * 0.97
     with np.errstate(invalid="ignore"):
         lhs = noise.logpdf(x) - noise.logpdf(y)
-        rhs = noise._log_radial(_norm(x, p) / s) - noise._log_radial(_norm(y, p) / s)
+        rhs = noise.log_radial(_norm(x, p) / s) - noise.log_radial(_norm(y, p) / s)
         return bool(np.all((lhs == rhs) | (np.abs(lhs - rhs) <= 1e-7 * (1.0 + np.abs(lhs)))))
 
 
@@ -233,7 +240,7 @@ def _radial_eta(noise: Any, s: float, r0: np.ndarray, h0: np.ndarray,
     sensitivity to a relative error of 16 ulps in the computed radii."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         def spread(r: np.ndarray, h: np.ndarray) -> np.ndarray:
-            hp = np.asarray(noise._log_radial(r * (1.0 + 16 * _U) / s))
+            hp = np.asarray(noise.log_radial(r * (1.0 + 16 * _U) / s))
             dh = np.abs(hp - h)
             return np.where(np.isfinite(dh), dh, 0.0) + 16 * _U * np.where(np.isfinite(h),
                                                                              np.abs(h), 0.0)
@@ -273,7 +280,7 @@ class RadialL2Bank:
         self.perp2 = perp2.astype(dtype).astype(np.float64)
         self.r0 = np.sqrt(self.e1 * self.e1 + self.perp2)
         s = float(noise.scale)
-        self.h0 = np.asarray(noise._log_radial(self.r0 / s), dtype=np.float64)
+        self.h0 = np.asarray(noise.log_radial(self.r0 / s), dtype=np.float64)
 
     def model(self, direction: Direction) -> _RadialModel:
         return _RadialModel(self, direction.norm(2.0))
@@ -294,8 +301,8 @@ class _RadialModel(_ModelBase):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             r_minus = np.sqrt((b.e1[None, :] - t) ** 2 + b.perp2[None, :])
             r_plus = np.sqrt((b.e1[None, :] + t) ** 2 + b.perp2[None, :])
-            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
-            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            h_minus = np.asarray(b.noise.log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise.log_radial(r_plus / s))
             lx = h_minus - b.h0[None, :]
             ly = b.h0[None, :] - h_plus
         eta = _radial_eta(b.noise, s, b.r0, b.h0, (r_minus, r_plus), (h_minus, h_plus))
@@ -346,7 +353,7 @@ class LinfKEqualBank:
             self.pmin[i] = (r * pmin).astype(cast)
             self.rest[i] = (r * rest).astype(cast)
             self.r0[i] = np.maximum(np.maximum(self.pmax[i], -self.pmin[i]), self.rest[i])
-            self.h0[i] = np.asarray(noise._log_radial(self.r0[i] / s), dtype=np.float64)
+            self.h0[i] = np.asarray(noise.log_radial(self.r0[i] / s), dtype=np.float64)
 
     def model(self, direction: Direction) -> _LinfModel:
         if direction.kind != "k-equal" or direction.k not in self.ks:
@@ -392,8 +399,8 @@ class _LinfModel(_ModelBase):
         r_plus = np.maximum(np.maximum(pmax + a, -a - pmin), rest)
         h0 = b.h0[i][None, :]
         with np.errstate(invalid="ignore", over="ignore"):
-            h_minus = np.asarray(b.noise._log_radial(r_minus / s))
-            h_plus = np.asarray(b.noise._log_radial(r_plus / s))
+            h_minus = np.asarray(b.noise.log_radial(r_minus / s))
+            h_plus = np.asarray(b.noise.log_radial(r_plus / s))
             lx = h_minus - h0
             ly = h0 - h_plus
         eta = _radial_eta(b.noise, s, b.r0[i], b.h0[i], (r_minus, r_plus), (h_minus, h_plus))

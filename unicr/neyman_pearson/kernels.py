@@ -8,82 +8,32 @@ in the difference).  Each kernel is cross-checked against ``noise.logpdf`` when 
 (:func:`kernel_for`); any mismatch falls back to the numpy path, so the kernels can never
 change what is certified -- only how fast.
 
-Families (``unicr.noises.families``; densities up to a constant, ``z = x / scale``):
-gaussian ``-z^2/2``; laplace ``-|z|``; uniform ``0`` on ``|z| <= 1``; cauchy ``-log(1+z^2)``;
-hsecant ``-log cosh z``; gennorm ``-|z|^beta``; pareto ``-(a+1) log(1+|z|)``; student_t
-``-(nu+1)/2 log(1+z^2/nu)``; logistic ``-|z| - 2 log(1+e^-|z|)``.
+The formulas are declared by the families themselves (``logq_scalar`` of each class in
+:mod:`unicr.noises.families`, reached through
+:meth:`~unicr.noises.base.ProductNoise.compiled_logq`); :mod:`unicr.noises.numba_logq` jits
+them behind one switch on the family's slot (``code``), which these loops take with the shape
+parameter ``p1``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numba
 import numpy as np
 
+from unicr.noises.numba_logq import (  # noqa: F401 - LAPLACE, UNIFORM: read by banks.py
+    LAPLACE,
+    UNIFORM,
+    has_ratio_term,
+    logq,
+    logq_array,
+    ratio_term,
+)
+
 __all__ = ["kernel_for", "product_losses", "uniform_row_thresholds"]
 
-GAUSS, LAPLACE, UNIFORM, CAUCHY, HSECANT, GENNORM, PARETO, STUDENT, LOGISTIC = range(9)
-
-
-@numba.njit(cache=True, inline="always")
-def _logq(code: int, z: float, p1: float) -> float:
-    a = abs(z)
-    if code == GAUSS:
-        return -0.5 * z * z
-    if code == LAPLACE:
-        return -a
-    if code == UNIFORM:
-        return 0.0 if a <= 1.0 else -np.inf
-    if code == CAUCHY:
-        if a > 1e150:
-            return -2.0 * math.log(a)
-        return -math.log1p(a * a)
-    if code == HSECANT:
-        return -(a + math.log1p(math.exp(-2.0 * a)))
-    if code == GENNORM:
-        return -(a ** p1)
-    if code == PARETO:
-        return -(p1 + 1.0) * math.log1p(a)
-    if code == STUDENT:
-        if a > 1e150:
-            return -0.5 * (p1 + 1.0) * (2.0 * math.log(a) - math.log(p1))
-        return -0.5 * (p1 + 1.0) * math.log1p(a * a / p1)
-    # LOGISTIC
-    return -a - 2.0 * math.log1p(math.exp(-a))
-
-
-@numba.njit(cache=True)
-def _logq_array(code: int, z: np.ndarray, p1: float) -> np.ndarray:
-    out = np.empty(z.shape[0])
-    for i in range(z.shape[0]):
-        out[i] = _logq(code, z[i], p1)
-    return out
-
-
 _RATIO_MAX = 1e4  # |z|, |a| up to which the one-logarithm form is used (Cauchy, Student)
-
-
-@numba.njit(cache=True, inline="always")
-def _ratio_term(code: int, z: float, a: float, p1: float) -> tuple[float, float, bool]:
-    """``logq(z - a) - logq(z)`` with one logarithm, for Cauchy and Student t, with a
-    magnitude that covers its rounding; ``ok = False``: use the two-logarithm form instead.
-
-    ``log(nu + (z - a)^2) - log(nu + z^2) = log1p(d)``, ``d = a (a - 2z) / (nu + z^2)``
-    (``nu = 1`` for Cauchy), times ``-(nu + 1)/2`` (Student; -1 for Cauchy).  ``d`` carries a
-    relative error of a few ulps, which log1p turns into an absolute error of a few ulps times
-    ``|d| / (1 + d) <= min(2 |d|, 1)`` -- hence only for ``d >= -1/2`` -- so
-    ``|term| + 2 c min(|d|, 1)`` is returned as the term's magnitude (the rounding bound
-    multiplies it by >= 8 ulps).
-    """
-    nu = 1.0 if code == CAUCHY else p1
-    c = 1.0 if code == CAUCHY else 0.5 * (p1 + 1.0)
-    d = a * (a - 2.0 * z) / (nu + z * z)
-    if not d >= -0.5:
-        return 0.0, 0.0, False
-    t = -c * math.log1p(d)
-    return t, abs(t) + 2.0 * c * min(abs(d), 1.0), True
 
 
 @numba.njit(cache=True)
@@ -104,13 +54,13 @@ def _accumulate_one(e: np.ndarray, vals: np.ndarray, lam: float, inv_s: float, c
                 z = x * inv_s
                 a = lam * vals[j] * inv_s
                 if abs(z) <= _RATIO_MAX and abs(a) <= _RATIO_MAX:
-                    tm, gm, ok = _ratio_term(code, z, a, p1)
+                    tm, gm, ok = ratio_term(code, z, a, p1)
                     if ok:
                         acc += tm
                         g += gm
                         continue
-            base = _logq(code, x * inv_s, p1)
-            q = _logq(code, (x - lam * vals[j]) * inv_s, p1)
+            base = logq(code, x * inv_s, p1)
+            q = logq(code, (x - lam * vals[j]) * inv_s, p1)
             acc += q - base
             g += abs(base) + (abs(q) if q > -np.inf else 0.0)
         out[r0 + r] += acc
@@ -128,7 +78,7 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
     run in local accumulators (sequential sums of k terms, the order the rounding bound
     assumes).  Without Y-losses the scales are processed one at a time with scalar
     accumulators (:func:`_accumulate_one`: faster than sharing ``logq(z)`` across scales),
-    and Cauchy and Student t use one logarithm per term (:func:`_ratio_term`) while
+    and Cauchy and Student t use one logarithm per term (their ``logq_ratio_scalar``) while
     ``|z|, |a| <= 1e4``.
     """
     rows, k = e.shape
@@ -139,7 +89,7 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
     if with_y and (out_y.shape[0] < m or r0 + rows > out_y.shape[1]):
         raise ValueError("_accumulate: rows outside out_y")
     if not with_y:
-        ratio = code == CAUCHY or code == STUDENT
+        ratio = has_ratio_term(code)
         for t in range(m):
             _accumulate_one(e, vals, lams[t], inv_s, code, p1, out[t], r0, mag[t], ratio)
         return
@@ -153,12 +103,12 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
             acc_g[t] = 0.0
         for j in range(k):
             x = float(e[r, j])
-            base = _logq(code, x * inv_s, p1)
+            base = logq(code, x * inv_s, p1)
             v = vals[j]
             for t in range(m):
                 a = lams[t] * v
-                q = _logq(code, (x - a) * inv_s, p1)
-                q2 = _logq(code, (x + a) * inv_s, p1)
+                q = logq(code, (x - a) * inv_s, p1)
+                q2 = logq(code, (x + a) * inv_s, p1)
                 acc_x[t] += q - base
                 acc_y[t] += base - q2
                 acc_g[t] += (abs(base) + (abs(q) if q > -np.inf else 0.0)
@@ -169,50 +119,36 @@ def _accumulate(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, inv_s: float,
             out_y[t, r0 + r] += acc_y[t]
 
 
-def _family_code(noise: Any) -> tuple[int, float] | None:
-    from unicr.noises import families as F
-
-    t = type(noise)
-    table = {
-        F.Gaussian: (GAUSS, None),
-        F.Laplace: (LAPLACE, None),
-        F.Uniform: (UNIFORM, None),
-        F.Cauchy: (CAUCHY, None),
-        F.HyperbolicSecant: (HSECANT, None),
-        F.GeneralizedNormal: (GENNORM, "beta"),
-        F.Pareto: (PARETO, "a"),
-        F.StudentT: (STUDENT, "nu"),
-        F.Logistic: (LOGISTIC, None),
-    }
-    hit = table.get(t)
-    if hit is None:
-        return None
-    code, pname = hit
-    p1 = float(noise.params[pname]) if pname is not None else 0.0
-    return code, p1
-
-
 def kernel_for(noise: Any) -> tuple[int, float] | None:
     """``(code, p1)`` of a compiled kernel reproducing ``noise.logpdf`` differences, or None.
 
-    The check compares ``logpdf(x) - logpdf(0)`` with the kernel's unnormalised form at points
-    from the centre to far in the tails (relative tolerance 1e-9).
+    ``code`` and ``p1`` come from the family's :meth:`~unicr.noises.base.ProductNoise.compiled_logq`
+    (None: no compiled form).  The check compares ``logpdf(x) - logpdf(0)`` with the kernel's
+    unnormalised form at points of the support from the centre to far in the tails (relative
+    tolerance 1e-9).
     """
-    fam = _family_code(noise)
+    compiled_logq = getattr(noise, "compiled_logq", None)
+    fam = compiled_logq() if compiled_logq is not None else None
     if fam is None:
         return None
-    code, p1 = fam
+    code, p1 = fam.kernel, fam.p1
     s = float(noise.scale)
-    z = np.array([0.0, 1e-3, 0.1, -0.3, 0.5, -0.999, 1.0, 1.7, -2.5, 7.0, -30.0, 400.0, 1e5,
-                  -1e9, 1e200])
-    if code == UNIFORM:
-        z = z[np.abs(z) <= 1.0]
+    z = check_points(noise)
     ref = np.asarray(noise.logpdf(z * s), dtype=np.float64) - float(noise.logpdf(np.array(0.0)))
-    mine = _logq_array(code, z, p1) - _logq(code, 0.0, p1)
+    mine = logq_array(code, z, p1) - logq(code, 0.0, p1)
     with np.errstate(invalid="ignore"):
         both_inf = (ref == mine) & np.isinf(ref)
         ok = both_inf | (np.abs(ref - mine) <= 1e-9 * (1.0 + np.abs(ref)))
     return (code, p1) if bool(np.all(ok)) else None
+
+
+def check_points(noise: Any) -> np.ndarray:
+    """Standardised points at which a compiled log-density is cross-checked against ``logpdf``:
+    from the centre to far in the tails, restricted to the support ``noise.support1``."""
+    z = np.array([0.0, 1e-3, 0.1, -0.3, 0.5, -0.999, 1.0, 1.7, -2.5, 7.0, -30.0, 400.0, 1e5,
+                  -1e9, 1e200])
+    lo, hi = noise.support1
+    return z[(z >= lo) & (z <= hi)]
 
 
 def product_losses(e: np.ndarray, vals: np.ndarray, lams: np.ndarray, scale: float,

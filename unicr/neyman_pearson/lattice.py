@@ -239,18 +239,18 @@ def _sweep(x: np.ndarray, w: np.ndarray, h: float, jmin: int, tau: float, start:
             j = jq
             started = True
         while X > 0.0:
-            s = math.exp(j * h)
+            ratio_j = math.exp(j * h)
             if sgn > 0:
-                fits = by + Y <= s * math.exp(tau) * (bx + X)
+                fits = by + Y <= ratio_j * math.exp(tau) * (bx + X)
             else:
-                fits = by + Y >= s * math.exp(-tau) * (bx + X)
+                fits = by + Y >= ratio_j * math.exp(-tau) * (bx + X)
             if fits:
                 bx += X
                 by += Y
                 X = 0.0
             else:
-                den = Y - s * X
-                theta = (s * bx - by) / den if den * sgn > 0.0 else 0.0
+                den = Y - ratio_j * X
+                theta = (ratio_j * bx - by) / den if den * sgn > 0.0 else 0.0
                 theta = min(max(theta, 0.0), 1.0)
                 k = j - jmin
                 if k < 0 or k >= n_out:

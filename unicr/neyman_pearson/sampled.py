@@ -72,6 +72,7 @@ import numba
 import numpy as np
 
 from unicr.errors import InvalidParameterError
+from unicr.neyman_pearson.statement import Statement
 
 __all__ = [
     "dkw_band",
@@ -83,8 +84,11 @@ __all__ = [
     "unicr_confidence",
 ]
 
-#: index of each margin in the arrays returned by :func:`margins`
-EST, PASS, FAIL = 0, 1, 2
+# index of each margin in the arrays returned by :func:`margins` (a :class:`Statement`); plain
+# ints, because the compiled kernels below index their output with them
+_ESTIMATE = int(Statement.ESTIMATE)
+_PASS = int(Statement.PASS)
+_FAIL = int(Statement.FAIL)
 
 
 def dkw_band(n: int, alpha: float) -> float:
@@ -377,20 +381,20 @@ def _margins_sorted(lx: np.ndarray, ly: np.ndarray, pa: float, pb: float, binary
     t_a = xe[ia]
     k = _count_le(ye, t_a) / m
     if binary:
-        out[EST] = k - 0.5
+        out[_ESTIMATE] = k - 0.5
     else:
         ib = min(max(int(math.floor(n * (1.0 - pb))), 0), n - 1)
         t_b = xe[ib]
         ge = (m - np.searchsorted(ye, t_b, side="left")) / m
-        out[EST] = k - ge
+        out[_ESTIMATE] = k - ge
     # sound pass: lower bound on beta minus upper bound on gamma (or 1/2); both may be
     # evaluated on any set of thresholds, so the gaps between clusters suffice
     k, lo, hi, cx, cy = _clusters(xe, ye, eta)
     b_lo = _beta_clusters(k, lo, hi, cx, cy, n, m, pa, -d_pass, -d_pass, eta, False)
     if binary:
-        out[PASS] = b_lo - 0.5
+        out[_PASS] = b_lo - 0.5
     else:
-        out[PASS] = b_lo - _gamma_clusters(k, lo, hi, cx, cy, n, m, pb, d_pass, d_pass, eta,
+        out[_PASS] = b_lo - _gamma_clusters(k, lo, hi, cx, cy, n, m, pb, d_pass, d_pass, eta,
                                            False)
     # sound fail: upper bound on beta minus lower bound on gamma (fail iff <= 0): every
     # threshold must be covered, zones included
@@ -398,9 +402,9 @@ def _margins_sorted(lx: np.ndarray, ly: np.ndarray, pa: float, pb: float, binary
         k, lo, hi, cx, cy = _clusters(xf, yf, eta)
     b_hi = _beta_clusters(k, lo, hi, cx, cy, n, m, pa, d_fail, d_fail, eta, True)
     if binary:
-        out[FAIL] = b_hi - 0.5
+        out[_FAIL] = b_hi - 0.5
     else:
-        out[FAIL] = b_hi - _gamma_clusters(k, lo, hi, cx, cy, n, m, pb, -d_fail, -d_fail, eta,
+        out[_FAIL] = b_hi - _gamma_clusters(k, lo, hi, cx, cy, n, m, pb, -d_fail, -d_fail, eta,
                                            True)
     return out
 
@@ -472,9 +476,10 @@ def margins(lx: np.ndarray, ly: np.ndarray | None, pa: float, pb: float | None,
     eta:
         bound on the floating-point error of every computed loss (applied conservatively).
 
-    Returns ``array([est, pass, fail])``: UniCR's point statistic K (pass iff > 0), the sound
-    pass margin (pass with confidence iff > 0) and the sound failure margin (fail with
-    confidence iff <= 0).
+    Returns ``array([est, pass, fail])``, indexed by
+    :class:`~unicr.neyman_pearson.statement.Statement`: UniCR's point statistic K (pass iff
+    > 0), the sound pass margin (pass with confidence iff > 0) and the sound failure margin
+    (fail with confidence iff <= 0).
     """
     lx = _as_losses(lx, "lx")
     _check_probs(pa, pb)

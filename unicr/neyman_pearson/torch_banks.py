@@ -18,15 +18,15 @@ stays within ``memory_budget`` bytes and regenerated at every pass otherwise (st
 never materialised beyond the budget, and streamed losses are bit-identical to cached ones).
 Product banks store the *standardised* draws ``Z`` (``eps = scale * Z``).
 
-Densities.  Product noise: the unnormalised standardised log-density of the closed-form
-families, with the codes and formulas of :mod:`unicr.neyman_pearson.kernels` (gaussian, laplace,
-uniform, cauchy, hsecant, gennorm, pareto, student_t, logistic), cross-checked against
-``noise.logpdf`` when a bank is built (any mismatch: no torch bank).  Joint noise:
-``RadialJointNoise`` (density ``f(||x||_p / scale)``, p in {1, 2, inf}): the norms
-``||eps - lam u||_p`` are computed on the device, the n norms are moved to the host and the
-radial profile ``noise._log_radial`` is applied in numpy float64.  Any other noise (spec-file
-and numeric noises, mixtures, other joint laws): :func:`make_torch_bank` returns ``None`` and a
-reason, and the engine uses the numpy/numba banks.
+Densities.  Product noise: the unnormalised standardised log-density of a closed-form family
+as the family declares it (:meth:`~unicr.noises.base.ProductNoise.compiled_logq`: its torch
+formula ``logq_torch_``, rounding constants ``elastic`` and ``c_eval``, and modulus of
+continuity), cross-checked against ``noise.logpdf`` when a bank is built (any mismatch: no
+torch bank).  Joint noise: ``RadialJointNoise`` (density ``f(||x||_p / scale)``, p in
+{1, 2, inf}): the norms ``||eps - lam u||_p`` are computed on the device, the n norms are moved
+to the host and the radial profile ``noise.log_radial`` is applied in numpy float64.  Any
+other noise (spec-file and numeric noises, mixtures, other joint laws): :func:`make_torch_bank`
+returns ``None`` and a reason, and the engine uses the numpy/numba banks.
 
 Precision.  The arithmetic on draws runs in the storage dtype (float64 default, float32
 allowed); the sums over coordinates are accumulated in float64 (``sum(dtype=float64)``, any
@@ -45,16 +45,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from unicr.devices import resolve_device
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson import banks as M
-from unicr.neyman_pearson import kernels as K
-from unicr.neyman_pearson.banks import Direction, _ModelBase
-from unicr.noises.base import Noise, ProductNoise
+from unicr.neyman_pearson.banks import (
+    DirectionMemo,
+    _ModelBase,
+    _ProductModel,
+    _UniformThresholdModel,
+    column_edges,
+    radial_profile_matches,
+)
+from unicr.neyman_pearson.direction import Direction
+from unicr.neyman_pearson.kernels import check_points
+from unicr.noises.base import CompiledLogDensity, Noise, ProductNoise
 
 __all__ = [
     "torch_available",
@@ -93,40 +100,6 @@ def cuda_available() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
-
-
-def resolve_device(v: Any) -> Any:
-    """``torch.device`` for ``v`` ("cpu", "cuda", "cuda:N", a ``torch.device``), validated.
-
-    Raises :class:`InvalidParameterError` for a name torch does not parse, a device type other
-    than cpu/cuda, CUDA when it is absent and an index beyond the visible devices.
-    """
-    import torch
-
-    if isinstance(v, torch.device):
-        dev = v
-    else:
-        try:
-            dev = torch.device(str(v).strip().lower())
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise InvalidParameterError(
-                f"device {v!r} is not a valid device name ({exc}); use 'cpu', 'cuda' or 'cuda:N'"
-            ) from None
-    if dev.type == "cpu":
-        return torch.device("cpu")
-    if dev.type != "cuda":
-        raise InvalidParameterError(
-            f"device {v!r}: the Monte Carlo engine runs on 'cpu' or 'cuda[:N]' only"
-        )
-    if not torch.cuda.is_available():
-        raise InvalidParameterError(f"device {v!r} requested but CUDA is not available "
-                                    "(torch.cuda.is_available() is False); use device='cpu'")
-    idx = dev.index if dev.index is not None else torch.cuda.current_device()
-    count = torch.cuda.device_count()
-    if not 0 <= idx < count:
-        raise InvalidParameterError(f"device {v!r}: CUDA device index {idx} does not exist "
-                                    f"({count} visible)")
-    return torch.device("cuda", idx)
 
 
 def _torch_dtype(dtype: Any) -> Any:
@@ -171,148 +144,31 @@ def _split(a: np.ndarray, np_dtype: np.dtype) -> tuple[np.ndarray, np.ndarray | 
     return hi, lo
 
 
-# ---------------------------------------------------------------------------
-# closed-form log densities in torch (kernels._logq, same codes)
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Family:
-    """Unnormalised standardised log-density ``log q`` of a closed-form family, and its
-    rounding constants: ``elastic`` = sup ``|z (log q)'(z)| / |log q(z)|``; ``c_eval`` = ulps
-    of ``|log q|`` lost evaluating the formula at an exact argument (CUDA's worst-case
-    ``logf``/``log1pf``/``expf``/``powf`` errors included, then doubled)."""
-
-    code: int
-    p1: float
-    elastic: float
-    c_eval: float
-
-    def logq(self, z: Any, big: float) -> Any:
-        """``log q(z)`` (<= 0 for every family) as a new tensor on ``z``'s device and dtype."""
-        import torch
-
-        x = z.clone()
-        return self.logq_(x, torch.empty_like(x), torch.empty(x.shape, dtype=torch.bool,
-                                                                 device=x.device), big)
-
-    def logq_(self, x: Any, s: Any, mask: Any, big: float, small: bool = False) -> Any:
-        """``log q(x)`` computed in place: overwrites ``x`` and the scratch tensors ``s`` (same
-        shape and dtype) and ``mask`` (bool); returns whichever holds the result.  No
-        allocation (on the CPU fresh large buffers cost page faults; on CUDA kernel launches).
-
-        ``big``: beyond it Cauchy / Student use ``2 log|z|`` (no overflow of ``z^2``);
-        ``small=True`` promises ``|x| <= big`` everywhere (one transcendental instead of two)."""
-        import torch
-
-        code, p1 = self.code, self.p1
-        if code == K.GAUSS:
-            return x.square_().mul_(-0.5)
-        x.abs_()
-        if code == K.LAPLACE:
-            return x.neg_()
-        if code == K.UNIFORM:
-            torch.gt(x, 1.0, out=mask)
-            return x.zero_().masked_fill_(mask, -math.inf)
-        if code == K.CAUCHY:
-            if small:
-                return x.square_().log1p_().neg_()
-            torch.gt(x, big, out=mask)
-            torch.mul(x, x, out=s).log1p_()
-            x.log_().mul_(2.0)
-            return torch.where(mask, x, s, out=s).neg_()
-        if code == K.HSECANT:
-            torch.mul(x, -2.0, out=s).exp_().log1p_()
-            return x.add_(s).neg_()
-        if code == K.GENNORM:
-            return x.pow_(p1).neg_()
-        if code == K.PARETO:
-            return x.log1p_().mul_(-(p1 + 1.0))
-        if code == K.STUDENT:
-            x.mul_(1.0 / math.sqrt(p1))  # w = |z| / sqrt(nu)
-            if small:
-                return x.square_().log1p_().mul_(-0.5 * (p1 + 1.0))
-            torch.gt(x, big, out=mask)
-            torch.mul(x, x, out=s).log1p_().mul_(0.5)
-            x.log_()
-            return torch.where(mask, x, s, out=s).mul_(-(p1 + 1.0))
-        # LOGISTIC: -(|z| + 2 log1p(exp(-|z|)))
-        torch.neg(x, out=s).exp_().log1p_().mul_(2.0)
-        return x.add_(s).neg_()
-
-    def small(self, zmax: float, big: float) -> bool:
-        """True when ``|z| <= zmax`` keeps the formula's argument below ``big / 2``."""
-        f = 1.0 / math.sqrt(self.p1) if self.code == K.STUDENT else 1.0
-        return zmax * f * 1.01 <= 0.5 * big
-
-    def continuity(self, delta: float) -> tuple[float, float]:
-        """``(rel, abs)``: ``|log q(z + e) - log q(z)| <= rel |log q(z)| + abs`` for ``|e| <= delta``
-        (absolute argument errors: the rounding of the shift)."""
-        code, p1 = self.code, self.p1
-        if code == K.UNIFORM:
-            return 0.0, 0.0  # a jump: rounding at the cube's faces is not covered (models.py)
-        if code == K.GAUSS:  # |z e + e^2/2| <= delta max(1, z^2) + delta^2
-            return 2.0 * delta, delta + delta * delta
-        if code == K.GENNORM:
-            if p1 <= 1.0:  # Hoelder: ||z + e|^b - |z|^b| <= |e|^b
-                return 0.0, delta**p1
-            c = p1 * 2.0 ** (p1 - 1.0)  # b |xi|^(b-1) delta, (|z| + delta)^b <= 2^(b-1)(...)
-            return c * delta, p1 * delta * (1.0 + 2.0 ** (p1 - 1.0) * delta**p1)
-        lip = {K.LAPLACE: 1.0, K.CAUCHY: 1.0, K.HSECANT: 1.0, K.LOGISTIC: 1.0,
-               K.PARETO: p1 + 1.0,
-               K.STUDENT: (p1 + 1.0) / (2.0 * math.sqrt(p1)) if p1 > 0 else math.inf}[code]
-        return 0.0, lip * delta
-
-
-_CONSTANTS = {  # code: (elastic, c_eval)
-    K.GAUSS: (2.0, 4.0),
-    K.LAPLACE: (1.0, 1.0),
-    K.UNIFORM: (0.0, 0.0),
-    K.CAUCHY: (2.0, 12.0),
-    K.HSECANT: (1.0, 16.0),
-    K.PARETO: (1.0, 12.0),
-    K.STUDENT: (2.0, 24.0),
-    K.LOGISTIC: (1.0, 16.0),
-}
-
-
-def _family(noise: Any) -> _Family | None:
-    fam = K._family_code(noise)
-    if fam is None:
-        return None
-    code, p1 = fam
-    if code == K.GENNORM:
-        return _Family(code, p1, elastic=p1, c_eval=12.0)
-    e, c = _CONSTANTS[code]
-    return _Family(code, p1, elastic=e, c_eval=c)
-
-
 def _big(tdtype: Any) -> float:
     import torch
 
     return 1e150 if tdtype == torch.float64 else 1e15
 
 
-def _check_family(noise: ProductNoise, fam: _Family, device: Any, tdtype: Any) -> str | None:
-    """Cross-check the torch formula against ``noise.logpdf`` (like ``kernels.kernel_for``):
-    float64 on the device at points from the centre to far in the tails (relative tolerance
-    1e-9), and in the storage dtype where it can represent them (tolerance 1e-5 for float32).
-    Also checks ``log q <= 0`` (the rounding bound uses it).  Returns a reason or None."""
+def _check_family(noise: ProductNoise, fam: CompiledLogDensity, device: Any, tdtype: Any
+                  ) -> str | None:
+    """Cross-check the family's torch formula against ``noise.logpdf`` (like
+    ``kernels.kernel_for``): float64 on the device at points from the centre to far in the
+    tails (relative tolerance 1e-9), and in the storage dtype where it can represent them
+    (tolerance 1e-5 for float32).  Also checks ``log q <= 0`` (the rounding bound uses it).
+    Returns a reason or None."""
     import torch
 
     s = float(noise.scale)
-    z = np.array([0.0, 1e-3, 0.1, -0.3, 0.5, -0.999, 1.0, 1.7, -2.5, 7.0, -30.0, 400.0, 1e5,
-                  -1e9, 1e200])
-    if fam.code == K.UNIFORM:
-        z = z[np.abs(z) <= 1.0]
+    z = check_points(noise)
     ref = np.asarray(noise.logpdf(z * s), dtype=np.float64) - float(noise.logpdf(np.array(0.0)))
     checks = [(torch.float64, np.ones(z.size, dtype=bool), 1e-9)]
     if tdtype != torch.float64:
         checks.append((tdtype, np.abs(z) <= 1e30, 1e-5))
     for dt, sel, tol in checks:
         zt = torch.as_tensor(z[sel], dtype=dt, device=device)
-        mine = fam.logq(zt, _big(dt)).to(torch.float64).cpu().numpy()
-        mine0 = float(fam.logq(torch.zeros(1, dtype=dt, device=device), _big(dt))
+        mine = fam.logq_torch(zt, _big(dt)).to(torch.float64).cpu().numpy()
+        mine0 = float(fam.logq_torch(torch.zeros(1, dtype=dt, device=device), _big(dt))
                       .to(torch.float64).cpu()[0])
         r = ref[sel]
         with np.errstate(invalid="ignore"):
@@ -344,7 +200,7 @@ class TorchProductBank:
     spherical = False
 
     def __init__(self, noise: ProductNoise, n: int, d: int, seed: np.random.SeedSequence,
-                 dtype: Any, memory_budget: int, device: Any, fam: _Family,
+                 dtype: Any, memory_budget: int, device: Any, fam: CompiledLogDensity,
                  block_elems: int = BLOCK_ELEMS):
         import torch
 
@@ -360,7 +216,7 @@ class TorchProductBank:
         self.u = _unit_roundoff(self.dtype)
         self.big = _big(self.dtype)
         self.symmetric = True
-        self.edges = edges = M.column_edges(self.d)
+        self.edges = edges = column_edges(self.d)
         be = max(1, int(block_elems))
         #: rows per chunk of each column block (independent of n: a smaller bank from the same
         #: seed holds a prefix of the draws, up to its last chunk)
@@ -369,7 +225,7 @@ class TorchProductBank:
         self._bytes = 0
         self._work: tuple[Any, Any, Any] | None = None
         self._work64: Any = None
-        self._thresholds = M.DirectionMemo()
+        self._thresholds = DirectionMemo()
 
     def _workspace(self, shape: tuple[int, int]) -> tuple[Any, Any, Any]:
         """Views of shape ``shape`` into three preallocated scratch buffers (value, scratch,
@@ -431,13 +287,13 @@ class TorchProductBank:
         z = self.block(b, c).to(torch.float64).cpu().numpy()
         return z * float(self.noise.scale)
 
-    def model(self, direction: Direction) -> M._ProductModel:
+    def model(self, direction: Direction) -> _ProductModel:
         if direction.full:
             raise InvalidParameterError("TorchProductBank needs a canonical (support-first) "
                                         "direction")
-        if self.fam.code == K.UNIFORM:
-            return M._UniformThresholdModel(self, direction)
-        return M._ProductModel(self, direction)
+        if self.fam.indicator:
+            return _UniformThresholdModel(self, direction)
+        return _ProductModel(self, direction)
 
     def uniform_thresholds(self, values: np.ndarray) -> np.ndarray:
         """Uniform noise on ``[-s, s]``: per draw ``T = s min_j (1 + sign(v_j) Z_j) / |v_j|``
@@ -490,7 +346,7 @@ class TorchProductBank:
         m, k = hi.shape
         s1 = torch.zeros((m, self.n), dtype=torch.float64, device=self.device)
         s0 = torch.zeros(self.n, dtype=torch.float64, device=self.device)
-        logq_, big = self.fam.logq_, self.big
+        logq_, big = self.fam.logq_torch_, self.big
         for b in range(len(self.edges) - 1):
             lo_b = self.edges[b]
             if lo_b >= k:
@@ -554,12 +410,12 @@ class TorchProductBank:
 
 
 def _check_radial(noise: Any) -> str | None:
-    """The radial profile reproduces ``logpdf`` (guards the private hook), and a torch sampler
+    """The radial profile reproduces ``logpdf`` (guards ``log_radial``), and a torch sampler
     exists.  Returns a reason or None."""
     p = float(noise.norm_p)
     if p not in (1.0, 2.0, math.inf):
         return f"{noise.name}: torch joint bank supports l1, l2 and l_inf radial noise, not p = {p}"
-    if not M.radial_profile_matches(noise):
+    if not radial_profile_matches(noise):
         return f"{noise.name}: its radial profile does not reproduce logpdf"
     return None
 
@@ -571,7 +427,7 @@ class TorchJointBank:
     ``RadialJointNoise`` (Yang et al. 2020's UniformBall, Exp1, Exp2, ExpInf, Pow2): row chunk
     ``c`` is drawn with ``noise.sample_torch`` on the device from its own generator; the norms
     ``||eps - lam u||_p`` are reduced on the device (float64 accumulation) and only the n norms
-    go to the host, where ``noise._log_radial`` gives the log densities.
+    go to the host, where ``noise.log_radial`` gives the log densities.
     """
 
     spherical = False
@@ -683,8 +539,8 @@ class TorchJointBank:
         r1 = self.device_pass(th, tl).cpu().numpy()
         r0 = self.base_norms()
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            h1 = np.asarray(nz._log_radial(r1 / s), dtype=np.float64)
-            h0 = np.asarray(nz._log_radial(r0 / s), dtype=np.float64)
+            h1 = np.asarray(nz.log_radial(r1 / s), dtype=np.float64)
+            h0 = np.asarray(nz.log_radial(r0 / s), dtype=np.float64)
             lx = h1 - h0[None, :]
         # norms: relative error 2.01 u (the dtype's z - hi - lo) + the float64 reduction;
         # absolute (2.1 u64 + 3 u^2) ||a||_p (the shift's rounding; ||a||_p <= ||a||_1)
@@ -709,8 +565,8 @@ class TorchJointBank:
         nz = self.noise
         s = float(nz.scale)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            hp = np.asarray(nz._log_radial((r * (1.0 + rho) + absr) / s), dtype=np.float64)
-            hm = np.asarray(nz._log_radial(np.maximum(r * (1.0 - rho) - absr, 0.0) / s),
+            hp = np.asarray(nz.log_radial((r * (1.0 + rho) + absr) / s), dtype=np.float64)
+            hm = np.asarray(nz.log_radial(np.maximum(r * (1.0 - rho) - absr, 0.0) / s),
                             dtype=np.float64)
             dh = np.maximum(np.abs(hp - h), np.abs(hm - h))
             out = np.where(np.isfinite(dh), dh, 0.0) + 16 * _U64 * np.where(np.isfinite(h),
@@ -750,11 +606,10 @@ def make_torch_bank(noise: Noise, n: int, d: int, seed: np.random.SeedSequence, 
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     tdtype = _torch_dtype(dtype)
     if isinstance(noise, ProductNoise):
-        fam = _family(noise)
+        fam = noise.compiled_logq()
         if fam is None:
-            return None, (f"{noise.name}: no torch log-density (only the closed-form families "
-                          "gaussian, laplace, uniform, cauchy, hsecant, gennorm, pareto, "
-                          "student_t, logistic)")
+            return None, (f"{noise.name}: no torch log-density (its compiled_logq() is None; "
+                          "the closed-form families of unicr.noises.families declare one)")
         if not noise.symmetric:
             return None, f"{noise.name}: asymmetric product noise has no torch bank"
         why = _check_family(noise, fam, dev, tdtype)

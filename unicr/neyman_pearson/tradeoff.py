@@ -78,7 +78,7 @@ class StdNoise:
     """
 
     def __init__(self, noise: object):
-        if not getattr(noise, "is_product", False) or not hasattr(noise, "_logpdf1"):
+        if not getattr(noise, "is_product", False) or not hasattr(noise, "standard_logpdf"):
             name = getattr(noise, "name", type(noise).__name__)
             raise NotProductNoiseError(
                 f"the exact engine needs a product (i.i.d.) noise, and {name!r} is not one; "
@@ -92,7 +92,7 @@ class StdNoise:
         self.symmetric = bool(noise.symmetric)
         self.has_score = bool(noise.has_score)
         with np.errstate(all="ignore"):
-            med = float(np.asarray(noise._ppf1(np.array(0.5))))
+            med = float(np.asarray(noise.standard_ppf(np.array(0.5))))
         self.median = med if math.isfinite(med) else 0.0
         #: absolute error of one CDF value; every mass is a difference of two
         self.cdf_err = float(getattr(noise, "cdf_abs_error", None) or
@@ -101,7 +101,7 @@ class StdNoise:
     # -- standardised law ----------------------------------------------------
     def logpdf(self, z: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(self.noise._logpdf1(np.asarray(z, dtype=float)), dtype=float)
+            return np.asarray(self.noise.standard_logpdf(np.asarray(z, dtype=float)), dtype=float)
 
     def pdf(self, z: np.ndarray) -> np.ndarray:
         return np.exp(self.logpdf(z))
@@ -116,7 +116,7 @@ class StdNoise:
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(self.noise._ppf1(np.asarray(u, dtype=float)), dtype=float)
+            return np.asarray(self.noise.standard_ppf(np.asarray(u, dtype=float)), dtype=float)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -139,16 +139,16 @@ class StdNoise:
         """Masses of the consecutive intervals of sorted nodes ``z`` (one CDF/SF pass)."""
         if self.symmetric and self.median == 0.0:
             # one tail evaluation serves both: P(Z <= -|z|) = P(Z >= |z|)
-            t = self.cdf(-np.abs(z))
-            c = np.where(z <= 0, t, 1.0 - t)
-            s = np.where(z >= 0, t, 1.0 - t)
+            tail = self.cdf(-np.abs(z))
+            cdf_values = np.where(z <= 0, tail, 1.0 - tail)
+            sf_values = np.where(z >= 0, tail, 1.0 - tail)
         else:
-            c = self.cdf(z)
-            s = self.sf(z)
+            cdf_values = self.cdf(z)
+            sf_values = self.sf(z)
         med = self.median
-        left = c[1:] - c[:-1]
-        right = s[:-1] - s[1:]
-        mid = 1.0 - c[:-1] - s[1:]
+        left = cdf_values[1:] - cdf_values[:-1]
+        right = sf_values[:-1] - sf_values[1:]
+        mid = 1.0 - cdf_values[:-1] - sf_values[1:]
         out = np.where(z[1:] <= med, left, np.where(z[:-1] >= med, right, mid))
         return np.maximum(np.nan_to_num(out, nan=0.0), 0.0)
 
@@ -595,7 +595,7 @@ def loss_atoms(std: StdNoise, a: float, h: float) -> LossAtoms:
     if flat.any():
         i0 = np.searchsorted(z, ezl[flat])
         i1 = np.searchsorted(z, ezr[flat])
-        v = np.array([float(np.median(lz[s0:s1 + 1])) for s0, s1 in zip(i0, i1)])
+        v = np.array([float(np.median(lz[start:stop + 1])) for start, stop in zip(i0, i1)])
         v = np.where(np.isfinite(v) & (v >= elo[flat] - 1e-9) & (v <= ehi[flat] + 1e-9), v,
                      0.5 * (elo[flat] + ehi[flat]))
         y = y.copy()
@@ -719,27 +719,8 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
     excess = np.where(in_jump, 0.0, excess)
     slack_plus = float(np.clip(integ[bad & ~in_jump], 0, None).sum())
     slack_minus = float(np.clip(-integ[bad & ~in_jump], 0, None).sum())
-    # unbounded tails beyond the outermost nodes: score integral = +-q(node)
-    tail_m, tail_mu, tail_lo, tail_hi = [], [], [], []
-    for end, zz, sign in ((std.lo, z[0], -1.0), (std.hi, z[-1], 1.0)):
-        if math.isfinite(end):
-            continue
-        mass = float(std.cdf(np.array(zz))) if sign < 0 else float(std.sf(np.array(zz)))
-        qz = float(np.exp(std.logpdf(np.array(zz))))
-        integral = -qz if sign < 0 else qz  # int_{-inf}^{z0} s q = -q(z0); int_{zn}^inf = q(zn)
-        pts = zz + sign * np.abs(zz) * (2.0 ** np.arange(0, 40)) + sign * 1e-12
-        sv = std.score(pts)
-        sv = np.concatenate([[float(std.score(np.array(zz)))], sv])
-        bounded = np.all(np.isfinite(sv)) and abs(sv[-1] - sv[-2]) <= 1e-6 * (1 + abs(sv[-1]))
-        if bounded and mass > 0:
-            tail_m.append(mass)
-            tail_mu.append(integral / mass)
-            tail_lo.append(min(float(sv.min()), integral / mass))
-            tail_hi.append(max(float(sv.max()), integral / mass))
-        elif integral > 0:
-            slack_plus += integral
-        else:
-            slack_minus += -integral
+    tail_m, tail_mu, tail_lo, tail_hi, slack_plus, slack_minus = _tail_atoms(
+        std, z, slack_plus, slack_minus)
     keep = ~bad
     m_k, mu_k, lo_k, hi_k = m[keep], mu[keep], lo[keep], hi[keep]
     if tail_m:
@@ -756,6 +737,39 @@ def score_atoms(std: StdNoise, h: float) -> ScoreAtoms:
     slack_plus += excess_p + jumps.down
     slack_minus += excess_m + jumps.up
     return ScoreAtoms(m_k, mu_k, lo_k, hi_k, slack_plus + err, slack_minus + err, err, unbounded)
+
+
+def _tail_atoms(std: StdNoise, z: np.ndarray, slack_plus: float, slack_minus: float
+                ) -> tuple[list[float], list[float], list[float], list[float], float, float]:
+    """Atoms of the score law on the unbounded tails beyond the outermost nodes ``z[0]``, ``z[-1]``.
+
+    The score integral of a tail is ``-+q(node)`` (``s q = -q'``).  A tail whose score
+    settles (bounded) becomes one atom with that mean and the range of the score seen on a
+    geometric probe; otherwise its integral goes into ``slack_plus``/``slack_minus`` (a
+    point mass at +-inf), which are returned updated with the atoms' masses, means, lows
+    and highs.
+    """
+    tail_m, tail_mu, tail_lo, tail_hi = [], [], [], []
+    for end, node, sign in ((std.lo, z[0], -1.0), (std.hi, z[-1], 1.0)):
+        if math.isfinite(end):
+            continue
+        mass = float(std.cdf(np.array(node))) if sign < 0 else float(std.sf(np.array(node)))
+        density = float(np.exp(std.logpdf(np.array(node))))
+        integral = -density if sign < 0 else density  # int_{-inf}^{z0} s q = -q(z0); int_{zn}^inf = q(zn)
+        probe = node + sign * np.abs(node) * (2.0 ** np.arange(0, 40)) + sign * 1e-12
+        scores = std.score(probe)
+        scores = np.concatenate([[float(std.score(np.array(node)))], scores])
+        bounded = np.all(np.isfinite(scores)) and abs(scores[-1] - scores[-2]) <= 1e-6 * (1 + abs(scores[-1]))
+        if bounded and mass > 0:
+            tail_m.append(mass)
+            tail_mu.append(integral / mass)
+            tail_lo.append(min(float(scores.min()), integral / mass))
+            tail_hi.append(max(float(scores.max()), integral / mass))
+        elif integral > 0:
+            slack_plus += integral
+        else:
+            slack_minus += -integral
+    return tail_m, tail_mu, tail_lo, tail_hi, slack_plus, slack_minus
 
 
 # ---------------------------------------------------------------------------

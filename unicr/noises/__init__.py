@@ -1,6 +1,7 @@
 """Noise registry: closed-form families, mixtures, joint densities, spec files and adapters."""
 
-from unicr.noises.base import JointNoise, Noise, Param, ProductNoise
+from unicr.noises import families, joint  # noqa: F401 -- importing them registers the built-ins
+from unicr.noises.base import CompiledLogDensity, JointNoise, Noise, Param, ProductNoise
 from unicr.noises.mixtures import Mixture, mixture
 from unicr.noises.registry import builtin_names, catalogue, noise, pdfs_dir, register
 
@@ -9,6 +10,7 @@ __all__ = [
     "ProductNoise",
     "JointNoise",
     "Param",
+    "CompiledLogDensity",
     "Mixture",
     "mixture",
     "noise",

@@ -21,7 +21,15 @@ and native ``scale = 1`` otherwise.
 Subclasses of :class:`ProductNoise` implement the standardised methods
 ``_logpdf1``, ``_cdf1``, ``_ppf1``, ``_sample1`` (and optionally ``_sf1``,
 ``_logcdf1``, ``_logsf1``, ``_isf1``, ``_score1``, ``_sample1_torch``) and the
-class attributes below; the public methods handle the scale.
+class attributes below; the public methods handle the scale (scipy's ``pdf`` / ``_pdf``
+split: engines call the public names, e.g. :meth:`ProductNoise.standard_logpdf`, never the
+``_*1`` hooks).
+
+Compiled log-density.  A closed-form family may also declare its unnormalised standardised
+log-density for the compiled Monte Carlo backends (numba kernels, torch banks) by returning a
+:class:`CompiledLogDensity` from :meth:`ProductNoise.compiled_logq`; the engines use nothing
+else, and cross-check it against ``logpdf`` before use (docs/adding-a-noise.md, "Adding a
+closed-form family").
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +46,7 @@ import numpy as np
 from unicr.checks import check_dimension, check_positive
 from unicr.errors import InfiniteVarianceError, InvalidParameterError, UnicrError
 
-__all__ = ["Param", "Noise", "ProductNoise", "JointNoise", "as_generator"]
+__all__ = ["Param", "Noise", "ProductNoise", "JointNoise", "CompiledLogDensity", "as_generator"]
 
 
 # ---------------------------------------------------------------------------
@@ -166,6 +174,77 @@ def _finite_scale(scale: float, given: str, value: float, owner: str) -> float:
             f"(0, {np.finfo(float).max:g}); choose a {given} closer to 1"
         )
     return scale
+
+
+# ---------------------------------------------------------------------------
+# compiled log-density of a closed-form family
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledLogDensity:
+    """The unnormalised standardised log-density ``log q(z)`` of a closed-form product family
+    (``z = x / scale``, additive constant dropped, ``log q <= 0``), in the forms the compiled
+    Monte Carlo backends evaluate, as declared once by the family
+    (:meth:`ProductNoise.compiled_logq`).
+
+    The losses along ``lam v`` are sums of ``log q((eps_j - lam v_j)/s) - log q(eps_j/s)``
+    (Hong et al. 2022, Eqs. 26-29, in log space), so the constant cancels.  Both backends
+    cross-check the formula against ``logpdf`` before use (any mismatch: the numpy path), so a
+    compiled form only changes speed, never a certificate.
+
+    Attributes
+    ----------
+    kernel:
+        slot of the family's numba formula in the dispatcher
+        :func:`unicr.noises.numba_logq.logq` (``logq(kernel, z, p1)``).
+    p1:
+        the formula's shape parameter (gennorm ``beta``, Pareto ``a``, Student ``nu``; 0.0 for
+        families without one).
+    elastic:
+        ``sup |z (log q)'(z)| / |log q(z)|``: a relative error of the argument costs at most
+        this times that error, relative to ``|log q|`` (torch banks' rounding bound).
+    c_eval:
+        ulps of ``|log q|`` lost evaluating the torch formula at an exact argument (CUDA's
+        worst-case ``logf``/``log1pf``/``expf``/``powf`` errors included, then doubled).
+    logq_torch_:
+        the torch formula, in place: ``logq_torch_(x, scratch, mask, big, small)`` overwrites
+        ``x`` and the scratch tensors ``scratch`` (same shape and dtype) and ``mask`` (bool)
+        and returns whichever holds ``log q(x)``.  ``big``: beyond it heavy-tailed formulas use
+        ``2 log|z|`` (no overflow of ``z^2``); ``small=True`` promises
+        ``|x| * big_arg_scale <= big`` everywhere (one transcendental instead of two).
+    continuity:
+        ``delta -> (rel, abs)`` with ``|log q(z + e) - log q(z)| <= rel |log q(z)| + abs`` for
+        ``|e| <= delta`` (absolute argument errors: the rounding of the shift).
+    big_arg_scale:
+        the torch formula compares ``|z| * big_arg_scale`` with ``big`` (Student t:
+        ``1/sqrt(nu)``; 1 otherwise).
+    indicator:
+        True when ``log q`` is 0 on ``[-1, 1]`` and ``-inf`` outside (uniform noise): the
+        banks then use per-draw thresholds instead of sums of log densities.
+    """
+
+    kernel: int
+    p1: float
+    elastic: float
+    c_eval: float
+    logq_torch_: Callable[..., Any]
+    continuity: Callable[[float], tuple[float, float]]
+    big_arg_scale: float = 1.0
+    indicator: bool = False
+
+    def logq_torch(self, z: Any, big: float) -> Any:
+        """``log q(z)`` as a new tensor on ``z``'s device and dtype (``z`` is not modified)."""
+        import torch
+
+        x = z.clone()
+        return self.logq_torch_(x, torch.empty_like(x),
+                                torch.empty(x.shape, dtype=torch.bool, device=x.device), big)
+
+    def small(self, zmax: float, big: float) -> bool:
+        """True when ``|z| <= zmax`` keeps the torch formula's argument below ``big / 2``."""
+        return zmax * self.big_arg_scale * 1.01 <= 0.5 * big
+
 
 
 # ---------------------------------------------------------------------------
@@ -384,6 +463,70 @@ class ProductNoise(Noise):
         u = torch.rand(shape, generator=generator, device=gdev, dtype=torch.float64)
         z = self._ppf1(u.cpu().numpy())
         return torch.as_tensor(z, dtype=dtype, device=device)
+
+    # -- the standardised law for engines (native scale 1) ----------------------
+    def standard_logpdf(self, z: np.ndarray) -> np.ndarray:
+        """Log-density of the standardised law ``Z = eps / scale`` (native scale 1).
+
+        Parameters
+        ----------
+        z : ndarray of float
+            points of the standardised variable.
+
+        Returns
+        -------
+        ndarray
+            ``log q1(z)`` (normalised); ``logpdf(x) = standard_logpdf(x / scale) - log(scale)``.
+            Engines use it to stay exactly scale-equivariant.
+        """
+        return self._logpdf1(z)
+
+    def standard_ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function of the standardised law ``Z = eps / scale`` (native scale 1).
+
+        Parameters
+        ----------
+        u : ndarray of float
+            probabilities in ``[0, 1]``.
+
+        Returns
+        -------
+        ndarray
+            ``q1``-quantiles; ``ppf(u) = scale * standard_ppf(u)``.
+        """
+        return self._ppf1(u)
+
+    #: the compiled log-density, declared by a closed-form family (:meth:`compiled_logq`): its
+    #: numba slot (:mod:`unicr.noises.kernel_slots`; None: no compiled form) and the rounding
+    #: constants of its torch formula (:class:`CompiledLogDensity`)
+    kernel_slot: int | None = None
+    kernel_elastic: float = 0.0
+    kernel_c_eval: float = 0.0
+    kernel_indicator: bool = False
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        """``(p1, elastic, big_arg_scale)`` of the compiled form: the shape parameter the
+        formula reads, and the constants that depend on it (override when they do)."""
+        return 0.0, self.kernel_elastic, 1.0
+
+    def compiled_logq(self) -> CompiledLogDensity | None:
+        """The family's log-density for the compiled Monte Carlo backends, or None.
+
+        Returns
+        -------
+        CompiledLogDensity or None
+            None for noises without a closed-form compiled formula (``kernel_slot`` None): the
+            engines then evaluate :meth:`logpdf` in numpy.  Closed-form families
+            (:mod:`unicr.noises.families`) declare ``kernel_slot`` and the constants, and
+            implement ``logq_torch_`` and ``logq_continuity``.
+        """
+        if self.kernel_slot is None:
+            return None
+        p1, elastic, big_arg_scale = self.kernel_shape()
+        return CompiledLogDensity(kernel=self.kernel_slot, p1=p1, elastic=elastic,
+                                  c_eval=self.kernel_c_eval, logq_torch_=self.logq_torch_,
+                                  continuity=self.logq_continuity, big_arg_scale=big_arg_scale,
+                                  indicator=self.kernel_indicator)
 
     # -- public API (scale applied) ------------------------------------------
     def logpdf(self, x: Any) -> np.ndarray:

@@ -16,6 +16,13 @@ Numerical habits (docs/concepts.md "Log space"):
   saturate at ``+-numpy.finfo(float).max`` instead of returning ``inf``;
 * torch samplers draw on the requested device with the given ``torch.Generator``,
   compute in float64 and cast once (saturating at the target dtype's range).
+
+Compiled log-density (unicr issue #13): each family also declares, in its class and nowhere
+else, the unnormalised standardised log-density the Monte Carlo kernels evaluate --
+``logq_scalar`` (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`), ``logq_torch_``
+(in place on torch tensors), ``logq_continuity`` and the rounding constants -- returned by
+``compiled_logq()`` as a :class:`~unicr.noises.base.CompiledLogDensity`
+(docs/adding-a-noise.md, "Adding a closed-form family").
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from unicr.noises import kernel_slots
 from unicr.noises.base import Param, ProductNoise
-from unicr.noises.registry import register
+from unicr.noises.builtins import register
 
 __all__ = [
     "Gaussian",
@@ -277,6 +285,26 @@ class Gaussian(ProductNoise):
         with np.errstate(over="ignore"):  # z^2 = inf -> logpdf = -inf, correctly
             return -0.5 * z * z - _LOG_SQRT_2PI
 
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-z^2/2`` at one point (plain ``math``,
+        jitted by :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        return -0.5 * z * z
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-x^2/2`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        return x.square_().mul_(-0.5)
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """``|z e + e^2/2| <= delta max(1, z^2) + delta^2`` for ``|e| <= delta``."""
+        return 2.0 * delta, delta + delta * delta
+
+    kernel_slot = kernel_slots.GAUSSIAN
+    kernel_elastic = 2.0
+    kernel_c_eval = 4.0
+
     def _cdf1(self, z: np.ndarray) -> np.ndarray:
         return special.ndtr(z)
 
@@ -322,6 +350,26 @@ class Laplace(SymmetricProductNoise):
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         return -np.abs(z) - _LN2
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-|z|`` at one point (plain ``math``,
+        jitted by :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        return -abs(z)
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-|x|`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        return x.abs_().neg_()
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant 1."""
+        return 0.0, 1.0 * delta
+
+    kernel_slot = kernel_slots.LAPLACE
+    kernel_elastic = 1.0
+    kernel_c_eval = 1.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return 0.5 * np.exp(z)
@@ -377,6 +425,32 @@ class Uniform(SymmetricProductNoise):
         z = np.asarray(z, dtype=float)
         return np.where(np.abs(z) <= 1.0, -_LN2, -np.inf)
 
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density (0 on ``|z| <= 1``, ``-inf`` outside) at one
+        point (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        return 0.0 if abs(z) <= 1.0 else -math.inf
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """0 on ``|x| <= 1``, ``-inf`` outside, in place
+        (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        import torch
+
+        x.abs_()
+        torch.gt(x, 1.0, out=mask)
+        return x.zero_().masked_fill_(mask, -math.inf)
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """A jump: rounding at the cube's faces is not covered (models.py)."""
+        return 0.0, 0.0
+
+    kernel_slot = kernel_slots.UNIFORM
+    kernel_elastic = 0.0
+    kernel_c_eval = 0.0
+    kernel_indicator = True
+
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return np.clip(0.5 * (1.0 + z), 0.0, 0.5)
 
@@ -423,6 +497,58 @@ class Cauchy(SymmetricProductNoise):
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         return -_LOG_PI - _log1p_sq(z)
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-log(1 + z^2)`` at one point (``2 log|z|``
+        beyond 1e150, no overflow of ``z^2``; plain ``math``, jitted by
+        :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        a = abs(z)
+        if a > 1e150:
+            return -2.0 * math.log(a)
+        return -math.log1p(a * a)
+
+    @staticmethod
+    def logq_ratio_scalar(z: float, a: float, p1: float) -> tuple[float, float, bool]:
+        """``log q(z - a) - log q(z)`` with one logarithm and a magnitude covering its rounding;
+        ``ok = False``: use the two-logarithm form instead.
+
+        ``log(1 + (z - a)^2) - log(1 + z^2) = log1p(d)``, ``d = a (a - 2z) / (1 + z^2)``, times
+        -1.  ``d`` carries a relative error of a few ulps, which log1p turns into an absolute
+        error of a few ulps times ``|d| / (1 + d) <= min(2 |d|, 1)`` -- hence only for
+        ``d >= -1/2`` -- so ``|term| + 2 min(|d|, 1)`` is returned as the term's magnitude
+        (the rounding bound multiplies it by >= 8 ulps).
+        """
+        nu = 1.0
+        c = 1.0
+        d = a * (a - 2.0 * z) / (nu + z * z)
+        if not d >= -0.5:
+            return 0.0, 0.0, False
+        t = -c * math.log1p(d)
+        return t, abs(t) + 2.0 * c * min(abs(d), 1.0), True
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-log(1 + x^2)`` in place, ``-2 log|x|`` beyond ``big``
+        (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        import torch
+
+        x.abs_()
+        if small:
+            return x.square_().log1p_().neg_()
+        torch.gt(x, big, out=mask)
+        torch.mul(x, x, out=scratch).log1p_()
+        x.log_().mul_(2.0)
+        return torch.where(mask, x, scratch, out=scratch).neg_()
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant 1 (``|2z / (1 + z^2)| <= 1``)."""
+        return 0.0, 1.0 * delta
+
+    kernel_slot = kernel_slots.CAUCHY
+    kernel_elastic = 2.0
+    kernel_c_eval = 12.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         # arctan(1/|z|)/pi: accurate in the far left tail
@@ -485,6 +611,32 @@ class HyperbolicSecant(SymmetricProductNoise):
         a = np.abs(np.asarray(z, dtype=float))
         # -log cosh(a) - log(pi)
         return -(a + np.log1p(np.exp(-2.0 * a)) - _LN2) - _LOG_PI
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-(|z| + log1p(e^{-2|z|}))`` (``-log cosh z``
+        up to a constant) at one point (plain ``math``, jitted by
+        :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        a = abs(z)
+        return -(a + math.log1p(math.exp(-2.0 * a)))
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-(|x| + log1p(e^{-2|x|}))`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        import torch
+
+        x.abs_()
+        torch.mul(x, -2.0, out=scratch).exp_().log1p_()
+        return x.add_(scratch).neg_()
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant 1 (``|tanh| <= 1``)."""
+        return 0.0, 1.0 * delta
+
+    kernel_slot = kernel_slots.HSECANT
+    kernel_elastic = 1.0
+    kernel_c_eval = 16.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return (2.0 / math.pi) * np.arctan(np.exp(z))
@@ -586,6 +738,34 @@ class GeneralizedNormal(SymmetricProductNoise):
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         return self._lognorm - self._pow(z)
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-|z|^beta`` (``p1 = beta``) at one point
+        (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`)."""
+        return -(abs(z) ** p1)
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-|x|^beta`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        return x.abs_().pow_(float(self.params["beta"])).neg_()
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Hoelder for ``beta <= 1``; else ``beta |xi|^(beta-1) delta`` with
+        ``(|z| + delta)^beta <= 2^(beta-1)(|z|^beta + delta^beta)``."""
+        p1 = float(self.params["beta"])
+        if p1 <= 1.0:  # Hoelder: ||z + e|^b - |z|^b| <= |e|^b
+            return 0.0, delta**p1
+        c = p1 * 2.0 ** (p1 - 1.0)
+        return c * delta, p1 * delta * (1.0 + 2.0 ** (p1 - 1.0) * delta**p1)
+
+    kernel_slot = kernel_slots.GENNORM
+    kernel_c_eval = 12.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        beta = float(self.params["beta"])
+        return beta, beta, 1.0  # p1 = elastic = beta
 
     def _kummer(self, x: np.ndarray) -> np.ndarray:
         """``K(a, x) = 1F1(a; a+1; -x)`` for ``0 <= x <= 1`` by its series (30 terms: < 1e-32)."""
@@ -713,6 +893,29 @@ class Pareto(SymmetricProductNoise):
         a = self._sh
         return math.log(a / 2.0) - (a + 1.0) * np.log1p(np.abs(z))
 
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-(a + 1) log(1 + |z|)`` (``p1 = a``) at one
+        point (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`)."""
+        return -(p1 + 1.0) * math.log1p(abs(z))
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-(a + 1) log1p(|x|)`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        return x.abs_().log1p_().mul_(-(float(self.params["a"]) + 1.0))
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant ``a + 1``."""
+        return 0.0, (float(self.params["a"]) + 1.0) * delta
+
+    kernel_slot = kernel_slots.PARETO
+    kernel_elastic = 1.0
+    kernel_c_eval = 12.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        return float(self.params["a"]), self.kernel_elastic, 1.0
+
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return 0.5 * np.exp(-self._sh * np.log1p(np.abs(z)))
 
@@ -787,6 +990,66 @@ class StudentT(SymmetricProductNoise):
 
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         return self._lognorm - 0.5 * (self._nu + 1.0) * np.logaddexp(0.0, 2.0 * self._logt(z))
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-(nu + 1)/2 log(1 + z^2/nu)`` (``p1 = nu``)
+        at one point (``2 log|z| - log nu`` beyond 1e150, no overflow; plain ``math``, jitted
+        by :mod:`unicr.noises.numba_logq`)."""
+        a = abs(z)
+        if a > 1e150:
+            return -0.5 * (p1 + 1.0) * (2.0 * math.log(a) - math.log(p1))
+        return -0.5 * (p1 + 1.0) * math.log1p(a * a / p1)
+
+    @staticmethod
+    def logq_ratio_scalar(z: float, a: float, p1: float) -> tuple[float, float, bool]:
+        """``log q(z - a) - log q(z)`` with one logarithm and a magnitude covering its rounding;
+        ``ok = False``: use the two-logarithm form instead.
+
+        ``log(nu + (z - a)^2) - log(nu + z^2) = log1p(d)``, ``d = a (a - 2z) / (nu + z^2)``,
+        times ``-(nu + 1)/2``.  ``d`` carries a relative error of a few ulps, which log1p turns
+        into an absolute error of a few ulps times ``|d| / (1 + d) <= min(2 |d|, 1)`` -- hence
+        only for ``d >= -1/2`` -- so ``|term| + 2 c min(|d|, 1)`` is returned as the term's
+        magnitude (the rounding bound multiplies it by >= 8 ulps).
+        """
+        nu = p1
+        c = 0.5 * (p1 + 1.0)
+        d = a * (a - 2.0 * z) / (nu + z * z)
+        if not d >= -0.5:
+            return 0.0, 0.0, False
+        t = -c * math.log1p(d)
+        return t, abs(t) + 2.0 * c * min(abs(d), 1.0), True
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-(nu + 1)/2 log1p(w^2)``, ``w = |x| / sqrt(nu)``, in place; ``-(nu + 1) log w``
+        beyond ``big`` (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        import torch
+
+        p1 = float(self.params["nu"])
+        x.abs_()
+        x.mul_(1.0 / math.sqrt(p1))  # w = |z| / sqrt(nu)
+        if small:
+            return x.square_().log1p_().mul_(-0.5 * (p1 + 1.0))
+        torch.gt(x, big, out=mask)
+        torch.mul(x, x, out=scratch).log1p_().mul_(0.5)
+        x.log_()
+        return torch.where(mask, x, scratch, out=scratch).mul_(-(p1 + 1.0))
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant ``(nu + 1) / (2 sqrt(nu))``."""
+        p1 = float(self.params["nu"])
+        lip = (p1 + 1.0) / (2.0 * math.sqrt(p1)) if p1 > 0 else math.inf
+        return 0.0, lip * delta
+
+    kernel_slot = kernel_slots.STUDENT
+    kernel_elastic = 2.0
+    kernel_c_eval = 24.0
+
+    def kernel_shape(self) -> tuple[float, float, float]:
+        nu = float(self.params["nu"])
+        return nu, self.kernel_elastic, 1.0 / math.sqrt(nu)
 
     def _logx(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log x and log(1 - x) for x = nu/(nu + z^2) = 1/(1 + t^2), t = z/sqrt(nu)."""
@@ -872,6 +1135,31 @@ class Logistic(SymmetricProductNoise):
     def _logpdf1(self, z: np.ndarray) -> np.ndarray:
         a = np.abs(np.asarray(z, dtype=float))
         return -a - 2.0 * np.log1p(np.exp(-a))
+
+
+    # -- compiled log-density (Monte Carlo kernels: numba and torch) ------------------
+    @staticmethod
+    def logq_scalar(z: float, p1: float) -> float:
+        """Unnormalised standardised log-density ``-|z| - 2 log(1 + e^{-|z|})`` at one point
+        (plain ``math``, jitted by :mod:`unicr.noises.numba_logq`; ``p1`` unused)."""
+        a = abs(z)
+        return -a - 2.0 * math.log1p(math.exp(-a))
+
+    def logq_torch_(self, x: Any, scratch: Any, mask: Any, big: float, small: bool = False) -> Any:
+        """``-(|x| + 2 log1p(e^{-|x|}))`` in place (:class:`~unicr.noises.base.CompiledLogDensity`)."""
+        import torch
+
+        x.abs_()
+        torch.neg(x, out=scratch).exp_().log1p_().mul_(2.0)
+        return x.add_(scratch).neg_()
+
+    def logq_continuity(self, delta: float) -> tuple[float, float]:
+        """Lipschitz constant 1 (``|tanh(z/2)| <= 1``)."""
+        return 0.0, 1.0 * delta
+
+    kernel_slot = kernel_slots.LOGISTIC
+    kernel_elastic = 1.0
+    kernel_c_eval = 16.0
 
     def _left_cdf1(self, z: np.ndarray) -> np.ndarray:
         return special.expit(z)

@@ -38,8 +38,8 @@ from scipy import special
 
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import JointNoise, Param, _shape_tuple, as_generator
+from unicr.noises.builtins import register
 from unicr.noises.families import _torch_cast, _torch_gamma
-from unicr.noises.registry import register
 
 __all__ = ["RadialJointNoise", "UniformBall", "Exp2", "ExpInf", "Exp1", "Pow2", "log_ball_volume"]
 
@@ -89,7 +89,8 @@ class RadialJointNoise(JointNoise):
     """Density ``f(||x/lambda||_p) / (lambda^d Z)`` (Yang et al. 2020, Sec. 4 and App. E).
 
     Subclasses set the class attribute ``norm_p`` and implement ``_log_radial(r)``
-    (log f), ``_log_radial_mass()`` (log int_0^inf r^(d-1) f(r) dr), ``_log_radius_sq_mean()``
+    (log f; engines call it as :meth:`log_radial`), ``_log_radial_mass()``
+    (log int_0^inf r^(d-1) f(r) dr), ``_log_radius_sq_mean()``
     (log E R^2, ``inf`` if infinite) and ``_log_radius(shape, rng)`` (log R samples); torch
     samplers override ``_log_radius_torch``.
     """
@@ -108,6 +109,23 @@ class RadialJointNoise(JointNoise):
                 f"e^{self._log_rms1:.0f} at native scale 1 for d={self.d}, beyond the float64 "
                 "range; increase 'k'"
             )
+
+    # -- for engines ----------------------------------------------------------------
+    def log_radial(self, r: np.ndarray) -> np.ndarray:
+        """Unnormalised log radial profile ``log f(r)`` at native scale 1.
+
+        Parameters
+        ----------
+        r : ndarray of float
+            ``||x||_p / scale`` (``p = norm_p``), non-negative.
+
+        Returns
+        -------
+        ndarray
+            ``log f(r)``; ``logpdf(x) = log_radial(||x||_p / scale) + const``, so differences
+            of it are the log likelihood ratios the Monte Carlo radial banks sum.
+        """
+        return self._log_radial(r)
 
     # -- subclass hooks ---------------------------------------------------------
     def _log_radial(self, r: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract

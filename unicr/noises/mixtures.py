@@ -22,6 +22,7 @@ from scipy import special
 
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import Param, ProductNoise
+from unicr.noises.builtins import register
 from unicr.noises.families import (
     Gaussian,
     Laplace,
@@ -29,7 +30,6 @@ from unicr.noises.families import (
     _torch_cast,
     log1mexp,
 )
-from unicr.noises.registry import register
 
 __all__ = [
     "Mixture",

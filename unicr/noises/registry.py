@@ -15,59 +15,22 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from unicr.errors import InvalidParameterError, UnknownNoiseError
-from unicr.noises.base import JointNoise, Noise
+from unicr.noises.base import Noise
+from unicr.noises.builtins import (
+    build_builtin,
+    builtin_class,
+    builtin_names,
+    canonical_name,
+    register,
+    resolve_alias,
+)
 
-__all__ = ["register", "builtin_names", "builtin_class", "pdfs_dir", "catalogue", "noise"]
-
-_BUILTINS: dict[str, type[Noise]] = {}
-_ALIASES: dict[str, str] = {}
-
-
-def _norm_name(name: str) -> str:
-    return name.strip().lower().replace("-", "_")
-
-
-def register(name: str, *aliases: str) -> Callable[[type[Noise]], type[Noise]]:
-    """Class decorator: register a built-in noise family under ``name`` (and aliases)."""
-
-    def deco(cls: type[Noise]) -> type[Noise]:
-        key = _norm_name(name)
-        if key in _BUILTINS and _BUILTINS[key] is not cls:
-            raise RuntimeError(f"noise name {key!r} registered twice")
-        cls.name = key
-        _BUILTINS[key] = cls
-        for a in aliases:
-            _ALIASES[_norm_name(a)] = key
-        return cls
-
-    return deco
-
-
-def _load_builtins() -> None:
-    # importing the modules runs their @register decorators
-    from unicr.noises import families, joint, mixtures  # noqa: F401
-
-
-def builtin_names() -> list[str]:
-    _load_builtins()
-    return sorted(_BUILTINS)
-
-
-def builtin_class(name: str) -> type[Noise]:
-    """The class registered under ``name`` or one of its aliases."""
-    _load_builtins()
-    key = _norm_name(name)
-    key = _ALIASES.get(key, key)
-    if key not in _BUILTINS:
-        raise UnknownNoiseError(
-            f"no built-in noise family named {name!r}; built-ins: {', '.join(sorted(_BUILTINS))}"
-        )
-    return _BUILTINS[key]
+__all__ = ["register", "builtin_names", "builtin_class", "build_builtin", "pdfs_dir",
+           "catalogue", "noise"]
 
 
 def pdfs_dir() -> Path:
@@ -94,9 +57,9 @@ def catalogue() -> list[Any]:
 
 
 def _catalogue_lookup(name: str) -> Any | None:
-    key = _norm_name(name)
+    key = canonical_name(name)
     for spec in catalogue():
-        if key == _norm_name(spec.name) or key in {_norm_name(a) for a in spec.aliases}:
+        if key == canonical_name(spec.name) or key in {canonical_name(a) for a in spec.aliases}:
             return spec
     return None
 
@@ -163,12 +126,11 @@ def noise(name_or_path: Any, sigma: float | None = None, scale: float | None = N
     spec = _catalogue_lookup(text)
     if spec is not None:
         return spec.build(sigma=sigma, scale=scale, d=d, **params)
-    _load_builtins()
-    key = _ALIASES.get(_norm_name(text), _norm_name(text))
-    if key in _BUILTINS:
+    key = resolve_alias(text)
+    if key is not None:
         return build_builtin(key, sigma=sigma, scale=scale, d=d, **params)
-    known = sorted(set(_BUILTINS) | {s.name for s in catalogue()})
-    close = difflib.get_close_matches(_norm_name(text), known, n=3)
+    known = sorted(set(builtin_names()) | {s.name for s in catalogue()})
+    close = difflib.get_close_matches(canonical_name(text), known, n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise UnknownNoiseError(
         f"unknown noise {text!r}.{hint} Known noises: {', '.join(known)}; "
@@ -176,14 +138,3 @@ def noise(name_or_path: Any, sigma: float | None = None, scale: float | None = N
     )
 
 
-def build_builtin(name: str, sigma: float | None = None, scale: float | None = None,
-                  d: int | None = None, **params: Any) -> Noise:
-    """Instantiate a registered built-in class (handles ``d`` for joint noises)."""
-    cls = builtin_class(name)
-    if issubclass(cls, JointNoise):
-        if d is None:
-            raise InvalidParameterError(
-                f"{cls.name} is a joint (non-product) noise on R^d: give its dimension d"
-            )
-        return cls(d, sigma=sigma, scale=scale, **params)
-    return cls(sigma=sigma, scale=scale, **params)

@@ -226,7 +226,7 @@ class NoiseSpec:
         values = self._values(params)
         if self.builtin is not None:
             from unicr.noises.base import JointNoise
-            from unicr.noises.registry import build_builtin, builtin_class
+            from unicr.noises.builtins import build_builtin, builtin_class
 
             cls = builtin_class(self.builtin)
             is_joint = issubclass(cls, JointNoise)
@@ -333,7 +333,7 @@ def _merge_builtin_params(builtin: str, declared: tuple[tuple[Param, frozenset[s
                           kind: str, file: str) -> tuple[Param, ...]:
     """The class's parameters with the keys the file gives replaced (declared only if no class)."""
     from unicr.noises.base import JointNoise
-    from unicr.noises.registry import builtin_class
+    from unicr.noises.builtins import builtin_class
 
     try:
         cls = builtin_class(builtin)

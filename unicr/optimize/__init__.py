@@ -1,9 +1,10 @@
 """Noise optimisation: choosing the noise per classifier (C-OPT) or per input (I-OPT,
 Auto-Noise), reported soundly, with radii read from cached proven tables.
 
-* :mod:`unicr.optimize.provider` -- :class:`CurveRadius` / :class:`RadiusBook`: proven
-  lower-bound tables per (noise shape, d, norm), sound lookups in microseconds;
-  :class:`EngineBook`: one engine call per request (UniCR's way; the benchmark baseline).
+* :mod:`unicr.smoothing.radii` (shared with dataset certification) -- :class:`CurveRadius` /
+  :class:`RadiusBook`: proven lower-bound tables per (noise shape, d, norm), sound lookups in
+  microseconds; :class:`EngineBook`: one engine call per request (UniCR's way; the benchmark
+  baseline).
 * :mod:`unicr.optimize.copt` -- C-OPT (Hong et al. 2022, Sec. 4, Table 2): a grid of noises,
   one trained classifier each, the winner chosen on a validation split and certified on the
   test split (:class:`CoptPlan`, :func:`run_copt`); :func:`plot_copt` draws its heatmap.
@@ -22,8 +23,8 @@ from unicr._lazy import lazy_names
 
 #: public name -> submodule that defines it
 _WHERE = {
-    "CurveRadius": "provider", "RadiusBook": "provider", "EngineBook": "provider",
-    "RadiusStats": "provider",
+    "CurveRadius": "unicr.smoothing.radii", "RadiusBook": "unicr.smoothing.radii",
+    "EngineBook": "unicr.smoothing.radii", "RadiusStats": "unicr.smoothing.radii",
     "CoptPlan": "copt", "run_copt": "copt", "carve_split": "copt",
     "plot_copt": "copt_plots",
     "Lattice": "perinput", "HillClimb": "perinput", "hill_climb": "perinput",

@@ -17,7 +17,7 @@ with the shape theta at scale sigma.  UniCR selects on the test images it report
    **shape)``: beta fixes the shape, sigma the per-coordinate RMS), is trained
    (:func:`unicr.train.train`, resumable checkpoints) and certified on the validation
    split (:func:`unicr.smoothing.dataset.certify_dataset`, resumable TSV) with radii from
-   a shared :class:`~unicr.optimize.provider.RadiusBook` (proven lower-bound tables).
+   a shared :class:`~unicr.smoothing.radii.RadiusBook` (proven lower-bound tables).
 3. **Scores.**  Per point and norm the ACR (mean of R * 1{correct}, Zhai et al. 2020);
    per shape and norm UniCR's R_score over its sigmas.  Discretisation of Eq. 5:
    none -- :func:`unicr.smoothing.metrics.r_score` integrates the envelope of the
@@ -522,7 +522,7 @@ def run_copt(plan: CoptPlan, out: str | os.PathLike[str], train_data: Any, test_
     ``test/<tag>.tsv``, ``summary.json`` (deterministic) and ``timing.json``.
     See the module docstring for the selection rule and what the final number certifies.
     """
-    from unicr.optimize.provider import RadiusBook
+    from unicr.smoothing.radii import RadiusBook
 
     plan, d = _checked_inputs(plan, train_data, test_data)
     out_dir = Path(out)

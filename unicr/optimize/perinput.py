@@ -57,7 +57,7 @@ Randomness: every draw at dataset index i comes from a generator seeded by
 ``(seed, i, stream, j)`` -- stream 0 selection (the same for every candidate: common random
 numbers), 1 fixed-theta estimation, 2 baseline estimation, (3, j) the deployable estimation of
 lattice point j -- so any row can be recomputed alone and a resumed results file is byte-identical.
-Radii of every candidate come from one :class:`~unicr.optimize.provider.RadiusBook`.
+Radii of every candidate come from one :class:`~unicr.smoothing.radii.RadiusBook`.
 """
 
 from __future__ import annotations
@@ -436,8 +436,8 @@ class PerInputCertifier:
     norms:
         norms of the radii; the first one is the objective of the search.
     book:
-        a :class:`~unicr.optimize.provider.RadiusBook` (default: a new one for d) -- or an
-        :class:`~unicr.optimize.provider.EngineBook` for UniCR's per-candidate engine calls.
+        a :class:`~unicr.smoothing.radii.RadiusBook` (default: a new one for d) -- or an
+        :class:`~unicr.smoothing.radii.EngineBook` for UniCR's per-candidate engine calls.
     baseline_n:
         estimation draws of the ``fixed`` baseline: ``"equal"`` (per input, the forward passes
         of the fixed-theta mode minus the baseline's n_sel selection draws) or an integer.
@@ -490,7 +490,7 @@ class PerInputCertifier:
         self.model = model.to(self.device)
         self.model.eval()
         if book is None:
-            from unicr.optimize.provider import RadiusBook
+            from unicr.smoothing.radii import RadiusBook
 
             book = RadiusBook(self.d)
         if int(getattr(book, "d", self.d)) != self.d:

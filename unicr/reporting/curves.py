@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,11 +36,12 @@ import numpy as np
 
 from unicr.certificate import norm_label, parse_norm
 from unicr.errors import InvalidParameterError, UnicrError
-from unicr.reporting.plot import CurveData
+from unicr.reporting.plot import OVERLAY_PREFIX, CurveData
 
 __all__ = ["NoiseItem", "parse_noise_item", "resolve_noises", "catalogue_names", "pa_grid",
            "compute_curves", "closed_form_overlay", "auto_overlays", "noise_label",
-           "METHODS", "SPACINGS", "AUTO_OVERLAY_STATUSES"]
+           "METHODS", "SPACINGS", "AUTO_OVERLAY_STATUSES", "curves_from_rows", "read_curves_csv",
+           "curves_to_records", "curves_to_dataframe"]
 
 log = logging.getLogger(__name__)
 
@@ -338,17 +338,17 @@ def auto_overlays(nz: Any, p: float, d: int, pa: np.ndarray,
 
 @contextlib.contextmanager
 def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
-    """A tqdm bar on stderr that appears after one second of work and then ticks.
+    """Progress on stderr (:func:`unicr.reporting.progress.progress`) that ticks during long steps.
 
     The steps of a curve are long (one exact curve of a noise in every norm is a single
     step of several seconds), and tqdm's ``delay`` only shows a bar on an ``update`` after
     the delay: a one-step run never showed one.  A daemon thread redraws the bar every
     half second from the first second on, so the elapsed time moves during a long step.
     """
-    from tqdm.auto import tqdm
+    from unicr.reporting.progress import progress
 
-    bar = tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0,
-               leave=False, dynamic_ncols=True, unit="step")
+    # a tqdm bar on a terminal; rate-limited plain lines when stderr is a file or a pipe
+    bar = progress(total, desc, unit="step", quiet=not enabled)
     stop = threading.Event()
 
     def tick() -> None:
@@ -462,9 +462,9 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
     Returns the curves ordered by noise, then norm.  Every ``lower`` is a proven lower
     bound on R* (with the curve's ``confidence``), every ``upper`` a proven upper bound.
     """
-    from unicr.certify import validate_dimension
+    from unicr.checks import check_dimension
 
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     if isinstance(norms, (str, int, float)):
         norms = [norms]
     ps = list(dict.fromkeys(parse_norm(p) for p in norms))
@@ -553,3 +553,130 @@ def _add_overlays(curves: list[CurveData], noises: dict[str, Any], names: list[s
             raise InvalidParameterError(
                 f"closed form '{missing[0]}' ({f.citation}) applies to none of the curves: it is "
                 f"for {fam} noise and the norm(s) {nrm}")
+
+
+# ---------------------------------------------------------------------------
+# curves as rows: back from a saved CSV, out to a DataFrame
+# ---------------------------------------------------------------------------
+
+
+def curves_from_rows(rows: Iterable[dict[str, Any]]) -> list[CurveData]:
+    """:class:`CurveData` rebuilt from rows of :func:`unicr.reporting.plot.read_csv`.
+
+    Rows are grouped by (noise, norm, d, method) in the order they first appear; a column
+    that is empty on every row of a curve (``pb``, ``estimate``, an overlay) is left out.
+    Overlay statuses are not stored in the CSV: they are taken from the formula registry
+    when the name is known (else empty).
+    """
+    groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        try:
+            key = (str(row["noise"]), str(row["norm"]), int(row["d"]), str(row.get("method") or ""))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidParameterError(
+                f"not a curve row (needs noise, norm, d, pa, lower, upper): {row!r}"[:200]) from None
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (label, norm, d, method), rs in groups.items():
+        def col(name: str, rs: list[dict[str, Any]] = rs) -> np.ndarray | None:
+            vals = [r.get(name) for r in rs]
+            if all(v is None for v in vals):
+                return None
+            return np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
+
+        pa, lower, upper = col("pa"), col("lower"), col("upper")
+        if pa is None or lower is None or upper is None:
+            raise InvalidParameterError(f"curve {label!r} (l{norm}): the rows lack pa, lower or "
+                                        "upper values")
+        conf = col("confidence")
+        c = CurveData(label=label, norm=parse_norm(norm), d=d, pa=pa, lower=lower, upper=upper,
+                      estimate=col("estimate"), pb=col("pb"), method=method,
+                      confidence=1.0 if conf is None else conf)
+        for name in dict.fromkeys(k for r in rs for k in r if k.startswith(OVERLAY_PREFIX)):
+            vals = col(name)
+            if vals is not None:
+                short = name[len(OVERLAY_PREFIX):]
+                c.overlays[short] = vals
+                c.overlay_status[short] = _formula_status(short)
+        out.append(c)
+    return out
+
+
+def _formula_status(name: str) -> str:
+    try:
+        from unicr.closed_form import get_formula
+
+        return str(get_formula(name).status)
+    except (UnicrError, KeyError):
+        return ""
+
+
+def read_curves_csv(path: str | Path) -> list[CurveData]:
+    """The curves of a CSV written by ``unicr curve --csv`` / :func:`unicr.reporting.plot.write_csv`,
+    ready for :func:`unicr.reporting.plot.plot_curves` or the tables of
+    :mod:`unicr.reporting.tables` -- no recomputation.  Errors name the file."""
+    from unicr.reporting.plot import read_csv
+
+    p = Path(path)
+    try:
+        rows = read_csv(p)
+    except OSError as exc:
+        raise InvalidParameterError(f"cannot read curve CSV {p}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError) as exc:
+        raise InvalidParameterError(f"{p} is not a curve CSV of unicr curve --csv ({exc})"
+                                    ) from None
+    if not rows:
+        raise InvalidParameterError(f"{p}: no curve rows")
+    missing = [c for c in ("noise", "norm", "d", "pa", "lower", "upper") if c not in rows[0]]
+    if missing:
+        raise InvalidParameterError(f"{p} is not a curve CSV of unicr curve --csv (missing "
+                                    f"column(s) {', '.join(missing)})")
+    try:
+        return curves_from_rows(rows)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"{p}: {exc}") from None
+
+
+def curves_to_records(curves: Iterable[CurveData]) -> list[dict[str, Any]]:
+    """One flat dict per (curve, pA): the columns of the curve CSV
+    (:data:`unicr.reporting.plot.CSV_COLUMNS`) plus ``status`` and one ``closed_form:NAME``
+    per overlay; ``pb``/``estimate`` are ``nan`` where absent."""
+    curves = list(curves)
+    extra = list(dict.fromkeys(name for c in curves for name in c.overlays))
+    out = []
+    for c in curves:
+        conf = c.confidence_array()
+        for i, pa in enumerate(np.asarray(c.pa, float)):
+            lo, up = float(c.lower[i]), float(c.upper[i])
+            rec: dict[str, Any] = {
+                "noise": c.label, "norm": norm_label(c.norm), "d": int(c.d), "pa": float(pa),
+                "pb": math.nan if c.pb is None else float(c.pb[i]), "lower": lo, "upper": up,
+                "estimate": math.nan if c.estimate is None else float(c.estimate[i]),
+                "confidence": float(conf[i]), "method": c.method,
+                "status": band_status(lo, up),
+            }
+            for name in extra:
+                vals = c.overlays.get(name)
+                rec[OVERLAY_PREFIX + name] = math.nan if vals is None else float(vals[i])
+            out.append(rec)
+    return out
+
+
+def band_status(lower: float, upper: float, rtol: float = 1e-6) -> str:
+    """What a proven band says: "exact" (upper - lower within ``rtol`` relative), "bracketed"
+    (lower > 0 and upper finite), "lower-only" (no failing perturbation known), "upper-only"
+    (nothing proven below, a failing perturbation known) or "none" (nothing proven)."""
+    finite = math.isfinite(upper)
+    if finite and lower > 0 and upper - lower <= rtol * max(upper, 1e-300):
+        return "exact"
+    if lower > 0:
+        return "bracketed" if finite else "lower-only"
+    return "upper-only" if finite else "none"
+
+
+def curves_to_dataframe(curves: Iterable[CurveData]) -> Any:
+    """:func:`curves_to_records` as a ``pandas.DataFrame`` (pandas is optional:
+    ``pip install unicr[notebook]``)."""
+    from unicr.certificate import dataframe
+
+    return dataframe(curves_to_records(curves))

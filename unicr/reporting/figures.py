@@ -1,6 +1,6 @@
 """The UniCR paper's figures, regenerated with unicr's engines (``unicr figures``).
 
-Every figure is a PNG plus the CSV of everything it shows, written to one folder
+Every figure is a PNG (or PDF / SVG) plus the CSV of everything it shows, written to one folder
 (``docs/figures`` for the gallery).  Settings follow Hong et al. 2022 (UniCR), Sec. 5.2 and
 App. D.5-D.6: per-coordinate RMS sigma = 1, d = 3072 (CIFAR-10), binary case, l_inf radii
 x255; where the paper's setting has no meaning (sigma-matching a noise without variance)
@@ -29,7 +29,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from unicr.reporting.plot import (
     save_figure,
     write_csv,
 )
+from unicr.reporting.style import check_style, figure_style
 
 __all__ = ["FIGURES", "FigureSpec", "FigureOutput", "make_figures", "Settings", "figure_names",
            "TABLE7", "FIG12_NORMS", "FIG13_SWEEPS"]
@@ -85,6 +86,8 @@ class Settings:
     quick: bool = False
     progress: bool = False
     cache: bool = True
+    #: file format of the figures: png, pdf or svg (the CSVs are always CSV)
+    fmt: str = "png"
 
     @classmethod
     def make(cls, quick: bool = False, **kw: Any) -> Settings:
@@ -93,6 +96,10 @@ class Settings:
             base.update(kw)
             return cls(quick=True, **base)
         return cls(**kw)
+
+    def figure(self, out: Path, stem: str) -> Path:
+        """Path of the figure ``stem`` in ``out``, with the format's suffix."""
+        return out / f"{stem}.{self.fmt}"
 
     def grid(self, mc: bool = False) -> np.ndarray:
         """Probit-spaced pA grid (:func:`unicr.reporting.curves.pa_grid`); coarser for Monte Carlo."""
@@ -141,7 +148,7 @@ def _mc_opts(s: Settings, **extra: Any) -> dict[str, Any]:
 
 
 def _subtitle(s: Settings) -> str:
-    return f"sigma = {s.sigma:g}, d = {s.d}, binary"
+    return rf"$\sigma$ = {s.sigma:g}, $d$ = {s.d}, binary"
 
 
 # ---------------------------------------------------------------------------
@@ -165,7 +172,7 @@ def build_concepts(out: Path, s: Settings) -> list[Path]:
     exact[0].label = "laplace, exact engine"
     fig = plot_panels([Panel(f"Laplace noise, {norm_tex(2.0)}, {_subtitle(s)}", exact + mc,
                              legend=True)], panel_size=5.2, legend="styles")
-    png = save_figure(fig, out / "concepts.png")
+    png = save_figure(fig, s.figure(out, "concepts"))
     return [png, write_csv(exact + mc, out / "concepts.csv")]
 
 
@@ -200,8 +207,8 @@ def build_fig4(out: Path, s: Settings) -> list[Path]:
         every += cs
     fig = plot_panels(panels, ncols=4, legend="panel", linf_x255=True, panel_size=3.9,
                       title=f"Engine vs published certificates ({_subtitle(s)}; "
-                            r"$\ell_\infty$ x255)")
-    return [save_figure(fig, out / "fig4.png"), write_csv(every, out / "fig4.csv")]
+                            r"$\ell_\infty$ $\times$255)")
+    return [save_figure(fig, s.figure(out, "fig4")), write_csv(every, out / "fig4.csv")]
 
 
 def build_fig6_8(out: Path, s: Settings) -> list[Path]:
@@ -214,7 +221,7 @@ def build_fig6_8(out: Path, s: Settings) -> list[Path]:
         fig = plot_panels([Panel(f"{norm_tex(p)}, {_subtitle(s)}", sel)], linf_x255=True,
                           panel_size=5.6)
         stem = f"fig{num}_l{norm_label(p)}"
-        files += [save_figure(fig, out / f"{stem}.png"), write_csv(sel, out / f"{stem}.csv")]
+        files += [save_figure(fig, s.figure(out, stem)), write_csv(sel, out / f"{stem}.csv")]
     return files
 
 
@@ -240,7 +247,7 @@ def build_fig12(out: Path, s: Settings) -> list[Path]:
                        np.array([cs[p].upper[0] for p in ps])))
     fig = plot_radius_vs_p(ps, series, pa=pa, d=s.d,
                            title=rf"$p_A$ = {pa:g}, {_subtitle(s)}")
-    png = save_figure(fig, out / "fig12.png")
+    png = save_figure(fig, s.figure(out, "fig12"))
     path = out / "fig12.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -264,9 +271,9 @@ def build_fig13(out: Path, s: Settings) -> list[Path]:
             sel = [c for c in cs if c.norm == p]
             panels.append(Panel(f"{fam}, {norm_tex(p)}", sel, legend=True, palette="sequential"))
     fig = plot_panels(panels, ncols=3, linf_x255=True, legend="styles",
-                      title=f"beta sweeps ({_subtitle(s)}; " + r"$\ell_\infty$ x255)",
+                      title=f"beta sweeps ({_subtitle(s)}; " + r"$\ell_\infty$ $\times$255)",
                       panel_size=4.2)
-    return [save_figure(fig, out / "fig13.png"), write_csv(every, out / "fig13.csv")]
+    return [save_figure(fig, s.figure(out, "fig13")), write_csv(every, out / "fig13.csv")]
 
 
 def _num(x: float) -> str:
@@ -289,14 +296,24 @@ FIGURES: dict[str, FigureSpec] = {
 }
 
 
+#: figure file formats of :func:`make_figures`
+FORMATS = ("png", "pdf", "svg")
+
+
 def figure_names() -> list[str]:
     return list(FIGURES)
 
 
 def make_figures(out: str | Path, names: Sequence[str] | None = None, *, quick: bool = False,
                  progress: bool = False, cache: bool = True,
-                 settings: Settings | None = None) -> list[FigureOutput]:
-    """Build the named figures (default: all of :data:`FIGURES`) into the folder ``out``."""
+                 settings: Settings | None = None, style: str | Path | None = None,
+                 fmt: str | None = None) -> list[FigureOutput]:
+    """Build the named figures (default: all of :data:`FIGURES`) into the folder ``out``.
+
+    ``style`` is a matplotlib style sheet (name or path) applied on top of unicr's
+    (:mod:`unicr.reporting.style`); ``fmt`` the figures' file format (png, pdf or svg;
+    default png, or ``settings.fmt``).
+    """
     chosen = list(FIGURES) if not names else list(dict.fromkeys(names))
     unknown = [n for n in chosen if n not in FIGURES]
     if unknown:
@@ -307,12 +324,18 @@ def make_figures(out: str | Path, names: Sequence[str] | None = None, *, quick: 
         raise InvalidParameterError(f"--out {out} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     s = settings or Settings.make(quick=quick, progress=progress, cache=cache)
+    if fmt is not None:
+        s = replace(s, fmt=fmt)
+    if s.fmt not in FORMATS:
+        raise InvalidParameterError(f"figure format {s.fmt!r}: choose from {', '.join(FORMATS)}")
     results = []
-    for name in chosen:
-        t0 = time.perf_counter()
-        if s.progress:
-            tqdm.write(f"[{name}] {FIGURES[name].description} ...", file=sys.stderr)
-        files = FIGURES[name].build(folder, s)
-        results.append(FigureOutput(name, files, time.perf_counter() - t0))
-        log.info("figure %s: %s (%.1f s)", name, ", ".join(map(str, files)), results[-1].seconds)
+    with figure_style(check_style(style)):
+        for name in chosen:
+            t0 = time.perf_counter()
+            if s.progress:
+                tqdm.write(f"[{name}] {FIGURES[name].description} ...", file=sys.stderr)
+            files = FIGURES[name].build(folder, s)
+            results.append(FigureOutput(name, files, time.perf_counter() - t0))
+            log.info("figure %s: %s (%.1f s)", name, ", ".join(map(str, files)),
+                     results[-1].seconds)
     return results

@@ -2,8 +2,10 @@
 
 * :mod:`~unicr.search.scale` -- the Monte Carlo scale search (Hong et al. 2022, Algorithm 2,
   made sound);
-* :mod:`~unicr.search.exact_scale` -- structured directions of the exact engine, their
-  Neyman-Pearson evaluation and its scale search;
+* :mod:`~unicr.search.lattice_scale` -- the exact engine's scale search along one lattice
+  direction (its Neyman-Pearson test is :mod:`unicr.neyman_pearson.lattice_evaluation`);
+* :mod:`~unicr.search.bracket` and :mod:`~unicr.search.grids` -- the one scale bracket and
+  the one k-grid of both engines;
 * :mod:`~unicr.search.directions` -- structured direction families and particle swarm
   (Hong et al. 2022, App. C.3).
 """

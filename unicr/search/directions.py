@@ -55,8 +55,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from unicr.errors import InvalidParameterError
-from unicr.neyman_pearson.banks import Direction, canonical_direction, k_equal, noise_symmetric
+from unicr.neyman_pearson.direction import (
+    Direction,
+    canonical_direction,
+    k_equal,
+    noise_symmetric,
+    permutation_invariant,
+)
 from unicr.noises.base import Noise, ProductNoise
+from unicr.search.grids import k_grid
 
 __all__ = ["structured_ks", "structured_family", "level_sizes", "stick_magnitudes",
            "expand_levels", "pso_search", "PSOResult", "TOPOLOGIES"]
@@ -72,15 +79,7 @@ def structured_ks(d: int, p: float, product: bool) -> list[int]:
     """
     if math.isinf(p) and product:
         return [d]
-    ks = {1, d}
-    k = 2
-    while k < d:
-        ks.add(k)
-        k3 = (3 * k) // 2
-        if k3 < d:
-            ks.add(k3)
-        k *= 2
-    return sorted(ks)
+    return k_grid(d, "doubling")
 
 
 def structured_family(noise: Noise, d: int, p: float,
@@ -297,16 +296,7 @@ def pso_search(noise: Noise, d: int, p: float, cost: Callable[[Direction], float
             f"pso_topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}"
         )
     sym = noise_symmetric(noise)
-    if space == "auto":
-        if not (sym and (isinstance(noise, ProductNoise) or _perm_inv(noise))):
-            space = "full"
-        else:
-            space = "levels" if d > 64 else "sorted"
-    if space in ("sorted", "levels") and not (sym and (isinstance(noise, ProductNoise)
-                                                      or _perm_inv(noise))):
-        raise InvalidParameterError(
-            f"pso_space={space!r} needs a noise invariant under permutations and sign flips"
-        )
+    space = _pso_space(noise, d, space)
     sizes = level_sizes(d) if space == "levels" else [1] * d
     dim = max(1, len(sizes) - 1) if space != "full" else d
     low = -1.0 if space == "full" else 0.0
@@ -316,6 +306,49 @@ def pso_search(noise: Noise, d: int, p: float, cost: Callable[[Direction], float
     bh = "periodic" if space == "full" else "nearest"
     memo: dict[tuple, float] = {}
     result = PSOResult(best=k_equal(1), best_cost=math.inf)
+    objective = _memoised_objective(noise, d, space, sizes, zero_tol, cost, memo, result)
+
+    if topology == "nested":
+        _nested_pso(objective, particles, dim, p, space, bounds, bh, iterations, c1, c2, w,
+                    int(rng.integers(0, 2**63 - 1)), seeded, not sym)
+    else:
+        with _quiet_pyswarms():
+            from pyswarms.single import GlobalBestPSO
+
+        init = _initial_positions(particles, dim, p, space, rng, seeded, signed=not sym)
+        with _seeded_global_numpy(rng), _quiet_pyswarms():
+            opt = GlobalBestPSO(n_particles=particles, dimensions=dim,
+                                options={"c1": c1, "c2": c2, "w": w}, bounds=bounds,
+                                init_pos=init, bh_strategy=bh)
+            # silence pyswarms' own reporter
+            logging.getLogger("pyswarms").setLevel(logging.WARNING)
+            opt.optimize(objective, iters=iterations, verbose=False)
+    log.debug("PSO (%s): %d distinct directions, best cost %.6g", topology, len(memo),
+              result.best_cost)
+    return result
+
+
+def _pso_space(noise: Noise, d: int, space: str) -> str:
+    """The PSO search space for ``space`` ("auto": "levels" above d = 64, else "sorted", for
+    noise invariant under permutations and sign flips; "full" otherwise), checked."""
+    invariant = noise_symmetric(noise) and (isinstance(noise, ProductNoise)
+                                               or permutation_invariant(noise))
+    if space == "auto":
+        if not invariant:
+            return "full"
+        return "levels" if d > 64 else "sorted"
+    if space in ("sorted", "levels") and not invariant:
+        raise InvalidParameterError(
+            f"pso_space={space!r} needs a noise invariant under permutations and sign flips"
+        )
+    return space
+
+
+def _memoised_objective(noise: Noise, d: int, space: str, sizes: list[int], zero_tol: float,
+                        cost: Callable[[Direction], float], memo: dict[tuple, float],
+                        result: PSOResult) -> Callable[[np.ndarray], np.ndarray]:
+    """The swarm's objective: positions -> ``cost`` of their canonical directions, one cost
+    call per distinct direction (``memo``), every new one recorded in ``result``."""
 
     def direction_of(x: np.ndarray) -> Direction:
         if space == "full":
@@ -347,27 +380,5 @@ def pso_search(noise: Noise, d: int, p: float, cost: Callable[[Direction], float
             out[i] = c
         return out
 
-    if topology == "nested":
-        _nested_pso(objective, particles, dim, p, space, bounds, bh, iterations, c1, c2, w,
-                    int(rng.integers(0, 2**63 - 1)), seeded, not sym)
-    else:
-        with _quiet_pyswarms():
-            from pyswarms.single import GlobalBestPSO
+    return objective
 
-        init = _initial_positions(particles, dim, p, space, rng, seeded, signed=not sym)
-        with _seeded_global_numpy(rng), _quiet_pyswarms():
-            opt = GlobalBestPSO(n_particles=particles, dimensions=dim,
-                                options={"c1": c1, "c2": c2, "w": w}, bounds=bounds,
-                                init_pos=init, bh_strategy=bh)
-            # silence pyswarms' own reporter
-            logging.getLogger("pyswarms").setLevel(logging.WARNING)
-            opt.optimize(objective, iters=iterations, verbose=False)
-    log.debug("PSO (%s): %d distinct directions, best cost %.6g", topology, len(memo),
-              result.best_cost)
-    return result
-
-
-def _perm_inv(noise: Noise) -> bool:
-    from unicr.neyman_pearson.banks import permutation_invariant
-
-    return permutation_invariant(noise)

@@ -18,7 +18,8 @@ _WHERE = {
     "NoiseSampler": "sampling", "SmoothingError": "sampling", "check_eval_mode": "sampling",
     "sample_counts": "sampling",
     "ABSTAIN": "checks",
-    "EngineRadius": "smooth", "RadiusProvider": "smooth", "Smooth": "smooth",
+    "EngineRadius": "radii", "RadiusProvider": "radii", "CurveRadius": "radii",
+    "RadiusBook": "radii", "Smooth": "smooth",
     "SmoothCertificate": "smooth", "certify_from_counts": "smooth",
 }
 

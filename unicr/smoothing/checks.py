@@ -7,11 +7,9 @@ re-exports them.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-
+from unicr.checks import check_count, check_probability
 from unicr.errors import InvalidParameterError
 
 __all__ = ["ABSTAIN", "MODES", "RUNNER_UP", "validate_sampling"]
@@ -25,25 +23,9 @@ MODES = ("binary", "two-sided")
 def validate_sampling(n0: Any, n: Any, alpha: Any, *,
                       need_n0: bool = True) -> tuple[int, int, float]:
     """Check ``n0 >= 1``, ``n >= 1`` and ``0 < alpha < 1``; errors name the bad value."""
-
-    def count(v: Any, name: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            else:
-                raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")
-        if v < 1:
-            raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")
-        return int(v)
-
-    n0_i = count(n0, "n0") if need_n0 else 0
-    n_i = count(n, "n")
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"alpha must be a probability, got {alpha!r}") from None
-    if not (0.0 < a < 1.0) or math.isnan(a):
-        raise InvalidParameterError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    n0_i = check_count(n0, "n0") if need_n0 else 0
+    n_i = check_count(n, "n")
+    a = check_probability(alpha, "alpha")
     return n0_i, n_i, a
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "CertifyRun",
     "certify_dataset",
     "read_results",
+    "results_dataframe",
     "results_columns",
     "FORMAT_NAME",
     "FORMAT_VERSION",
@@ -161,14 +162,73 @@ class Results:
         return {k: float(v) for k, v in self.header.get("ceiling", {}).items()}
 
     def label_text(self) -> str:
-        """A short legend: noise name, parameters and sigma (or native scale)."""
+        """A short legend: what the header says of the noise (name, parameters, sigma or native
+        scale), or ``"<file stem> (unknown noise)"`` for a file that does not say (Cohen et
+        al.'s format has no header)."""
         nz = self.noise
-        name = nz.get("name", "?")
-        params = ", ".join(f"{k}={v:g}" for k, v in nz.get("params", {}).items())
-        sig = self.header.get("sigma")
-        scale = f"sigma={sig:g}" if isinstance(sig, (int, float)) else \
-            f"scale={nz.get('scale', float('nan')):g}"
-        return f"{name}({', '.join(x for x in (params, scale) if x)})"
+        name = nz.get("name") or nz.get("class")
+        if not name:
+            return f"{self.path.stem} (unknown noise)"
+        parts = [f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                 for k, v in (nz.get("params") or {}).items()]
+        sig = self.header.get("sigma", nz.get("sigma"))
+        scale = nz.get("scale")
+        if isinstance(sig, (int, float)) and math.isfinite(sig):
+            parts.append(f"sigma={sig:g}")
+        elif isinstance(scale, (int, float)) and math.isfinite(scale):
+            parts.append(f"scale={scale:g}")
+        return f"{name}({', '.join(parts)})" if parts else str(name)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per image: ``idx label predict correct abstain``, one ``radius_l<p>`` per
+        norm (``nan`` where the image abstained: ABSTAIN is not radius 0), ``pA_lower
+        pB_upper time``."""
+        out = []
+        for i in range(len(self)):
+            rec: dict[str, Any] = {"idx": int(self.idx[i]), "label": int(self.label[i]),
+                                   "predict": int(self.predict[i]),
+                                   "correct": bool(self.correct[i]),
+                                   "abstain": bool(self.abstain[i])}
+            for n in self.norms:
+                rec[f"radius_l{n}"] = math.nan if self.abstain[i] else float(self.radii[n][i])
+            rec["pA_lower"] = float(self.pa_lower[i])
+            rec["pB_upper"] = float(self.pb_upper[i])
+            rec["time"] = float(self.time[i])
+            out.append(rec)
+        return out
+
+    def record_columns(self) -> list[str]:
+        """The keys of :meth:`to_records`, in order."""
+        return ["idx", "label", "predict", "correct", "abstain",
+                *(f"radius_l{n}" for n in self.norms), "pA_lower", "pB_upper", "time"]
+
+    def to_dataframe(self) -> Any:
+        """A ``pandas.DataFrame`` with one row per image (:meth:`to_records`); pandas is an
+        optional dependency (``pip install unicr[notebook]``)."""
+        from unicr.certificate import dataframe
+
+        return dataframe(self.to_records(), self.record_columns())
+
+
+def results_dataframe(results: Sequence[Results | str | os.PathLike[str]]) -> Any:
+    """Several results files (paths or :class:`Results`) as one ``pandas.DataFrame``.
+
+    Rows of :meth:`Results.to_records` with two leading columns, ``file`` and ``noise``
+    (:meth:`Results.label_text`), so that files with different noises can be grouped;
+    radius columns a file does not have are ``nan``.
+    """
+    from unicr.certificate import dataframe
+
+    loaded = [r if isinstance(r, Results) else read_results(r) for r in results]
+    if not loaded:
+        raise InvalidParameterError("results_dataframe: no results files given")
+    columns = ["file", "noise"]
+    records: list[dict[str, Any]] = []
+    for res in loaded:
+        columns += [c for c in res.record_columns() if c not in columns]
+        records += [{"file": str(res.path), "noise": res.label_text(), **rec}
+                    for rec in res.to_records()]
+    return dataframe([{c: rec.get(c, math.nan) for c in columns} for rec in records], columns)
 
 
 def _parse_header_line(line: str) -> tuple[str, Any]:
@@ -375,7 +435,8 @@ def certify_dataset(smooth: Smooth, dataset: Any, out: str | os.PathLike[str], *
     same header, complete rows are kept (a torn last row is dropped) and the run
     continues after them.  Rows are appended and flushed one by one.  ``meta``
     adds entries to the header (``model`` and ``data`` identity).  ``progress``
-    shows a tqdm bar with images/s (``None``: only on a terminal).
+    shows the progress on stderr with images/s: a bar on a terminal, a plain line every 10 s
+    or 5 % otherwise (``None`` or ``True``); ``False`` shows nothing.
     """
     import torch
 
@@ -478,12 +539,13 @@ def _certify_locked(smooth: Smooth, dataset: Any, path: Path, header: list[str],
 
 
 def _progress(total: int, initial: int, enabled: bool | None, name: str) -> Any:
+    """The run's progress on stderr (:func:`unicr.reporting.progress.progress`): a bar on a
+    terminal, plain rate-limited lines otherwise (``None`` and ``True``), nothing (``False``)."""
     if enabled is False:
         return None
-    from tqdm.auto import tqdm
+    from unicr.reporting.progress import progress
 
-    return tqdm(total=total, initial=initial, unit="img", desc=name,
-                disable=None if enabled is None else not enabled, dynamic_ncols=True)
+    return progress(total, name, unit="img", initial=initial, leave=True)
 
 
 def _prepare_file(path: Path, header: list[str], columns: str, expected: list[int]) -> int:

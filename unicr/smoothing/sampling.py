@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unicr.devices import resolve_device
 from unicr.errors import InvalidParameterError, UnicrError
 from unicr.noises.base import JointNoise, Noise, ProductNoise
 
@@ -40,25 +41,6 @@ __all__ = [
 
 class SmoothingError(UnicrError, ValueError):
     """The base classifier, the input or the noise cannot be used for smoothing as given."""
-
-
-def resolve_device(device: str | torch.device | None,
-                   model: nn.Module | None = None) -> torch.device:
-    """``None`` -> the device of the model's first parameter (CPU for parameter-free models)."""
-    if device is not None:
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise InvalidParameterError(f"invalid device {device!r}: {exc}") from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise InvalidParameterError(f"device {device!r} requested but CUDA is not available")
-        return dev
-    if model is not None:
-        for p in model.parameters():
-            return p.device
-        for b in model.buffers():
-            return b.device
-    return torch.device("cpu")
 
 
 def check_eval_mode(model: nn.Module) -> None:

@@ -28,18 +28,19 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from unicr import stats
-from unicr.certificate import Certificate, norm_label, parse_norm
+from unicr.certificate import norm_label, parse_norm
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import Noise
 from unicr.noises.registry import noise as make_noise
 from unicr.smoothing.checks import ABSTAIN, MODES, RUNNER_UP, _validate_mode, validate_sampling
+from unicr.smoothing.radii import EngineRadius, RadiusProvider
 from unicr.smoothing.sampling import (
     NoiseSampler,
     SmoothingError,
@@ -60,73 +61,6 @@ __all__ = [
     "MODES",
     "RUNNER_UP",
 ]
-
-class RadiusProvider(Protocol):
-    """Maps ``(pA_lower, pB_upper or None, p)`` to a proven lower bound on R*, or None to abstain.
-
-    ``alpha`` is the failure probability of the numerics behind the radius (0 for
-    deterministic engines); it is added to the classifier's alpha by the union bound.
-    """
-
-    alpha: float
-
-    def __call__(self, pa: float, pb: float | None, norm: float) -> float | None: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-
-class EngineRadius:
-    """Default radius provider: ``unicr.radius(noise, pa, norm, d, pb=pb, method).lower``.
-
-    Results are memoised per ``(pa, pb, p)``: counts take few distinct values, so a
-    dataset run calls the engine a handful of times.  The largest ``1 - confidence``
-    seen is recorded in ``alpha`` (per norm in ``alpha_by_norm``).
-    """
-
-    def __init__(self, noise: Noise, d: int, method: str = "auto", **engine_kwargs: Any):
-        self.noise = noise
-        self.d = int(d)
-        self.method = method
-        self.engine_kwargs = dict(engine_kwargs)
-        self._cache: dict[tuple[float, float | None, float], Certificate] = {}
-        self.alpha_by_norm: dict[float, float] = {}
-
-    @property
-    def alpha(self) -> float:
-        return float(sum(self.alpha_by_norm.values()))
-
-    def certificate(self, pa: float, pb: float | None, norm: float) -> Certificate:
-        key = (float(pa), None if pb is None else float(pb), float(norm))
-        cert = self._cache.get(key)
-        if cert is None:
-            from unicr.certify import radius
-
-            try:
-                cert = radius(self.noise, pa, norm, self.d, pb=pb, method=self.method,
-                              **self.engine_kwargs)
-            except ImportError as exc:
-                raise SmoothingError(
-                    f"the radius engine for method {self.method!r} is not available "
-                    f"({exc}); pass a radius provider to Smooth(radius=...)"
-                ) from None
-            self._cache[key] = cert
-            a = max(0.0, 1.0 - float(cert.confidence))
-            self.alpha_by_norm[key[2]] = max(self.alpha_by_norm.get(key[2], 0.0), a)
-        return cert
-
-    def __call__(self, pa: float, pb: float | None, norm: float) -> float | None:
-        cert = self.certificate(pa, pb, norm)
-        if cert.abstain:
-            return None
-        lower = float(cert.lower)
-        if math.isnan(lower) or lower < 0:  # never trust a malformed radius
-            raise SmoothingError(f"radius engine returned lower={cert.lower!r} for pA={pa}")
-        return lower
-
-    def describe(self) -> dict[str, Any]:
-        return {"provider": "unicr.radius", "method": self.method,
-                "engine_kwargs": {k: repr(v) for k, v in sorted(self.engine_kwargs.items())}}
-
 
 @dataclass(frozen=True)
 class SmoothCertificate:
@@ -318,7 +252,7 @@ class Smooth:
     radius:
         radius provider ``(pa, pb, p) -> lower or None``; default from ``radius_method``.
     radius_method:
-        ``"curve"``: :class:`unicr.optimize.CurveRadius` (proven lower-bound tables, sound
+        ``"curve"``: :class:`unicr.smoothing.radii.CurveRadius` (proven lower-bound tables, sound
         lookups in microseconds, at most ``1e-3`` relative below the engine);
         ``"auto"`` / ``"exact"`` / ``"mc"``: :class:`EngineRadius`, one engine call per
         distinct (pA, pB, p) (the default ``"auto"``).
@@ -360,7 +294,7 @@ class Smooth:
         if radius is not None:
             self.radius_provider: RadiusProvider = radius
         elif radius_method == "curve":
-            from unicr.optimize.provider import CurveRadius
+            from unicr.smoothing.radii import CurveRadius
 
             self.radius_provider = CurveRadius(self.noise, self.d)
         else:

@@ -161,7 +161,7 @@ def _initial_model(arch: str | SmoothableModel, dataset: ArrayDataset,
 def _resume(path: Path, identity: dict[str, Any], device: torch.device, config: TrainConfig
             ) -> tuple[SmoothableModel, torch.optim.Optimizer, int, list[dict[str, float]]]:
     """``(model, optimizer, epochs done, history)`` from the checkpoint of the same run."""
-    loaded, info = load_checkpoint(path, device=device)
+    loaded, info = load_checkpoint(path, device=device, with_optimizer=True)
     old = (info.get("train") or {}).get("identity")
     if old != identity:
         diff = sorted(k for k in set(old or {}) | set(identity)

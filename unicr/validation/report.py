@@ -32,6 +32,7 @@ from unicr.certificate import Certificate, norm_label, parse_norm
 from unicr.closed_form.registry import FORMULAS, get_formula
 from unicr.errors import UnicrError
 from unicr.noises.registry import noise as make_noise
+from unicr.reporting.jsonable import to_jsonable
 from unicr.validation.verdict import (
     FormulaValidation,
     Verdict,
@@ -779,8 +780,6 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True) -> Pa
     report.out = root
     report.figures = figs
     (root / "report.md").write_text(markdown(report, figs, root))
-    from unicr.cli.common import _jsonable  # JSON without NaN/inf literals, shared with the CLI
-
-    (root / "results.json").write_text(json.dumps(_jsonable(report.to_dict()), indent=None,
+    (root / "results.json").write_text(json.dumps(to_jsonable(report.to_dict()), indent=None,
                                                   separators=(",", ":")) + "\n")
     return root / "report.md"

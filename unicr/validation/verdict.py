@@ -27,7 +27,7 @@ import numpy as np
 
 from unicr.certificate import Certificate, Witness, norm_label, parse_norm, validate_probabilities
 from unicr.certify import radius as engine_radius
-from unicr.certify import validate_dimension
+from unicr.checks import check_dimension
 from unicr.closed_form.registry import Formula, FormulaResult, get_formula
 from unicr.errors import InvalidParameterError
 from unicr.noises.base import as_generator
@@ -341,7 +341,7 @@ def check_witness(noise: Any, witness: Witness, d: int, norm: Any, pa: float,
     """
     nz = noise if hasattr(noise, "is_product") else make_noise(noise, d=d)
     product = bool(getattr(nz, "is_product", False))
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     p = parse_norm(norm)
     if not product and getattr(nz, "d", dim) != dim:
         raise InvalidParameterError(f"the joint noise {nz.name} was built for d={nz.d}, not d={dim}")
@@ -466,7 +466,7 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
     (binary pA <= 1/2, two-sided pA <= pB) get the ABSTAIN certificate.
     """
     p = parse_norm(norm)
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     pa_list, pb_list = _grid(pas, pb)
     nz = _build_noise(noise, dim)
     if method not in ("auto", "exact", "mc"):
@@ -521,7 +521,7 @@ def validate(noise: Any, norm: Any, d: int, pa: float, claimed: float, pb: float
     """
     rtol = check_rtol(rtol)
     p = parse_norm(norm)
-    dim = validate_dimension(d)
+    dim = check_dimension(d)
     a, b = validate_probabilities(pa, pb)
     nz = _build_noise(noise, dim)
     if certificate is not None:
@@ -625,7 +625,7 @@ def validate_formula(formula: str | Formula | Callable[..., float], noise: Any, 
     """
     rtol = check_rtol(rtol)
     pa_list, pb_list = _grid(pas, pb)
-    dim = None if d is None else validate_dimension(d)
+    dim = None if d is None else check_dimension(d)
     nz = _build_noise(noise, dim)
     if dim is None and not nz.is_product:
         dim = nz.d

@@ -1,4 +1,4 @@
-"""The radius provider of noise optimisation (unicr.optimize.provider): sound, reused, cheap."""
+"""The radius provider of noise optimisation (unicr.smoothing.radii): sound, reused, cheap."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import torch
 
 import unicr
 from unicr.errors import InvalidParameterError
-from unicr.optimize.provider import CurveRadius, RadiusBook, lookup_loss
+from unicr.smoothing.radii import CurveRadius, RadiusBook, lookup_loss
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    from unicr.optimize import provider
+    from unicr.smoothing import radii
 
     monkeypatch.setenv("UNICR_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(provider, "_TABLES", {})
+    monkeypatch.setattr(radii, "_TABLES", {})
 
 
 NOISES = [("gaussian", {}), ("laplace", {}), ("gennorm", {"beta": 1.5}),
@@ -77,9 +77,9 @@ def test_disk_cache_is_read_back(tmp_path):
     nz = unicr.noise("hsecant", sigma=1)
     first = RadiusBook(100)
     r1 = first.radius(nz, 0.8, 2)
-    from unicr.optimize import provider
+    from unicr.smoothing import radii
 
-    provider._TABLES.clear()
+    radii._TABLES.clear()
     second = RadiusBook(100)
     r2 = second.radius(nz, 0.8, 2)
     assert r1 == r2
@@ -123,7 +123,7 @@ def test_smooth_with_curve_radii_is_below_the_engine_and_times_both_parts(tmp_pa
 
 
 def test_engine_book_calls_the_engine_once_per_request_and_can_answer_estimates():
-    from unicr.optimize.provider import EngineBook
+    from unicr.smoothing.radii import EngineBook
 
     nz = unicr.noise("laplace", sigma=1)
     book = EngineBook(4, method="exact")

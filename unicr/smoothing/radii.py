@@ -1,4 +1,8 @@
-"""Radii for many noises at once: proven lower-bound tables read in microseconds.
+"""Where a smoothed classifier's radii come from: radius providers, pA_lower -> proven R.
+
+A provider maps ``(pA_lower, pB_upper or None, p)`` to a proven lower bound on R*
+(:class:`RadiusProvider`).  :class:`EngineRadius` calls ``unicr.radius`` once per distinct
+request; :class:`CurveRadius` reads cached tables, for many noises at once, in microseconds:
 
 Noise optimisation (C-OPT, I-OPT, Auto-Noise) and dataset certification ask for the radius of
 the same few noises at thousands of values of pA_lower.  :class:`CurveRadius` answers each
@@ -26,7 +30,7 @@ request from a table of the engine's proven lower bound, built once per (noise s
    between the two neighbours, recorded per norm as ``max_step`` (``describe()``).
 
 Two-sided requests (``pb`` given) are not tabulated: they go to the engine directly (memoised
-per (pA, pB, p)), as :class:`~unicr.smoothing.smooth.EngineRadius` does.
+per (pA, pB, p)), as :class:`EngineRadius` does.
 
 :class:`RadiusBook` hands out providers that share tables and one set of counters (engine
 calls, lookups, seconds in each); :class:`EngineBook` is the same interface with one engine
@@ -43,15 +47,17 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import special
 
-from unicr.certificate import parse_norm
+from unicr.certificate import Certificate, parse_norm
 from unicr.errors import InvalidParameterError, UnicrError
+from unicr.noises.base import Noise
 
-__all__ = ["CurveRadius", "RadiusBook", "EngineBook", "RadiusStats", "MAX_REFINE",
+__all__ = ["RadiusProvider", "EngineRadius", "CurveRadius", "RadiusBook", "EngineBook",
+           "RadiusStats", "MAX_REFINE",
            "PA_FIRST", "PA_LAST"]
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,76 @@ TABLE_VERSION = "lower-table-1"
 
 #: tables shared by every provider of this process, by key
 _TABLES: dict[str, _Table] = {}
+
+
+class RadiusProvider(Protocol):
+    """Maps ``(pA_lower, pB_upper or None, p)`` to a proven lower bound on R*, or None to abstain.
+
+    ``alpha`` is the failure probability of the numerics behind the radius (0 for
+    deterministic engines); it is added to the classifier's alpha by the union bound.
+    """
+
+    alpha: float
+
+    def __call__(self, pa: float, pb: float | None, norm: float) -> float | None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+class EngineRadius:
+    """Default radius provider: ``unicr.radius(noise, pa, norm, d, pb=pb, method).lower``.
+
+    Results are memoised per ``(pa, pb, p)``: counts take few distinct values, so a
+    dataset run calls the engine a handful of times.  The largest ``1 - confidence``
+    seen is recorded in ``alpha`` (per norm in ``alpha_by_norm``).
+    """
+
+    def __init__(self, noise: Noise, d: int, method: str = "auto", **engine_kwargs: Any):
+        self.noise = noise
+        self.d = int(d)
+        self.method = method
+        self.engine_kwargs = dict(engine_kwargs)
+        self._cache: dict[tuple[float, float | None, float], Certificate] = {}
+        self.alpha_by_norm: dict[float, float] = {}
+
+    @property
+    def alpha(self) -> float:
+        return float(sum(self.alpha_by_norm.values()))
+
+    def certificate(self, pa: float, pb: float | None, norm: float) -> Certificate:
+        key = (float(pa), None if pb is None else float(pb), float(norm))
+        cert = self._cache.get(key)
+        if cert is None:
+            from unicr.certify import radius
+            from unicr.smoothing.sampling import SmoothingError
+
+            try:
+                cert = radius(self.noise, pa, norm, self.d, pb=pb, method=self.method,
+                              **self.engine_kwargs)
+            except ImportError as exc:
+                raise SmoothingError(
+                    f"the radius engine for method {self.method!r} is not available "
+                    f"({exc}); pass a radius provider to Smooth(radius=...)"
+                ) from None
+            self._cache[key] = cert
+            a = max(0.0, 1.0 - float(cert.confidence))
+            self.alpha_by_norm[key[2]] = max(self.alpha_by_norm.get(key[2], 0.0), a)
+        return cert
+
+    def __call__(self, pa: float, pb: float | None, norm: float) -> float | None:
+        cert = self.certificate(pa, pb, norm)
+        if cert.abstain:
+            return None
+        lower = float(cert.lower)
+        if math.isnan(lower) or lower < 0:  # never trust a malformed radius
+            from unicr.smoothing.sampling import SmoothingError
+
+            raise SmoothingError(f"radius engine returned lower={cert.lower!r} for pA={pa}")
+        return lower
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": "unicr.radius", "method": self.method,
+                "engine_kwargs": {k: repr(v) for k, v in sorted(self.engine_kwargs.items())}}
 
 
 @dataclass
@@ -247,7 +323,7 @@ def _save(path: Path, key: str, t: _Table) -> None:
 class CurveRadius:
     """Radius provider ``(pA_lower, pB or None, p) -> proven lower bound`` from cached tables.
 
-    Implements :class:`unicr.smoothing.smooth.RadiusProvider`: pass it as
+    Implements :class:`RadiusProvider`: pass it as
     ``Smooth(model, noise, radius=CurveRadius(noise, d))``.  See the module docstring for the
     grid, the scale equivariance and why the lookup is sound.
 
@@ -348,8 +424,6 @@ class CurveRadius:
 
     def _two_sided(self, pa: float, pb: float, norm: float) -> float | None:
         if self._direct is None:
-            from unicr.smoothing.smooth import EngineRadius
-
             self._direct = EngineRadius(self.noise, self.d)
         t0 = time.perf_counter()
         r = self._direct(pa, pb, norm)
@@ -425,7 +499,7 @@ class RadiusBook(_Book):
 
 
 class _TimedEngineRadius:
-    """:class:`~unicr.smoothing.smooth.EngineRadius` with the book's counters.
+    """:class:`EngineRadius` with the book's counters.
 
     ``value="lower"`` answers the proven lower bound (a certificate); ``"estimate"`` the
     engine's point estimate (UniCR's plug-in radius: no guarantee either way).
@@ -433,8 +507,6 @@ class _TimedEngineRadius:
 
     def __init__(self, noise: Any, d: int, method: str, stats: RadiusStats,
                  engine_kwargs: dict[str, Any], value: str):
-        from unicr.smoothing.smooth import EngineRadius
-
         self.inner = EngineRadius(noise, d, method=method, **engine_kwargs)
         self.stats = stats
         self.value = value
@@ -471,7 +543,7 @@ class EngineBook(_Book):
     per candidate): ``method="mc"`` runs the Monte Carlo engine (Algorithms 1-2) for each
     request; ``value="estimate"`` with ``mode="estimate"`` is the published setting (a point
     estimate, not a certificate).  Memoised per exact (pA, pB, p) like
-    :class:`~unicr.smoothing.smooth.EngineRadius`.
+    :class:`EngineRadius`.
     """
 
     kind = "engine"
