@@ -17,11 +17,16 @@ reduction behind Yang et al. 2020's level-set method, here with proven numerics:
   :func:`~unicr.neyman_pearson.radial.shift_tv_constant`), so a margin m at t proves [t - m/C, t];
   the engine walks down to 0 with such steps (no monotonicity of the test in t is assumed).
 
-Not wired into ``unicr.radius``; call it directly.
+Other norms (:func:`radius_radial`, what ``unicr.radius(method="radial")`` and, for these
+noises, ``method="auto"`` run): the noise is rotation invariant, so the test at delta depends only
+on ||delta||_2 and R*_p = R*_2 * min_{delta != 0} ||delta||_p / ||delta||_2 (1 for p <= 2, at
+e_1; d^(1/p - 1/2) for p > 2, at the all-ones direction) -- the same factor as the Monte Carlo
+engine's spherical reduction (``_lp_factor`` of :mod:`unicr.engines.montecarlo`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -29,7 +34,10 @@ import numpy as np
 from scipy import special
 
 from unicr.certificate import Certificate, Witness, validate_probabilities
+from unicr.engines.montecarlo import _lp_factor
+from unicr.engines.radial_options import RadialOptions
 from unicr.errors import ConvergenceError, InvalidParameterError
+from unicr.neyman_pearson.direction import k_equal
 from unicr.neyman_pearson.radial import (
     CDF_ABS_ERROR,
     RadialCells,
@@ -45,6 +53,8 @@ from unicr.neyman_pearson.radial import (
 from unicr.noises.joint import Exp2, Pow2, RadialJointNoise, UniformBall
 
 __all__ = [
+    "radius_radial",
+    "radial_applies",
     "radius_radial_l2",
     "radius_curve_radial_l2",
     "radial_profile",
@@ -271,7 +281,8 @@ def radius_radial_l2(noise: RadialJointNoise, pa: float, pb: float | None = None
             f"|T_t - T_t'| <= C |t - t'|, C = {mdl.lipschitz:.6g}/lambda "
             f"({detail.pop('cover_steps')} covering steps)")
     lower, upper = lo_t * scale, hi_t * scale
-    witness = Witness(direction={"kind": "vector", "vector": "e_1"}, scale=upper, norm_value=upper,
+    detail["equivalent_to"] = "any rotation (l2-radial noise)"
+    witness = Witness(direction=k_equal(1).describe(), scale=upper, norm_value=upper,
                       detail=detail)
     tol = (upper - lower) / upper if upper > 0 else 0.0
     return Certificate(lower=lower, upper=upper, estimate=0.5 * (lower + upper), confidence=1.0,
@@ -462,3 +473,66 @@ def radius_curve_radial_l2(noise: RadialJointNoise, pas: Any, *, rtol: float = D
             covered = max(covered, cert.lower / noise.scale)
         out[i] = cert
     return [c for c in out if c is not None]
+
+
+# ---------------------------------------------------------------------------------------------
+# unicr.radius entry point: any l_p norm by rotation invariance
+# ---------------------------------------------------------------------------------------------
+
+
+def radial_applies(noise: Any) -> bool:
+    """True when :func:`check_radial_noise` accepts ``noise`` (the engine's own applicability
+    test: an l2-radial UniformBall / Exp2 / Pow2 with a non-increasing radial log-density)."""
+    try:
+        check_radial_noise(noise)
+    except InvalidParameterError:
+        return False
+    return True
+
+
+def lp_from_l2(cert: Certificate, p: float) -> Certificate:
+    """The l_p certificate implied by an l2 certificate of a rotation-invariant noise.
+
+    The Neyman-Pearson test at delta depends on ||delta||_2 only (rotation invariance), so
+    R*_p = min{||delta||_p : the test fails at delta} = R*_2 * c_p with
+    c_p = min_{delta != 0} ||delta||_p / ||delta||_2 (``_lp_factor`` of the Monte Carlo engine:
+    1 for p <= 2, attained at e_1; d^(1/p - 1/2) for p > 2, attained at the all-ones direction).
+    Both bounds scale by c_p; the witness becomes the minimising direction at l2 norm
+    ``upper_2`` (per-coordinate ``upper_2 / sqrt(d)`` on the all-ones direction for p > 2).
+    """
+    if p == 2.0 or cert.abstain:
+        return dataclasses.replace(cert, norm=float(p))
+    d = cert.d
+    factor = _lp_factor(p, d)
+    lower, upper = cert.lower * factor, cert.upper * factor
+    witness = cert.witness
+    if witness is not None:
+        if p <= 2.0:
+            direction, scale = k_equal(1).describe(), witness.scale
+        else:
+            direction, scale = k_equal(d).describe(), witness.scale / math.sqrt(d)
+        witness = Witness(direction=direction, scale=scale, norm_value=upper,
+                          detail={**witness.detail, "l2_norm": witness.norm_value})
+    where = "e_1" if p <= 2.0 else "the all-ones direction"
+    text = (f"l_p from l2 by rotation invariance: R*_p = R*_2 * min ||delta||_p / ||delta||_2 = "
+            f"R*_2 * {factor:.9g} (attained at {where})")
+    return dataclasses.replace(cert, lower=lower, upper=upper,
+                               estimate=None if cert.estimate is None else cert.estimate * factor,
+                               norm=float(p), witness=witness,
+                               assumptions=(*cert.assumptions, text))
+
+
+def radius_radial(noise: RadialJointNoise, pa: float, pb: float | None, p: float, d: int,
+                  options: RadialOptions | None = None, **kwargs: Any) -> Certificate:
+    """The radial engine behind ``unicr.radius(method="radial")`` (and ``"auto"`` for the
+    noises :func:`radial_applies` accepts): :func:`radius_radial_l2`, then :func:`lp_from_l2`.
+
+    ``options`` (a :class:`RadialOptions`) or keywords (``rtol``, ``n_cells``, ``curve_rtol``);
+    an unknown keyword is an :class:`InvalidParameterError` naming it.
+    """
+    if options is None:
+        options = RadialOptions.from_keywords(**kwargs)
+    elif kwargs:
+        options = dataclasses.replace(options, **RadialOptions.from_keywords(**kwargs)._raw())
+    cert = radius_radial_l2(noise, pa, pb, d, rtol=options.rtol, n_cells=options.n_cells)
+    return lp_from_l2(cert, float(p))
