@@ -171,13 +171,17 @@ class RadialModel:
                 a[i], b[i] = grids[i, max(j - 1, 0)], grids[i, min(j, 8)]
         return 0.5 * (a + b)
 
-    def tradeoff(self, t: float, targets: tuple[float, ...], fine: bool = True) -> Tradeoff:
-        """Enclosure of T at t on a tau grid around the X-quantiles ``targets``: 17 points within
-        +-1% of the loss's interquartile range around each located quantile, plus the quartiles."""
-        q = self.locate(t, (*targets, 0.25, 0.75), 5 if fine else 3)
+    def tradeoff(self, t: float, targets: tuple[float, ...], fine: bool = True,
+                 n_tau: int = 17, width: float = 0.01, rounds: int | None = None) -> Tradeoff:
+        """Enclosure of T at t on a tau grid around the X-quantiles ``targets``: ``n_tau`` points
+        within +-``width`` of the loss's interquartile range around each located quantile, plus
+        the quartiles.  ``rounds``: refinement rounds of :meth:`locate` (default 5 fine, 3
+        coarse)."""
+        q = self.locate(t, (*targets, 0.25, 0.75), rounds if rounds is not None else
+                        (5 if fine else 3))
         spread = max(q[-1] - q[-2], 1e-300)
         centres = q[:-2]
-        taus = np.concatenate([c + spread * np.linspace(-0.01, 0.01, 17) for c in centres]
+        taus = np.concatenate([c + spread * np.linspace(-width, width, n_tau) for c in centres]
                               + [q[-2:]])
         cells = self.cells if fine else self.coarse
         self.evaluations += 1
@@ -453,26 +457,242 @@ def _last_pass_below(test: Any, t: float) -> float:
 
 
 def radius_curve_radial_l2(noise: RadialJointNoise, pas: Any, *, rtol: float = DEFAULT_RTOL,
-                           n_cells: int = 6000) -> list[Certificate]:
-    """Binary certificates for every pA in ``pas`` (one shared :class:`RadialModel`).
+                           n_cells: int = 6000, curve_rtol: float = 1e-3,
+                           max_rounds: int = 40) -> list[Certificate]:
+    """Binary certificates for every pA in ``pas``, all from one shared grid of shifts.
 
-    The pA values are processed in increasing order; the lower bound's covering for a larger pA
-    stops at the previous lower bound, since T_t(p) is non-decreasing in p (a shift passing for
-    pA' passes for every pA >= pA').  Returned in the order of ``pas``.
+    UniformBall: :func:`radius_radial_l2` per pA (closed-form overlap, microseconds each; ``rtol``
+    applies).  Exp2 / Pow2: the verified test is evaluated on ONE set of shifts t_1 < t_2 < ...
+    shared by every pA:
+
+    * at each t the tradeoff enclosure T_lo <= T_t <= T_hi is computed once, on a tau grid
+      around minus the X-median of the loss (at the boundary shift of *any* pA the optimal set
+      {L < tau} has Y-mass 1/2, i.e. tau = -median_X(L), by the symmetry P_Y(L < tau) =
+      1 - F(-tau)), and then evaluated for every pA at once (vectorised);
+    * ``upper`` of a pA is the smallest t verified to fail, T_hi(pA) <= 1/2;
+    * ``lower`` is the right end of the connected union, from 0, of the intervals
+      [t_j - m_j / C, t_j + m_j / C] (m_j = T_lo_{t_j}(pA) - 1/2 > 0, C the total-variation
+      Lipschitz constant of :func:`~unicr.neyman_pearson.radial.shift_tv_constant}`): every
+      shift in it passes (no monotonicity in t assumed);
+    * new shifts are added where some pA's band is wider than ``curve_rtol`` (relative): two
+      regula-falsi probes around that pA's estimated boundary, or the geometric midpoint of the
+      first uncovered gap below it; at most ``max_rounds`` rounds (then the band stays as
+      proven, wider).
+
+    Both bounds are proven as in :func:`radius_radial_l2`; the band is about ``curve_rtol`` wide
+    (the certificate's ``tolerance`` states it).  Returned in the order of ``pas``.
     """
-    check_radial_noise(noise)
+    check_text = check_radial_noise(noise)
     values = [validate_probabilities(p)[0] for p in np.atleast_1d(np.asarray(pas, dtype=float))]
-    order = np.argsort(values, kind="stable")
     profile = radial_profile(noise)
-    mdl = RadialModel(profile, n_cells) if profile is not None else None
-    out: list[Certificate | None] = [None] * len(values)
-    covered = 0.0
-    for i in order:
-        cert = radius_radial_l2(noise, values[i], rtol=rtol, model=mdl, covered=covered)
-        if not cert.abstain:
-            covered = max(covered, cert.lower / noise.scale)
-        out[i] = cert
-    return [c for c in out if c is not None]
+    if profile is None:
+        return [radius_radial_l2(noise, v, rtol=rtol) for v in values]
+    if not (0.0 < curve_rtol < 0.5):
+        raise InvalidParameterError(f"curve_rtol must lie in (0, 0.5), got {curve_rtol!r}")
+    mdl = RadialModel(profile, n_cells)
+    pa = np.asarray(values, dtype=float)
+    live = pa > 0.5
+    grid = _CurveGrid(mdl, pa[live], curve_rtol)
+    grid.run(max_rounds)
+    out: list[Certificate] = []
+    k = 0
+    for v, ok in zip(values, live):
+        if not ok:
+            out.append(Certificate.abstained(method=METHOD, norm=2.0, d=noise.d, pa=v, pb=None,
+                                             reason="binary: pA <= 1/2", noise=noise.definition()))
+            continue
+        out.append(grid.certificate(noise, k, check_text))
+        k += 1
+    return out
+
+
+class _CurveGrid:
+    """Shared shifts for many pA (binary test), see :func:`radius_curve_radial_l2`."""
+
+    def __init__(self, mdl: RadialModel, pa: np.ndarray, curve_rtol: float):
+        self.mdl, self.pa, self.g = mdl, pa, curve_rtol
+        self.c = mdl.lipschitz
+        self.ts: list[float] = []
+        self.tr: list[Tradeoff] = []
+        self.m_lo: list[np.ndarray] = []  # T_lo(pA) - 1/2 per shift, for every pA
+        self.m_hi: list[np.ndarray] = []
+        self.fine: list[bool] = []
+        self.n_fine = 0
+        self.rounds = 0
+        if pa.size:
+            # start: a geometric grid from where the Lipschitz cone of the smallest pA reaches 0
+            # to beyond the largest pA's Gaussian-like guess
+            rms = mdl.typical_radius() / math.sqrt(mdl.profile.d)
+            t_lo = 0.5 * (float(pa.min()) - 0.5) / self.c
+            t_hi = 1.5 * rms * max(float(special.ndtri(pa.max())), 0.05)
+            n = max(2, int(math.ceil(math.log(max(t_hi / t_lo, 1.0 + 1e-9)) / math.log(1.15))) + 1)
+            self._add(list(np.geomspace(t_lo, max(t_hi, t_lo * 1.01), n)), fine=False)
+
+    def _add(self, ts: list[float], fine: bool) -> None:
+        """Evaluate new shifts (``fine``: the fine cells, near a boundary; else the coarse cells,
+        enough for covering steps far from it)."""
+        self.n_fine += len(ts) if fine else 0
+        for t in ts:
+            if fine:
+                tr = self.mdl.tradeoff(float(t), (0.5,), True, n_tau=7, width=0.004, rounds=4)
+            else:
+                tr = self.mdl.tradeoff(float(t), (0.5, 0.1, 0.9), False, n_tau=5, width=0.01,
+                                       rounds=2)
+            lo = tr.lower(self.pa) - 0.5
+            hi = tr.upper(self.pa) - 0.5
+            k = int(np.searchsorted(self.ts, t))
+            if k < len(self.ts) and self.ts[k] == t:
+                # re-evaluation on the fine cells: keep the better of both (each is proven)
+                self.m_lo[k] = np.maximum(self.m_lo[k], lo)
+                self.m_hi[k] = np.minimum(self.m_hi[k], hi)
+                self.tr[k] = tr
+                self.fine[k] = self.fine[k] or fine
+                continue
+            self.ts.insert(k, float(t))
+            self.tr.insert(k, tr)
+            self.m_lo.insert(k, lo)
+            self.m_hi.insert(k, hi)
+            self.fine.insert(k, fine)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lower, upper, index of the failing shift or -1) per pA, native scale."""
+        ts = np.asarray(self.ts)
+        m_lo = np.stack(self.m_lo)  # (n_t, n_pa)
+        m_hi = np.stack(self.m_hi)
+        n_pa = self.pa.size
+        fail = m_hi <= 0.0
+        has_fail = fail.any(axis=0)
+        first_fail = np.where(has_fail, fail.argmax(axis=0), -1)
+        upper = np.where(has_fail, ts[np.maximum(first_fail, 0)], math.inf)
+        reach = np.zeros(n_pa)
+        half = 0.999 * m_lo / self.c
+        left, right = ts[:, None] - half, ts[:, None] + half
+        for i in range(n_pa):
+            ok = m_lo[:, i] > 0.0
+            order = np.argsort(left[ok, i], kind="stable")
+            for a, b in zip(left[ok, i][order], right[ok, i][order]):
+                if a > reach[i]:
+                    break  # the union from 0 is not connected beyond reach
+                reach[i] = max(reach[i], b)
+        lower = np.minimum(reach, upper)
+        return lower, upper, first_fail
+
+    def _wanted(self, lower: np.ndarray, upper: np.ndarray) -> tuple[list[float], list[float]]:
+        """(coarse, fine) shifts to add: covering points and boundary probes."""
+        ts = np.asarray(self.ts)
+        m_lo, m_hi = np.stack(self.m_lo), np.stack(self.m_hi)
+        want: list[float] = []
+        cover: list[float] = []
+        for i in range(self.pa.size):
+            lo, up = lower[i], upper[i]
+            if not math.isfinite(up):
+                cover.append(ts[-1] * 1.5)
+                continue
+            if lo > 0 and up - lo <= self.g * up:
+                continue
+            # a verified pass above the covered part: the gap below it needs points
+            above = (ts > lo) & (ts < up)
+            passes = above & (m_lo[:, i] > 0)
+            if passes.any():
+                j = int(np.argmax(passes))
+                t_pass = ts[j]
+                gap_lo = max(lo, 1e-300)
+                if t_pass > gap_lo * (1 + 0.25 * self.g):
+                    cover.append(math.sqrt(gap_lo * t_pass) if lo > 0 else 0.5 * t_pass)
+            # the boundary: regula falsi on the enclosure's midpoint between the shifts where it
+            # changes sign (only picks where to look; verified flags decide); coarse probes
+            # while that bracket is wide, then fine probes just either side of the estimate
+            mid = 0.5 * (m_lo[:, i] + m_hi[:, i])
+            neg = np.nonzero((mid <= 0) & (ts <= up))[0]
+            if neg.size == 0 or neg[0] == 0:
+                continue
+            jb = int(neg[0])
+            a, b = ts[jb - 1], ts[jb]
+            ma, mb = mid[jb - 1], mid[jb]
+            est = a + ma / (ma - mb) * (b - a) if ma > 0 > mb else math.sqrt(a * b)
+            est = min(max(est, a + 0.05 * (b - a)), b - 0.05 * (b - a))
+            if b - a > 6.0 * self.g * b:
+                cover.append(est)
+                continue
+            for side in (-1.0, 1.0):
+                for f in (0.3, 0.6, 0.9):  # past an undecided shift sitting on the estimate
+                    probe = est + side * f * self.g * b
+                    if not lo < probe < up:
+                        break
+                    if np.min(np.abs(ts - probe)) > 0.05 * self.g * probe:
+                        want.append(probe)
+                        break
+        return cover, want
+
+    def run(self, max_rounds: int) -> None:
+        if not self.pa.size:
+            return
+        for _ in range(max_rounds):
+            self.rounds += 1
+            lower, upper, _ff = self.bounds()
+            cover, want = self._wanted(lower, upper)
+            added = False
+            upgrade: list[float] = []
+            for fine, group in ((False, cover), (True, want)):
+                ts = np.asarray(self.ts)
+                new: list[float] = []
+                for t in sorted(set(group)):
+                    j = int(np.argmin(np.abs(ts - t)))
+                    if abs(ts[j] - t) <= 0.05 * self.g * t:
+                        if not self.fine[j]:
+                            upgrade.append(float(ts[j]))  # undecided on coarse cells: refine
+                    elif not new or t - new[-1] > 0.05 * self.g * t:
+                        new.append(t)
+                if new:
+                    self._add(new, fine)
+                    added = True
+            if upgrade:
+                self._add(sorted(set(upgrade)), True)
+                added = True
+            if not added:
+                return
+
+    def certificate(self, noise: RadialJointNoise, i: int, check_text: str) -> Certificate:
+        lower, upper, first_fail = self.bounds()
+        lo_t, hi_t = float(lower[i]), float(upper[i])
+        pa = float(self.pa[i])
+        if not math.isfinite(hi_t):
+            raise ConvergenceError(f"radius_curve_radial_l2: no failing shift found for pA={pa}")
+        detail: dict[str, Any] = {"statistic_upper": float(self.m_hi[first_fail[i]][i])}
+        fs = self.tr[first_fail[i]].failing_set(pa)
+        if fs is not None:
+            detail.update(fs)
+            detail["set"] = ("class-A set {z : L(z) < tau0} plus a fraction frac of "
+                             "{tau0 <= L(z) < tau1}, L(z) = h(||z - delta||) - h(||z||) at native "
+                             "scale; X-mass >= pA, Y-mass <= y_mass_upper <= 1/2")
+        detail["equivalent_to"] = "any rotation (l2-radial noise)"
+        scale = noise.scale
+        lower_s, upper_s = lo_t * scale, hi_t * scale
+        mdl = self.mdl
+        assumptions = (
+            check_text,
+            "rotation invariance: every shift of l2 norm t is equivalent to t e_1, so R* is the "
+            "smallest failing t (Hong et al. 2022 Theorem 1; Yang et al. 2020 level-set method)",
+            "test: binary (pB = 1 - pA)",
+            "enclosure: polar coordinates (R, U), radial cells with exact masses, mean-value "
+            "bracket of the cosine threshold, cosine-CDF table bracketed by chords/tangents "
+            f"(unicr.neyman_pearson.radial); {mdl.cells.mass.size} cells; tail mass "
+            f"{mdl.cells.tail_mass:.1e} counted on the safe side",
+            f"special functions: each gammainc/betainc value within {CDF_ABS_ERROR:g} absolute "
+            "(assumed)",
+            f"curve path: {len(self.ts)} shared shifts ({self.n_fine} on the fine cells) for "
+            f"{self.pa.size} pA; lower: the union "
+            f"from 0 of the Lipschitz intervals t_j +- m_j / C of verified passes, "
+            f"C = {self.c:.6g}/lambda (|T_t - T_t'| <= C |t - t'|); upper: a verified failing "
+            f"shift; grid tolerance {self.g:g} relative",
+        )
+        witness = Witness(direction=k_equal(1).describe(), scale=upper_s, norm_value=upper_s,
+                          detail=detail)
+        tol = (upper_s - lower_s) / upper_s if upper_s > 0 else 0.0
+        return Certificate(lower=lower_s, upper=upper_s, estimate=0.5 * (lower_s + upper_s),
+                           confidence=1.0, method=METHOD, norm=2.0, d=noise.d, pa=pa, pb=None,
+                           assumptions=assumptions, witness=witness, noise=noise.definition(),
+                           tolerance=max(tol, self.g))
 
 
 # ---------------------------------------------------------------------------------------------

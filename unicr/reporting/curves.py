@@ -18,7 +18,8 @@ This is the method-agnostic front behind ``unicr curve`` and the paper figures::
   proven ``lower`` and ``upper`` at confidence 1 (:func:`unicr.engines.radius_curve_radial_l2`,
   one shared model for the whole grid; any l_p by rotation invariance);
 * ``method="auto"`` -- exact for product noise, radial for the joint noises the radial engine
-  accepts, Monte Carlo for other joint densities (:func:`unicr.certify.choose_method`).
+  accepts, Monte Carlo for other joint densities (:func:`unicr.certify.choose_method`); with
+  ``mc_options`` given, every joint noise runs the Monte Carlo engine (the options ask for it).
 
 Closed-form overlays are the published certificates of :mod:`unicr.closed_form` evaluated on
 the same noise (with its scale converted explicitly by the registry's adapter), each kept
@@ -375,7 +376,10 @@ def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
         bar.close()
 
 
-def _method_for(nz: Any, method: str) -> str:
+def _method_for(nz: Any, method: str, mc_options: bool = False) -> str:
+    """The engine of one noise's curves.  ``method="auto"``: exact for product noise; for a
+    joint noise the radial engine where it applies, except when Monte Carlo options were given
+    (they ask for the Monte Carlo engine, which then runs every joint noise)."""
     if method not in METHODS:
         raise InvalidParameterError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
     if method == "exact" and not nz.is_product:
@@ -384,6 +388,8 @@ def _method_for(nz: Any, method: str) -> str:
         raise NotProductNoiseError(
             f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
             "use the Monte Carlo engine (method 'mc' / --method mc) or 'auto'")
+    if method == "auto" and mc_options and not nz.is_product:
+        return "mc"
     from unicr.certify import choose_method
 
     return choose_method(nz, method)[0]
@@ -512,9 +518,9 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
         noises = [noises]
     pairs = resolve_noises(list(noises), d=dim, sigma=sigma, scale=scale, params=params,
                            method=method)
-    methods = [_method_for(nz, method) for _, nz in pairs]
-    overlay_names = _overlay_request(overlays)
     mc_opts = dict(mc_options or {})
+    methods = [_method_for(nz, method, bool(mc_opts)) for _, nz in pairs]
+    overlay_names = _overlay_request(overlays)
     if mc_opts and "mc" not in methods:
         raise InvalidParameterError(
             f"Monte Carlo options ({', '.join(sorted(mc_opts))}) given, but no curve uses the "
