@@ -206,3 +206,134 @@ def test_lower_passes_by_monte_carlo(make) -> None:
 
     assert y_mass(0.95 * cert.lower / noise.scale) > 0.5
     assert y_mass(1.05 * cert.upper / noise.scale) < 0.5
+
+
+# -- unicr.radius: method auto / radial, every norm, options (issue #14 item 1) ---------------------
+
+
+OPTS = {"n_cells": 2000, "rtol": 1e-3}
+
+
+@pytest.mark.parametrize(("name", "pa"), [("exp2", 0.9), ("uniform_ball", 0.8), ("pow2", 0.9)])
+def test_auto_runs_the_radial_engine(name: str, pa: float) -> None:
+    import unicr
+
+    d = 784
+    cert = unicr.radius(name, pa, 2, d, **OPTS)
+    _check(cert)
+    assert any("rotation invariance" in a for a in cert.assumptions)
+    nz = unicr.noise(name, d=d)
+    if name == "uniform_ball":
+        ref = yang_uniform_ball_l2(pa, nz.scale, d)
+        assert cert.lower <= ref * (1 + 1e-12) and ref <= cert.upper * (1 + 1e-12)
+    if name == "exp2":  # the catalogue's exp2 default k: compare with Yang's certificate
+        assert yang_exp2_l2(pa, nz.scale, d, float(nz.params["k"])) <= cert.upper * (1 + 1e-12)
+
+
+def test_auto_gaussian_exp2_k2_brackets_cohen() -> None:
+    import unicr
+
+    noise = Exp2(d=784, k=2.0, sigma=0.5)
+    cert = unicr.radius(noise, 0.9, 2, 784, **OPTS)
+    _check(cert)
+    cohen = 0.5 * float(special.ndtri(0.9))
+    assert cert.lower <= cohen <= cert.upper
+
+
+@pytest.mark.parametrize("p", [1, "inf", 4])
+def test_lp_is_l2_times_the_factor(p) -> None:
+    import unicr
+    from unicr.certificate import parse_norm
+    from unicr.validation.verdict import witness_vector
+
+    d = 784
+    noise = Exp2(d=d, k=1.0, sigma=1.0)
+    c2 = unicr.radius(noise, 0.9, 2, d, **OPTS)
+    cp = unicr.radius(noise, 0.9, p, d, **OPTS)
+    q = parse_norm(p)
+    factor = 1.0 if q <= 2 else d ** (1.0 / q - 0.5)
+    assert cp.lower == pytest.approx(c2.lower * factor, rel=1e-12)
+    assert cp.upper == pytest.approx(c2.upper * factor, rel=1e-12)
+    assert cp.method == "radial-exact" and cp.confidence == 1.0 and cp.norm == q
+    # the witness is the minimising direction with l2 norm upper_2 and l_p norm upper_p
+    vec, k = witness_vector(cp.witness, d, q)
+    assert k == (1 if q <= 2 else d)
+    assert float(np.linalg.norm(vec)) == pytest.approx(c2.upper, rel=1e-9)
+    assert any("rotation invariance" in a for a in cp.assumptions)
+
+
+def test_method_radial_and_mc_and_refusals() -> None:
+    import unicr
+
+    with pytest.raises(InvalidParameterError, match="'radial' does not apply to the noise gaussian"):
+        unicr.radius("gaussian", 0.9, 2, 16, method="radial")
+    with pytest.raises(InvalidParameterError, match="expinf"):
+        unicr.radius("expinf", 0.9, 2, 16, method="radial")
+    # Monte Carlo options under auto: the radial engine runs, so they are refused by name
+    with pytest.raises(InvalidParameterError, match="'n_mc'.*radial engine.*choose method mc"):
+        unicr.radius("exp2", 0.9, 2, 16, n_mc=2000)
+    with pytest.raises(InvalidParameterError, match="'bogus'"):
+        unicr.radius("exp2", 0.9, 2, 16, method="radial", bogus=1)
+    with pytest.raises(InvalidParameterError, match="n_cells"):
+        unicr.radius("exp2", 0.9, 2, 16, method="radial", n_cells=3.5)
+    # method mc still runs the Monte Carlo engine; a non-radial joint noise stays on mc under auto
+    mc = unicr.radius("exp2", 0.9, 2, 16, method="mc", n_mc=2000, seed=0)
+    assert mc.method == "mc" and mc.confidence < 1.0
+    from unicr.certify import choose_method
+
+    assert choose_method(unicr.noise("expinf", d=16), "auto")[0] == "mc"
+    assert choose_method(unicr.noise("exp2", d=16), "auto")[0] == "radial"
+    ab = unicr.radius("exp2", 0.5, 2, 16)
+    assert ab.abstain and ab.method == "radial-exact"
+
+
+# -- the curve path: one shared grid of shifts ------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: Exp2(d=784, k=1.0), lambda: Pow2(d=784),
+                                  lambda: Exp2(d=784, k=2.0)])
+def test_curve_path_agrees_with_single_radius(make) -> None:
+    noise = make()
+    pas = [0.55, 0.6, 0.75, 0.9, 0.99, 0.999]
+    curve = radius_curve_radial_l2(noise, pas)
+    for c in curve:
+        _check(c)
+        # stated grid tolerance: 1e-3 relative (a little more where the enclosure stops it)
+        assert c.upper - c.lower <= 2e-3 * c.upper
+        assert c.tolerance >= (c.upper - c.lower) / c.upper
+    for pa in (0.6, 0.9, 0.99):
+        single = radius_radial_l2(noise, pa)
+        c = curve[pas.index(pa)]
+        # two proven bands of the same R*: they must intersect
+        assert c.lower <= single.upper and single.lower <= c.upper
+
+
+def test_compute_curves_and_bands_use_the_radial_engine() -> None:
+    from unicr.reporting.curves import compute_curves
+    from unicr.validation.verdict import engine_bands
+
+    grid = np.array([0.6, 0.9, 0.99])
+    c2, cinf = compute_curves("exp2", [2, "inf"], 64, grid)
+    assert c2.method == "radial-exact" and np.all(c2.confidence_array() == 1.0)
+    assert np.allclose(cinf.lower, c2.lower / 8.0, rtol=1e-12)
+    assert np.all(c2.lower > 0) and np.all(c2.lower <= c2.upper)
+    bands = engine_bands("exp2", 2, 64, grid)
+    assert [b.method for b in bands] == ["radial-exact"] * 3
+    assert np.allclose([b.lower for b in bands], c2.lower)
+    # Monte Carlo options under auto keep the joint noise on the Monte Carlo engine
+    (mc,) = compute_curves("exp2", [2], 16, np.array([0.9]), mc_options={"n_mc": 2000, "seed": 0})
+    assert mc.method == "mc"
+
+
+def test_curve_radius_joint_table_has_alpha_zero() -> None:
+    import unicr
+    from unicr.smoothing.radii import CurveRadius
+
+    noise = unicr.noise("exp2", d=16)
+    prov = CurveRadius(noise, 16, cache=False, joint_points=6)
+    r = prov(0.9, None, 2.0)
+    assert r is not None and r > 0
+    assert prov.alpha == 0.0
+    assert "radial engine" in prov.describe()["engine"]
+    cert = unicr.radius(noise, 0.9, 2, 16)
+    assert r <= cert.upper
