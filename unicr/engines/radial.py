@@ -517,6 +517,7 @@ class _CurveGrid:
         self.m_lo: list[np.ndarray] = []  # T_lo(pA) - 1/2 per shift, for every pA
         self.m_hi: list[np.ndarray] = []
         self.fine: list[bool] = []
+        self._upgrade: list[float] = []
         self.n_fine = 0
         self.rounds = 0
         if pa.size:
@@ -599,6 +600,17 @@ class _CurveGrid:
                 gap_lo = max(lo, 1e-300)
                 if t_pass > gap_lo * (1 + 0.25 * self.g):
                     cover.append(math.sqrt(gap_lo * t_pass) if lo > 0 else 0.5 * t_pass)
+            else:
+                # no verified pass between the covered part and 'up' (the enclosure is wide near
+                # the boundary, e.g. small shifts): retry the highest coarse shift below the
+                # lowest undecided fine one on the fine cells, or step below it
+                fine_und = above & np.asarray(self.fine)
+                t_f = float(ts[fine_und].min()) if fine_und.any() else up
+                coarse_below = above & ~np.asarray(self.fine) & (ts < t_f)
+                if coarse_below.any():
+                    self._upgrade.append(float(ts[coarse_below].max()))
+                elif t_f * (1 - 4 * self.g) > lo:
+                    want.append(t_f * (1 - 4 * self.g))
             # the boundary: regula falsi on the enclosure's midpoint between the shifts where it
             # changes sign (only picks where to look; verified flags decide); coarse probes
             # while that bracket is wide, then fine probes just either side of the estimate
@@ -615,7 +627,7 @@ class _CurveGrid:
                 cover.append(est)
                 continue
             for side in (-1.0, 1.0):
-                for f in (0.3, 0.6, 0.9):  # past an undecided shift sitting on the estimate
+                for f in (0.3, 0.6, 1.2, 2.4, 4.8, 9.6):  # past undecided shifts near the estimate
                     probe = est + side * f * self.g * b
                     if not lo < probe < up:
                         break
@@ -629,10 +641,12 @@ class _CurveGrid:
             return
         for _ in range(max_rounds):
             self.rounds += 1
+            self._upgrade = []
             lower, upper, _ff = self.bounds()
             cover, want = self._wanted(lower, upper)
             added = False
-            upgrade: list[float] = []
+            upgrade: list[float] = self._upgrade
+            self._upgrade = []
             for fine, group in ((False, cover), (True, want)):
                 ts = np.asarray(self.ts)
                 new: list[float] = []
