@@ -66,6 +66,9 @@ __all__ = [
 METHOD = "radial-exact"
 #: relative gap at which the bisection on t stops
 DEFAULT_RTOL = 1e-4
+#: rounds of fine boundary probes one pA may ask for on the curve path; then its band is left as
+#: proven (the enclosure's resolution, e.g. Pow2 near 1e-3)
+MAX_CURVE_TRIES = 4
 #: largest number of covering steps of the lower bound before giving up (lower = 0)
 MAX_COVER_STEPS = 2000
 
@@ -518,6 +521,7 @@ class _CurveGrid:
         self.m_hi: list[np.ndarray] = []
         self.fine: list[bool] = []
         self._upgrade: list[float] = []
+        self.tries = np.zeros(pa.size, dtype=int)
         self.n_fine = 0
         self.rounds = 0
         if pa.size:
@@ -600,6 +604,8 @@ class _CurveGrid:
                 gap_lo = max(lo, 1e-300)
                 if t_pass > gap_lo * (1 + 0.25 * self.g):
                     cover.append(math.sqrt(gap_lo * t_pass) if lo > 0 else 0.5 * t_pass)
+                    if not self.fine[j]:
+                        self._upgrade.append(float(t_pass))  # a wider interval on fine cells
             else:
                 # no verified pass between the covered part and 'up' (the enclosure is wide near
                 # the boundary, e.g. small shifts): retry the highest coarse shift below the
@@ -626,6 +632,9 @@ class _CurveGrid:
             if b - a > 6.0 * self.g * b:
                 cover.append(est)
                 continue
+            if self.tries[i] >= MAX_CURVE_TRIES:
+                continue  # the enclosure's resolution: the band stays as proven
+            self.tries[i] += 1  # a round of fine probes for this pA
             for side in (-1.0, 1.0):
                 for f in (0.3, 0.6, 1.2, 2.4, 4.8, 9.6):  # past undecided shifts near the estimate
                     probe = est + side * f * self.g * b
