@@ -68,7 +68,7 @@ METHOD = "radial-exact"
 DEFAULT_RTOL = 1e-4
 #: rounds of fine boundary probes one pA may ask for on the curve path; then its band is left as
 #: proven (the enclosure's resolution, e.g. Pow2 near 1e-3)
-MAX_CURVE_TRIES = 4
+MAX_CURVE_TRIES = 6
 #: largest number of covering steps of the lower bound before giving up (lower = 0)
 MAX_COVER_STEPS = 2000
 
@@ -636,8 +636,9 @@ class _CurveGrid:
                 continue  # the enclosure's resolution: the band stays as proven
             self.tries[i] += 1  # a round of fine probes for this pA
             for side in (-1.0, 1.0):
-                for f in (0.3, 0.6, 1.2, 2.4, 4.8, 9.6):  # past undecided shifts near the estimate
-                    probe = est + side * f * self.g * b
+                # past undecided shifts near the estimate; later rounds step further out
+                for f in (0.3, 0.6, 1.2, 2.4, 4.8, 9.6):
+                    probe = est + side * f * 2.0 ** (self.tries[i] - 1) * self.g * b
                     if not lo < probe < up:
                         break
                     if np.min(np.abs(ts - probe)) > 0.05 * self.g * probe:
