@@ -6,7 +6,11 @@ abstention); the engines themselves receive validated values:
 * ``method="exact"`` -- deterministic numerics for product noise
   (:mod:`unicr.engines`), proven ``lower`` and ``upper``;
 * ``method="mc"`` -- the UniCR Monte Carlo engine (:mod:`unicr.engines`), any noise;
-* ``method="auto"`` -- ``exact`` for product noise, ``mc`` otherwise.
+* ``method="radial"`` -- proven ``lower`` and ``upper`` (confidence 1) for the l2-radial joint
+  noises the radial engine accepts (UniformBall, Exp2, Pow2: its own applicability test,
+  :func:`unicr.engines.radial.radial_applies`), any l_p norm by rotation invariance;
+* ``method="auto"`` -- ``exact`` for product noise, ``radial`` for the joint noises it accepts,
+  ``mc`` otherwise (:func:`choose_method`).
 
 Engine options (keyword arguments) are checked here against the engine that will run, before
 any work: an option that engine does not take is an :class:`InvalidParameterError` naming the
@@ -30,7 +34,7 @@ from unicr.checks import check_dimension as validate_dimension
 from unicr.errors import ConvergenceError, InvalidParameterError, NotProductNoiseError
 from unicr.noises.registry import noise as make_noise
 
-__all__ = ["radius", "ENGINES", "validate_dimension"]
+__all__ = ["radius", "ENGINES", "validate_dimension", "choose_method"]
 
 
 def _exact_engine() -> Callable[..., Certificate]:
@@ -45,10 +49,17 @@ def _mc_engine() -> Callable[..., Certificate]:
     return radius_mc
 
 
+def _radial_engine() -> Callable[..., Certificate]:
+    from unicr.engines.radial import radius_radial
+
+    return radius_radial
+
+
 #: method name -> loader of the engine function ``f(noise, pa, pb, p, d, **kw) -> Certificate``
 ENGINES: dict[str, Callable[[], Callable[..., Certificate]]] = {
     "exact": _exact_engine,
     "mc": _mc_engine,
+    "radial": _radial_engine,
 }
 
 #: options every method accepts; engines that have no use for them drop them (module doc)
@@ -56,11 +67,16 @@ _UNIVERSAL = ("seed",)
 
 
 def engine_options(method: str) -> frozenset[str]:
-    """Names of the keyword options the engine behind ``method`` ("exact" or "mc") takes."""
+    """Names of the keyword options the engine behind ``method`` ("exact", "mc" or "radial")
+    takes."""
     if method == "mc":
         from unicr.engines.mc_options import DEFAULTS
 
         return frozenset(DEFAULTS)
+    if method == "radial":
+        from unicr.engines.radial_options import option_names as radial_names
+
+        return radial_names()
     from unicr.engines.exact_options import option_names
 
     return option_names()
@@ -84,7 +100,8 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
                 check_seed(value)  # a bad seed is refused even where it is not used
         else:
             others = [m for m in ENGINES if m != method and name in engine_options(m)]
-            where = (f"it is taken by the {others[0]} engine only (choose method {others[0]})"
+            where = (f"it is taken by the {' and '.join(others)} engine"
+                     f"{'s' if len(others) > 1 else ''} only (choose method {others[0]})"
                      if others else "no engine takes it")
             what = "engine option" if others else "unknown option"
             raise InvalidParameterError(
@@ -93,6 +110,44 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
                 f"{where}"
             )
     return out
+
+
+def choose_method(noise: Any, method: str) -> tuple[str, str]:
+    """``(engine, how it was chosen)`` for a built noise and a requested method.
+
+    ``"auto"``: ``exact`` for product noise, ``radial`` for a joint noise the radial engine's
+    own applicability test accepts (:func:`unicr.engines.radial.radial_applies`), ``mc``
+    otherwise.  ``"exact"`` on a joint noise and ``"radial"`` on a noise the radial engine does
+    not take are errors naming the noise; an unknown method is an error listing the methods.
+    """
+    if method not in (*ENGINES, "auto"):
+        raise InvalidParameterError(
+            f"unknown method {method!r}; choose one of: auto, {', '.join(ENGINES)}"
+        )
+    name = getattr(noise, "name", type(noise).__name__)
+    if method == "auto":
+        if noise.is_product:
+            return "exact", "method auto (exact for product noise)"
+        from unicr.engines.radial import radial_applies
+
+        if radial_applies(noise):
+            return "radial", "method auto (radial for an l2-radial joint noise)"
+        return "mc", "method auto (mc for a joint noise)"
+    if method == "exact" and not noise.is_product:
+        raise NotProductNoiseError(
+            f"the exact engine needs product (i.i.d.) noise, and {name} is a joint density; "
+            "use method='mc' (the Monte Carlo engine) or method='auto'"
+        )
+    if method == "radial":
+        from unicr.engines.radial import check_radial_noise
+
+        try:
+            check_radial_noise(noise)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"method 'radial' does not apply to the noise {name}: {exc}; use method='mc' "
+                "(the Monte Carlo engine) or method='auto'") from None
+    return method, f"method {method}"
 
 
 def _is_array(x: Any) -> bool:
@@ -152,7 +207,7 @@ def radius(noise: Any, pa: Any, norm: Any, d: int, pb: Any = None,
     d:
         input dimension.
     method:
-        "exact", "mc" or "auto".
+        "exact", "mc", "radial" or "auto" (module docstring).
 
     Returns an ABSTAIN certificate (not an error) when pA <= 1/2 (binary) or pA <= pB.
     """
@@ -177,31 +232,23 @@ def radius(noise: Any, pa: Any, norm: Any, d: int, pb: Any = None,
         raise InvalidParameterError(
             f"the joint noise {nz.name} was built for d={nz.d}, but the radius was asked for d={dim}"
         )
-    if method not in (*ENGINES, "auto"):
-        raise InvalidParameterError(
-            f"unknown method {method!r}; choose one of: auto, {', '.join(ENGINES)}"
-        )
-    chosen_by = f"method {method}"
-    if method == "auto":
-        method = "exact" if nz.is_product else "mc"
-        chosen_by = ("method auto (exact for product noise)" if nz.is_product
-                     else "method auto (mc for a joint noise)")
-    if method == "exact" and not nz.is_product:
-        raise NotProductNoiseError(
-            f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
-            "use method='mc' (the Monte Carlo engine) or method='auto'"
-        )
+    method, chosen_by = choose_method(nz, method)
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
         from unicr.engines.exact_options import ExactOptions
 
         kwargs = {"options": ExactOptions.from_keywords(dim, **kwargs)}
+    if method == "radial":
+        from unicr.engines.radial_options import RadialOptions
+
+        kwargs = {"options": RadialOptions.from_keywords(**kwargs)}
+    label = "radial-exact" if method == "radial" else method
     if pb_f is None and pa_f <= 0.5:
-        return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=None,
+        return Certificate.abstained(method=label, norm=p, d=dim, pa=pa_f, pb=None,
                                      reason="binary: pA <= 1/2, no certificate",
                                      noise=nz.definition())
     if pb_f is not None and pa_f <= pb_f:
-        return Certificate.abstained(method=method, norm=p, d=dim, pa=pa_f, pb=pb_f,
+        return Certificate.abstained(method=label, norm=p, d=dim, pa=pa_f, pb=pb_f,
                                      reason="two-sided: pA <= pB, no certificate",
                                      noise=nz.definition())
     engine = ENGINES[method]()

@@ -14,7 +14,12 @@ This is the method-agnostic front behind ``unicr curve`` and the paper figures::
 * ``method="mc"`` -- the UniCR Monte Carlo engine (Hong et al. 2022, Algorithms 1-2), one
   :func:`unicr.radius` call per (norm, pA): sound ``lower``/``upper`` at confidence
   ``1 - alpha_np`` per point and UniCR's point ``estimate``;
-* ``method="auto"`` -- exact for product noise, Monte Carlo for joint densities.
+* ``method="radial"`` -- the radial engine (l2-radial joint noise: UniformBall, Exp2, Pow2),
+  proven ``lower`` and ``upper`` at confidence 1 (:func:`unicr.engines.radius_curve_radial_l2`,
+  one shared model for the whole grid; any l_p by rotation invariance);
+* ``method="auto"`` -- exact for product noise, radial for the joint noises the radial engine
+  accepts, Monte Carlo for other joint densities (:func:`unicr.certify.choose_method`); with
+  ``mc_options`` given, every joint noise runs the Monte Carlo engine (the options ask for it).
 
 Closed-form overlays are the published certificates of :mod:`unicr.closed_form` evaluated on
 the same noise (with its scale converted explicitly by the registry's adapter), each kept
@@ -46,7 +51,7 @@ __all__ = ["NoiseItem", "parse_noise_item", "resolve_noises", "catalogue_names",
 log = logging.getLogger(__name__)
 
 #: engine choices of :func:`compute_curves`
-METHODS = ("auto", "exact", "mc")
+METHODS = ("auto", "exact", "mc", "radial")
 #: formula statuses ``overlays="auto"`` may pick (certificates only; never unsound ones)
 AUTO_OVERLAY_STATUSES = ("tight", "lower")
 
@@ -371,18 +376,23 @@ def _progress(total: int, desc: str, enabled: bool) -> Iterator[Any]:
         bar.close()
 
 
-def _method_for(nz: Any, method: str) -> str:
+def _method_for(nz: Any, method: str, mc_options: bool = False) -> str:
+    """The engine of one noise's curves.  ``method="auto"``: exact for product noise; for a
+    joint noise the radial engine where it applies, except when Monte Carlo options were given
+    (they ask for the Monte Carlo engine, which then runs every joint noise)."""
     if method not in METHODS:
         raise InvalidParameterError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
-    if method == "auto":
-        return "exact" if nz.is_product else "mc"
     if method == "exact" and not nz.is_product:
         from unicr.errors import NotProductNoiseError
 
         raise NotProductNoiseError(
             f"the exact engine needs product (i.i.d.) noise, and {nz.name} is a joint density; "
             "use the Monte Carlo engine (method 'mc' / --method mc) or 'auto'")
-    return method
+    if method == "auto" and mc_options and not nz.is_product:
+        return "mc"
+    from unicr.certify import choose_method
+
+    return choose_method(nz, method)[0]
 
 
 def _exact_curves(label: str, nz: Any, ps: list[float], d: int, pa: np.ndarray,
@@ -398,6 +408,28 @@ def _exact_curves(label: str, nz: Any, ps: list[float], d: int, pa: np.ndarray,
                              lower=np.asarray(c.lower[lab], float).copy(),
                              upper=np.asarray(c.upper[lab], float).copy(), estimate=None,
                              pb=pbs, method="exact", confidence=1.0, noise=nz.definition()))
+    return out
+
+
+def _radial_curves(label: str, nz: Any, ps: list[float], d: int, pa: np.ndarray,
+                   pb: float | None) -> list[CurveData]:
+    """Proven bands of the radial engine: one l2 curve (binary: the shared-grid curve path;
+    two-sided: one call per pA), then every norm by rotation invariance."""
+    from unicr.certify import radius
+    from unicr.engines.radial import lp_from_l2, radius_curve_radial_l2
+
+    if pb is None:
+        l2 = radius_curve_radial_l2(nz, pa)
+    else:
+        l2 = [radius(nz, float(x), 2.0, d, pb=pb, method="radial") for x in pa]
+    out = []
+    for p in ps:
+        certs = [lp_from_l2(c, p) for c in l2]
+        out.append(CurveData(label=label, norm=p, d=d, pa=pa.copy(),
+                             lower=np.array([c.lower for c in certs], dtype=float),
+                             upper=np.array([c.upper for c in certs], dtype=float),
+                             estimate=None, pb=None if pb is None else np.full(len(pa), pb),
+                             method=certs[0].method, confidence=1.0, noise=nz.definition()))
     return out
 
 
@@ -445,7 +477,7 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
     pb:
         fixed pB for two-sided curves (None: binary, pB = 1 - pA).
     method:
-        "auto", "exact" or "mc" (module docstring).
+        "auto", "exact", "mc" or "radial" (module docstring).
     overlays:
         closed-form formula names (:data:`unicr.closed_form.FORMULAS`) or ``"auto"``
         (:func:`auto_overlays`).  A named formula that applies to none of the curves is an
@@ -486,9 +518,9 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
         noises = [noises]
     pairs = resolve_noises(list(noises), d=dim, sigma=sigma, scale=scale, params=params,
                            method=method)
-    methods = [_method_for(nz, method) for _, nz in pairs]
-    overlay_names = _overlay_request(overlays)
     mc_opts = dict(mc_options or {})
+    methods = [_method_for(nz, method, bool(mc_opts)) for _, nz in pairs]
+    overlay_names = _overlay_request(overlays)
     if mc_opts and "mc" not in methods:
         raise InvalidParameterError(
             f"Monte Carlo options ({', '.join(sorted(mc_opts))}) given, but no curve uses the "
@@ -500,6 +532,10 @@ def compute_curves(noises: Any, norms: Any, d: int, pa: Sequence[float] | None =
             if m == "exact":
                 bar.set_postfix_str(f"{label} (exact)", refresh=False)
                 curves += _exact_curves(label, nz, ps, dim, grid, pb, cache)
+                bar.update(1)
+            elif m == "radial":
+                bar.set_postfix_str(f"{label} (radial)", refresh=False)
+                curves += _radial_curves(label, nz, ps, dim, grid, pb)
                 bar.update(1)
             else:
                 curves += _mc_curves(label, nz, ps, dim, grid, pb, mc_opts, bar)

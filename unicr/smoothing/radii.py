@@ -19,9 +19,10 @@ request from a table of the engine's proven lower bound, built once per (noise s
    consecutive values differ by more than ``rel_loss`` (relative) is halved in u, up to
    :data:`MAX_REFINE` times.  For joint (non-product) noise the table holds
    ``unicr.radius(..., method="auto")`` lower bounds on ``joint_points`` probit-spaced pA values
-   up to 1 - 1e-7 (closed form or the Monte Carlo engine, about 30 s a point at d = 784; its
-   ``1 - confidence`` is the provider's ``alpha``).  This grid is coarse: its loss is reported
-   as ``max_step`` and is not held to ``rel_loss``.
+   up to 1 - 1e-7: the radial engine for the l2-radial noises it accepts (UniformBall, Exp2,
+   Pow2: proven, confidence 1, so they add 0 to ``alpha``), the Monte Carlo engine otherwise
+   (about 30 s a point at d = 784; its ``1 - confidence`` is the provider's ``alpha``).  This
+   grid is coarse: its loss is reported as ``max_step`` and is not held to ``rel_loss``.
 3. **Sound lookup.**  R* is non-decreasing in pA, so for pA between grid points g_j <= pA <
    g_{j+1} the value at g_j is a lower bound on R*(pA); the table is first replaced by its
    running maximum (each entry stays below R* at its own pA because R* is non-decreasing).
@@ -266,15 +267,22 @@ def _product_table(unit: Any, d: int, p: float, rel_loss: float) -> _Table:
 
 
 def _joint_table(noise: Any, d: int, p: float, points: int, engine_kwargs: dict) -> _Table:
-    from unicr.certify import radius
+    from unicr.certify import choose_method, radius
     from unicr.reporting.curves import pa_grid
 
     pa = pa_grid(0.5, JOINT_PA_LAST, points)
     lo = np.zeros(len(pa))
     alpha = 0.0
     notes: list[str] = []
+    certs = None
+    if not engine_kwargs and choose_method(noise, "auto")[0] == "radial":
+        # the radial engine's curve path (proven, confidence 1: alpha stays 0)
+        from unicr.engines.radial import lp_from_l2, radius_curve_radial_l2
+
+        certs = [lp_from_l2(c, p) for c in radius_curve_radial_l2(noise, pa)]
     for j, x in enumerate(pa):
-        cert = radius(noise, float(x), p, d, method="auto", **engine_kwargs)
+        cert = (certs[j] if certs is not None
+                else radius(noise, float(x), p, d, method="auto", **engine_kwargs))
         if not cert.abstain and math.isfinite(float(cert.lower)):
             lo[j] = max(float(cert.lower), 0.0)
         alpha = max(alpha, 1.0 - float(cert.confidence))
@@ -285,12 +293,26 @@ def _joint_table(noise: Any, d: int, p: float, points: int, engine_kwargs: dict)
     return _Table(pa=pa.tolist(), lower=lo.tolist(), alpha=alpha, max_step=step, notes=notes)
 
 
+def _joint_engine_name(unit: Any) -> str:
+    """The engine behind a joint noise's table (part of its cache key, so a Monte Carlo table
+    cached before the radial engine existed is not reused; '' for product noise)."""
+    if getattr(unit, "is_product", True):
+        return ""
+    from unicr.certify import choose_method
+
+    return choose_method(unit, "auto")[0]
+
+
 def _table_key(unit: Any, d: int, p: float, rel_loss: float, joint_points: int) -> str:
     from unicr.engines.exact import ENGINE_VERSION
 
-    blob = json.dumps({"noise": unit.fingerprint(), "d": int(d), "p": repr(float(p)),
-                       "rel_loss": repr(float(rel_loss)), "joint_points": int(joint_points),
-                       "engine": ENGINE_VERSION, "table": TABLE_VERSION}, sort_keys=True)
+    fields = {"noise": unit.fingerprint(), "d": int(d), "p": repr(float(p)),
+              "rel_loss": repr(float(rel_loss)), "joint_points": int(joint_points),
+              "engine": ENGINE_VERSION, "table": TABLE_VERSION}
+    joint_engine = _joint_engine_name(unit)
+    if joint_engine:  # product keys unchanged (their caches stay valid)
+        fields["joint_engine"] = joint_engine
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -438,8 +460,18 @@ class CurveRadius:
     def describe(self) -> dict[str, Any]:
         return {"provider": "unicr.optimize.CurveRadius", "rel_loss": self.rel_loss,
                 "table": TABLE_VERSION,
-                "engine": "exact lower" if self.product else "unicr.radius(method='auto')",
+                "engine": "exact lower" if self.product else self._joint_engine(),
                 "scaled_from_unit": self.factor != 1.0 or self.unit is not self.noise}
+
+    def _joint_engine(self) -> str:
+        """Which engine fills a joint noise's table, and what it adds to ``alpha``."""
+        from unicr.certify import choose_method
+
+        if choose_method(self.unit, "auto")[0] == "radial":
+            return ("unicr.radius(method='auto') = the radial engine (proven, confidence 1; "
+                    "adds 0 to alpha)")
+        return ("unicr.radius(method='auto') = the Monte Carlo engine (adds 1 - confidence "
+                "to alpha)")
 
     def __repr__(self) -> str:
         return f"CurveRadius({self.noise!r}, d={self.d}, rel_loss={self.rel_loss:g})"

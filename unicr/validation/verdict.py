@@ -460,7 +460,9 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
 
     Product noise with the exact engine and one pB for every point: one call of
     :func:`unicr.engines.curve` (all pA at once, cached on disk; bands read at the grid points
-    themselves).  Otherwise (joint noise, the Monte Carlo engine, pB varying along the grid,
+    themselves).  An l2-radial joint noise under the radial engine (method "auto" or "radial",
+    binary, no options): one :func:`unicr.engines.radius_curve_radial_l2` call (confidence 1).
+    Otherwise (other joint noise, the Monte Carlo engine, pB varying along the grid,
     ``use_curve=False`` or engine options): :func:`unicr.radius` per point, with
     ``engine_kwargs`` (e.g. the Monte Carlo engine's ``seed``, ``n_mc``).  ABSTAIN points
     (binary pA <= 1/2, two-sided pA <= pB) get the ABSTAIN certificate.
@@ -469,11 +471,19 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
     dim = check_dimension(d)
     pa_list, pb_list = _grid(pas, pb)
     nz = _build_noise(noise, dim)
-    if method not in ("auto", "exact", "mc"):
-        raise InvalidParameterError(f"unknown method {method!r}; choose one of: auto, exact, mc")
-    meth = ("exact" if nz.is_product else "mc") if method == "auto" else method
+    from unicr.certify import choose_method
+
+    meth = choose_method(nz, method)[0]
     out: list[Certificate | None] = [None] * len(pa_list)
     live = sorted({a for a, b in zip(pa_list, pb_list) if not _abstains(a, b)})
+    if (use_curve and meth == "radial" and not engine_kwargs and live
+            and set(pb_list) == {None}):
+        from unicr.engines.radial import lp_from_l2, radius_curve_radial_l2
+
+        for a, cert in zip(live, radius_curve_radial_l2(nz, live)):
+            for i, (a2, b2) in enumerate(zip(pa_list, pb_list)):
+                if a2 == a and not _abstains(a2, b2):
+                    out[i] = lp_from_l2(cert, p)
     if (use_curve and meth == "exact" and nz.is_product and not engine_kwargs and live
             and len(set(pb_list)) == 1):
         from unicr.engines import curve
@@ -503,7 +513,8 @@ def validate(noise: Any, norm: Any, d: int, pa: float, claimed: float, pb: float
     claimed:
         the radius to judge (>= 0).
     method:
-        engine for the band ("auto": exact for product noise, Monte Carlo otherwise).
+        engine for the band ("auto": exact for product noise, radial for the l2-radial joint
+        noises the radial engine accepts, Monte Carlo otherwise; :func:`unicr.certify.choose_method`).
     rtol:
         relative tolerance of TIGHT / LOOSE / UNSOUND (see :func:`verdict_from_band`).
     formula, status:
