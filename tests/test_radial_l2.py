@@ -269,9 +269,13 @@ def test_method_radial_and_mc_and_refusals() -> None:
         unicr.radius("gaussian", 0.9, 2, 16, method="radial")
     with pytest.raises(InvalidParameterError, match="expinf"):
         unicr.radius("expinf", 0.9, 2, 16, method="radial")
-    # Monte Carlo options under auto: the radial engine runs, so they are refused by name
-    with pytest.raises(InvalidParameterError, match="'n_mc'.*radial engine.*choose method mc"):
-        unicr.radius("exp2", 0.9, 2, 16, n_mc=2000)
+    # Monte Carlo options under auto ask for the Monte Carlo engine for a joint noise (as curves
+    # do); for a product noise they are refused by name
+    asked = unicr.radius("exp2", 0.9, 2, 16, n_mc=2000, seed=0)
+    assert asked.method == "mc" and asked == unicr.radius("exp2", 0.9, 2, 16, method="mc",
+                                                          n_mc=2000, seed=0)
+    with pytest.raises(InvalidParameterError, match="'n_mc'.*exact engine.*choose method mc"):
+        unicr.radius("gaussian", 0.9, 2, 16, n_mc=2000)
     with pytest.raises(InvalidParameterError, match="'bogus'"):
         unicr.radius("exp2", 0.9, 2, 16, method="radial", bogus=1)
     with pytest.raises(InvalidParameterError, match="n_cells"):

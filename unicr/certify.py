@@ -117,7 +117,8 @@ def choose_method(noise: Any, method: str) -> tuple[str, str]:
 
     ``"auto"``: ``exact`` for product noise, ``radial`` for a joint noise the radial engine's
     own applicability test accepts (:func:`unicr.engines.radial.radial_applies`), ``mc``
-    otherwise.  ``"exact"`` on a joint noise and ``"radial"`` on a noise the radial engine does
+    otherwise (:func:`radius` also runs ``mc`` for a joint noise when Monte Carlo options are
+    given).  ``"exact"`` on a joint noise and ``"radial"`` on a noise the radial engine does
     not take are errors naming the noise; an unknown method is an error listing the methods.
     """
     if method not in (*ENGINES, "auto"):
@@ -232,7 +233,13 @@ def radius(noise: Any, pa: Any, norm: Any, d: int, pb: Any = None,
         raise InvalidParameterError(
             f"the joint noise {nz.name} was built for d={nz.d}, but the radius was asked for d={dim}"
         )
+    requested = method
     method, chosen_by = choose_method(nz, method)
+    if requested == "auto" and method == "radial" and set(kwargs) & (
+            engine_options("mc") - engine_options("radial") - set(_UNIVERSAL)):
+        # Monte Carlo options for a joint noise ask for the Monte Carlo engine, which runs every
+        # joint noise (as in unicr.reporting.curves); for product noise they are refused
+        method, chosen_by = "mc", "method auto (mc: Monte Carlo options given for a joint noise)"
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
         from unicr.engines.exact_options import ExactOptions

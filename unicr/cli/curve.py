@@ -76,9 +76,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "radii grow fastest) or in pA (linear)")
     p.add_argument("--pb", type=probability, default=None,
                    help="fixed (upper bound on) pB for two-sided curves; omitted: binary")
-    p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
-                   help="exact (product noise), mc (Monte Carlo, any noise) or auto (exact for "
-                        "product noise, mc for joint densities)")
+    p.add_argument("--method", choices=("auto", "exact", "mc", "radial"), default="auto",
+                   help="exact (product noise), radial (l2-radial joint noise: proven band), mc "
+                        "(Monte Carlo, any noise) or auto (exact for product noise, radial where "
+                        "it applies, mc for other joint densities or when Monte Carlo options "
+                        "are given)")
     p.add_argument("--overlay", nargs="+", metavar="NAME", default=None,
                    help="published closed forms to draw (names: `unicr.closed_form.FORMULAS`), "
                         "'auto' (the best-known certificate per noise and norm) or 'none'; "

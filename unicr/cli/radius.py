@@ -42,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="(upper bound on) pB; omitted: binary case pB = 1 - pA")
     p.add_argument("--norm", type=str, default="2", help="1, 2, inf or any p > 0 (default 2)")
     p.add_argument("--d", type=positive_int, default=DEFAULT_D, help=D_HELP)
-    p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
-                   help="exact (product noise), mc (Monte Carlo, any noise) or auto")
+    p.add_argument("--method", choices=("auto", "exact", "mc", "radial"), default="auto",
+                   help="exact (product noise), radial (l2-radial joint noise), mc (Monte Carlo, "
+                        "any noise) or auto")
     add_mc_arguments(p)
     p.add_argument("--json", action="store_true", help="print the certificate as JSON")
     p.set_defaults(func=cmd_radius)

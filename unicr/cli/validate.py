@@ -89,9 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtol", type=_rtol, default=1e-3,
                    help="relative tolerance of TIGHT / LOOSE / UNSOUND, in (0, 1) (default "
                         "1e-3)")
-    p.add_argument("--method", choices=("auto", "exact", "mc"), default="auto",
-                   help="engine of the band: exact (product noise), mc (sound Monte Carlo, any "
-                        "noise) or auto")
+    p.add_argument("--method", choices=("auto", "exact", "mc", "radial"), default="auto",
+                   help="engine of the band: exact (product noise), radial (l2-radial joint "
+                        "noise), mc (sound Monte Carlo, any noise) or auto")
     mc = p.add_argument_group("Monte Carlo engine (joint noise or --method mc; sound mode)")
     mc.add_argument("--n-mc", type=positive_int, default=None, help="Monte Carlo sample size")
     mc.add_argument("--alpha-np", type=probability, default=None,
