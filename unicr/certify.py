@@ -112,13 +112,15 @@ def _engine_kwargs(method: str, chosen_by: str, noise_name: str,
     return out
 
 
-def choose_method(noise: Any, method: str) -> tuple[str, str]:
-    """``(engine, how it was chosen)`` for a built noise and a requested method.
+def choose_method(noise: Any, method: str, options: Any = ()) -> tuple[str, str]:
+    """``(engine, how it was chosen)`` for a built noise, a requested method and the names of
+    the engine options given.
 
     ``"auto"``: ``exact`` for product noise, ``radial`` for a joint noise the radial engine's
-    own applicability test accepts (:func:`unicr.engines.radial.radial_applies`), ``mc``
-    otherwise (:func:`radius` also runs ``mc`` for a joint noise when Monte Carlo options are
-    given).  ``"exact"`` on a joint noise and ``"radial"`` on a noise the radial engine does
+    own applicability test accepts (:func:`unicr.engines.radial.radial_applies`) -- unless
+    Monte Carlo options are given: they ask for the Monte Carlo engine, which runs every joint
+    noise (as :mod:`unicr.reporting.curves` does; for product noise they are refused later,
+    by name) -- and ``mc`` otherwise.  ``"exact"`` on a joint noise and ``"radial"`` on a noise the radial engine does
     not take are errors naming the noise; an unknown method is an error listing the methods.
     """
     if method not in (*ENGINES, "auto"):
@@ -131,6 +133,9 @@ def choose_method(noise: Any, method: str) -> tuple[str, str]:
             return "exact", "method auto (exact for product noise)"
         from unicr.engines.radial import radial_applies
 
+        mc_only = engine_options("mc") - engine_options("radial") - set(_UNIVERSAL)
+        if set(options) & mc_only:
+            return "mc", "method auto (mc: Monte Carlo options given for a joint noise)"
         if radial_applies(noise):
             return "radial", "method auto (radial for an l2-radial joint noise)"
         return "mc", "method auto (mc for a joint noise)"
@@ -233,13 +238,7 @@ def radius(noise: Any, pa: Any, norm: Any, d: int, pb: Any = None,
         raise InvalidParameterError(
             f"the joint noise {nz.name} was built for d={nz.d}, but the radius was asked for d={dim}"
         )
-    requested = method
-    method, chosen_by = choose_method(nz, method)
-    if requested == "auto" and method == "radial" and set(kwargs) & (
-            engine_options("mc") - engine_options("radial") - set(_UNIVERSAL)):
-        # Monte Carlo options for a joint noise ask for the Monte Carlo engine, which runs every
-        # joint noise (as in unicr.reporting.curves); for product noise they are refused
-        method, chosen_by = "mc", "method auto (mc: Monte Carlo options given for a joint noise)"
+    method, chosen_by = choose_method(nz, method, kwargs)
     kwargs = _engine_kwargs(method, chosen_by, nz.name, kwargs)
     if method == "exact":
         from unicr.engines.exact_options import ExactOptions

@@ -473,7 +473,7 @@ def engine_bands(noise: Any, norm: Any, d: int, pas: Sequence[float] | float,
     nz = _build_noise(noise, dim)
     from unicr.certify import choose_method
 
-    meth = choose_method(nz, method)[0]
+    meth = choose_method(nz, method, engine_kwargs)[0]
     out: list[Certificate | None] = [None] * len(pa_list)
     live = sorted({a for a, b in zip(pa_list, pb_list) if not _abstains(a, b)})
     if (use_curve and meth == "radial" and not engine_kwargs and live
