@@ -121,7 +121,8 @@ def choose_method(noise: Any, method: str, options: Any = ()) -> tuple[str, str]
     Monte Carlo options are given: they ask for the Monte Carlo engine, which runs every joint
     noise (as :mod:`unicr.reporting.curves` does; for product noise they are refused later,
     by name) -- and ``mc`` otherwise.  ``"exact"`` on a joint noise and ``"radial"`` on a
-    noise the radial engine does not take are errors naming the noise; an unknown method is an error listing the methods.
+    noise the radial engine does not take are errors naming the noise; an unknown method is an
+    error listing the methods.
     """
     if method not in (*ENGINES, "auto"):
         raise InvalidParameterError(
