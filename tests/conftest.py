@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: no test writes to the user's cache, plots render off-screen."""
+"""Suite-wide fixtures: no test writes to the user's cache, plots render off-screen; a small
+untrained checkpoint for the certification tests."""
 
 import os
 
@@ -27,3 +28,16 @@ def isolated_curve_cache(tmp_path, monkeypatch):
     exact_curves._MEM.clear()
     yield tmp_path / "cache"
     exact_curves._MEM.clear()
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """An untrained MLP checkpoint, seeded (the certify and hybrid CLI tests)."""
+    import torch
+
+    from unicr.models.checkpoint import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
+    save_checkpoint(path, build_model("mlp").eval())
+    return path

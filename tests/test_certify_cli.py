@@ -31,14 +31,6 @@ def fmnist(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
-    save_checkpoint(path, build_model("mlp").eval())
-    return path
-
-
 DATA_DIR: list[str] = []
 
 

@@ -7,14 +7,12 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from scipy.stats import norm as normal
 
 from unicr.cli import main
 from unicr.closed_form import convert_radius
 from unicr.closed_form.nandi import nandi_uniform_l1, nandi_uniform_l2
 from unicr.errors import InvalidParameterError
-from unicr.models import build_model, save_checkpoint
 from unicr.smoothing.dataset import read_results
 from unicr.smoothing.hybrid import HYBRID_COLUMNS, best_radius, combine, combine_results
 from unicr.smoothing.smooth import certify_from_counts
@@ -122,14 +120,6 @@ def test_bad_rule_is_refused():
 
 
 # -- results files and the CLI ------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
-    save_checkpoint(path, build_model("mlp").eval())
-    return path
-
 
 def hybrid_args(ckpt, out, *extra):  # the first 4 test images of the installed Fashion-MNIST
     return ["certify", "--model", str(ckpt), "--data", "fashion-mnist",
